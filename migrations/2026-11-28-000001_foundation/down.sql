@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_refuse_change();
+DROP TABLE sync_runs;
+DROP TABLE resources;
+DROP TABLE account_attributes;
+DROP TABLE accounts;
+DROP TABLE users;
+DROP TABLE integrations;
+DROP TABLE api_tokens;

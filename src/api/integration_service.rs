@@ -1,0 +1,456 @@
+//! IntegrationService: integrations, their resources and accounts, and the audit log.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, parse_id, parse_optional_id};
+use super::paging::PageRequest;
+use crate::auth::{Role, require};
+use crate::connectors::{IntegrationKind, Setup};
+use crate::context::AppContext;
+use crate::db::audit::{self, AuditEntry, AuditFilter};
+use crate::db::{accounts, integrations as store, resources};
+use crate::domain::integrations::{
+    self, DEFAULT_MAX_DELETION_PERCENT, DEFAULT_SYNC_INTERVAL_SECONDS, IntegrationUpdate,
+    NewIntegrationInput,
+};
+use crate::error::{AppError, AppResult};
+use crate::pb::{self, integration_service_server::IntegrationService};
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_SYNC_INTERVAL_SECONDS: i32 = 30 * 24 * 3600;
+const MAX_REQUEST_ID_CHARS: usize = 200;
+
+pub struct IntegrationApi {
+    ctx: AppContext,
+}
+
+impl IntegrationApi {
+    pub fn new(ctx: AppContext) -> Self {
+        IntegrationApi { ctx }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl IntegrationService for IntegrationApi {
+    async fn list_integration_types(
+        &self,
+        request: Request<pb::ListIntegrationTypesRequest>,
+    ) -> Reply<pb::ListIntegrationTypesResponse> {
+        require(&request, Role::Viewer)?;
+        let types = IntegrationKind::ALL
+            .iter()
+            .map(|kind| integration_type(*kind))
+            .collect();
+        Ok(Response::new(pb::ListIntegrationTypesResponse { types }))
+    }
+
+    async fn create_integration(
+        &self,
+        request: Request<pb::CreateIntegrationRequest>,
+    ) -> Reply<pb::Integration> {
+        let actor = require(&request, Role::Admin)?;
+        let input = new_integration_input(request.into_inner())?;
+        let view = integrations::create(&self.ctx, &actor, input).await?;
+        Ok(Response::new(convert::integration(view)))
+    }
+
+    async fn get_integration(
+        &self,
+        request: Request<pb::GetIntegrationRequest>,
+    ) -> Reply<pb::Integration> {
+        require(&request, Role::Viewer)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let view = integrations::get(&self.ctx, id).await?;
+        Ok(Response::new(convert::integration(view)))
+    }
+
+    async fn list_integrations(
+        &self,
+        request: Request<pb::ListIntegrationsRequest>,
+    ) -> Reply<pb::ListIntegrationsResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let mut rows = store::list_page(
+            &mut conn,
+            page.cursor,
+            page.fetch_limit(),
+            request.include_deleted,
+        )
+        .await
+        .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.id);
+        let views = store::with_details(&mut conn, rows)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(pb::ListIntegrationsResponse {
+            integrations: views.into_iter().map(convert::integration).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_integration(
+        &self,
+        request: Request<pb::UpdateIntegrationRequest>,
+    ) -> Reply<pb::Integration> {
+        let actor = require(&request, Role::Admin)?;
+        let (id, update) = integration_update(request.into_inner())?;
+        let view = integrations::update(&self.ctx, &actor, id, update).await?;
+        Ok(Response::new(convert::integration(view)))
+    }
+
+    async fn delete_integration(
+        &self,
+        request: Request<pb::DeleteIntegrationRequest>,
+    ) -> Reply<pb::DeleteIntegrationResponse> {
+        let actor = require(&request, Role::Admin)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let deletion = integrations::delete(&self.ctx, &actor, id, request.get_ref().force).await?;
+        Ok(Response::new(pb::DeleteIntegrationResponse {
+            resources_soft_deleted: deletion.resources_soft_deleted as i64,
+            accounts_soft_deleted: deletion.accounts_soft_deleted as i64,
+            cancelled_run_id: deletion
+                .cancelled_run_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            integration: Some(convert::integration(deletion.integration)),
+        }))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Request<pb::ListResourcesRequest>,
+    ) -> Reply<pb::ListResourcesResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let integration_id = parse_id("integration_id", &request.integration_id)?;
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        ensure_integration_exists(&mut conn, integration_id).await?;
+        let mut rows = resources::list_page(
+            &mut conn,
+            integration_id,
+            page.cursor,
+            page.fetch_limit(),
+            request.include_deleted,
+        )
+        .await
+        .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.id);
+        Ok(Response::new(pb::ListResourcesResponse {
+            resources: rows.into_iter().map(convert::resource).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_resource(&self, request: Request<pb::GetResourceRequest>) -> Reply<pb::Resource> {
+        require(&request, Role::Viewer)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let row = resources::find(&mut conn, id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
+        Ok(Response::new(convert::resource(row)))
+    }
+
+    async fn set_resource_sync_mode(
+        &self,
+        request: Request<pb::SetResourceSyncModeRequest>,
+    ) -> Reply<pb::Resource> {
+        let actor = require(&request, Role::Admin)?;
+        let request = request.into_inner();
+        let id = parse_id("resource_id", &request.resource_id)?;
+        let mode = match pb::SyncMode::try_from(request.sync_mode) {
+            Ok(pb::SyncMode::Pull) => "pull",
+            Ok(pb::SyncMode::Push) => "push",
+            _ => {
+                return Err(AppError::invalid(
+                    "sync_mode",
+                    "must be SYNC_MODE_PULL or SYNC_MODE_PUSH",
+                )
+                .into());
+            }
+        };
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let row = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                let resource = resources::find_for_update(conn, id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
+                let integration = store::find(conn, resource.integration_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("integration"))?;
+                if resource.deleted_at.is_some() || integration.deleted_at.is_some() {
+                    return Err(AppError::FailedPrecondition(format!(
+                        "resource {id} or its integration is deleted"
+                    )));
+                }
+                let can_push = IntegrationKind::from_name(&integration.integration_type)
+                    .is_some_and(|kind| kind.capabilities().can_push);
+                if mode == "push" && !can_push {
+                    return Err(AppError::FailedPrecondition(format!(
+                        "integrations of type {} cannot push",
+                        integration.integration_type
+                    )));
+                }
+                if resource.sync_mode == mode {
+                    return Ok(resource);
+                }
+                let updated = resources::set_sync_mode(conn, id, mode, Utc::now()).await?;
+                audit::record(
+                    conn,
+                    AuditEntry {
+                        actor: &actor,
+                        action: "resource.sync_mode",
+                        integration_id: Some(resource.integration_id),
+                        resource_id: Some(id),
+                        details: json!({"from": resource.sync_mode, "to": mode}),
+                    },
+                )
+                .await?;
+                Ok(updated)
+            })
+            .await?;
+        Ok(Response::new(convert::resource(row)))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Reply<pb::ListAccountsResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let integration_id = parse_id("integration_id", &request.integration_id)?;
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        ensure_integration_exists(&mut conn, integration_id).await?;
+        let mut rows = accounts::list_page(
+            &mut conn,
+            integration_id,
+            page.cursor,
+            page.fetch_limit(),
+            request.include_deleted,
+        )
+        .await
+        .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.account.id);
+        Ok(Response::new(pb::ListAccountsResponse {
+            accounts: rows.into_iter().map(convert::account).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Reply<pb::ListAuditEventsResponse> {
+        require(&request, Role::Admin)?;
+        let request = request.into_inner();
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let filter = AuditFilter {
+            integration_id: parse_optional_id("integration_id", &request.integration_id)?,
+            resource_id: parse_optional_id("resource_id", &request.resource_id)?,
+            actor: Some(request.actor).filter(|actor| !actor.is_empty()),
+            action: Some(request.action).filter(|action| !action.is_empty()),
+            since: request
+                .since
+                .as_ref()
+                .map(|since| convert::parse_timestamp("since", since))
+                .transpose()?,
+        };
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let mut rows = audit::list_page(&mut conn, &filter, page.cursor, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.id);
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            events: rows.into_iter().map(convert::audit_event).collect(),
+            next_page_token,
+        }))
+    }
+}
+
+fn integration_type(kind: IntegrationKind) -> pb::IntegrationType {
+    let capabilities = kind.capabilities();
+    pb::IntegrationType {
+        name: kind.name().into(),
+        display_name: kind.display_name().into(),
+        capabilities: Some(pb::IntegrationCapabilities {
+            can_push: capabilities.can_push,
+            can_create_resources: capabilities.can_create_resources,
+        }),
+        setup_fields: kind
+            .setup_fields()
+            .iter()
+            .map(|field| pb::SetupField {
+                name: field.name.into(),
+                description: field.description.into(),
+                required: field.required,
+                secret: field.secret,
+                default: field.default.unwrap_or_default().into(),
+            })
+            .collect(),
+    }
+}
+
+async fn ensure_integration_exists(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: uuid::Uuid,
+) -> AppResult<()> {
+    match store::find(conn, id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found(format!("integration {id}"))),
+    }
+}
+
+fn new_integration_input(request: pb::CreateIntegrationRequest) -> AppResult<NewIntegrationInput> {
+    let kind = parse_kind(&request.r#type)?;
+    let setup = Setup::check(
+        kind.setup_fields(),
+        request.config.into_iter().collect(),
+        request.credentials.into_iter().collect(),
+    )?;
+    let request_id = Some(request.request_id.trim().to_string()).filter(|id| !id.is_empty());
+    if request_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_REQUEST_ID_CHARS)
+    {
+        return Err(AppError::invalid(
+            "request_id",
+            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+        ));
+    }
+    Ok(NewIntegrationInput {
+        kind,
+        name: parse_name(&request.name)?,
+        setup,
+        create_resources_for_new_teams: request.create_resources_for_new_teams,
+        sync_interval_seconds: match request.sync_interval_seconds {
+            0 => DEFAULT_SYNC_INTERVAL_SECONDS,
+            seconds => parse_sync_interval(seconds)?,
+        },
+        max_deletion_percent: match request.max_deletion_percent {
+            None => DEFAULT_MAX_DELETION_PERCENT,
+            Some(percent) => parse_max_deletion_percent(percent)?,
+        },
+        request_id,
+    })
+}
+
+fn integration_update(
+    request: pb::UpdateIntegrationRequest,
+) -> AppResult<(uuid::Uuid, IntegrationUpdate)> {
+    let integration = request
+        .integration
+        .ok_or_else(|| AppError::invalid("integration", "is required"))?;
+    let id = parse_id("integration.id", &integration.id)?;
+    let paths = request
+        .update_mask
+        .map(|mask| mask.paths)
+        .unwrap_or_default();
+    if paths.is_empty() {
+        return Err(AppError::invalid(
+            "update_mask",
+            "must name the fields to change (name, config, credentials, \
+             create_resources_for_new_teams, sync_interval_seconds, max_deletion_percent)",
+        ));
+    }
+    let mut update = IntegrationUpdate::default();
+    for path in paths {
+        match path.as_str() {
+            "name" => update.name = Some(parse_name(&integration.name)?),
+            "config" => update.config = Some(integration.config.clone().into_iter().collect()),
+            "credentials" => {
+                update.credentials = Some(
+                    integration
+                        .credentials
+                        .clone()
+                        .into_iter()
+                        .collect::<BTreeMap<_, _>>(),
+                )
+            }
+            "create_resources_for_new_teams" => {
+                update.create_resources_for_new_teams =
+                    Some(integration.create_resources_for_new_teams)
+            }
+            "sync_interval_seconds" => {
+                update.sync_interval_seconds =
+                    Some(parse_sync_interval(integration.sync_interval_seconds)?)
+            }
+            "max_deletion_percent" => {
+                update.max_deletion_percent = Some(parse_max_deletion_percent(
+                    integration.max_deletion_percent,
+                )?)
+            }
+            other => {
+                return Err(AppError::invalid(
+                    "update_mask",
+                    format!("{other:?} cannot be updated"),
+                ));
+            }
+        }
+    }
+    Ok((id, update))
+}
+
+fn parse_kind(name: &str) -> AppResult<IntegrationKind> {
+    if name.is_empty() {
+        return Err(AppError::invalid("type", "is required"));
+    }
+    IntegrationKind::from_name(name).ok_or_else(|| {
+        let known: Vec<_> = IntegrationKind::ALL
+            .iter()
+            .map(|kind| kind.name())
+            .collect();
+        AppError::invalid(
+            "type",
+            format!(
+                "unknown integration type {name:?} (known: {})",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+fn parse_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::invalid(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_sync_interval(seconds: i32) -> AppResult<i32> {
+    if !(1..=MAX_SYNC_INTERVAL_SECONDS).contains(&seconds) {
+        return Err(AppError::invalid(
+            "sync_interval_seconds",
+            format!("must be between 1 and {MAX_SYNC_INTERVAL_SECONDS}"),
+        ));
+    }
+    Ok(seconds)
+}
+
+fn parse_max_deletion_percent(percent: i32) -> AppResult<i32> {
+    if !(0..=100).contains(&percent) {
+        return Err(AppError::invalid(
+            "max_deletion_percent",
+            "must be between 0 and 100",
+        ));
+    }
+    Ok(percent)
+}

@@ -1,0 +1,10 @@
+//! The gRPC edge: one file per service. Handlers check the caller's role, turn requests into
+//! domain values (a bad field becomes INVALID_ARGUMENT here) and map results back to messages.
+
+pub mod access_service;
+pub mod convert;
+pub mod integration_service;
+pub mod paging;
+pub mod sync_service;
+pub mod team_service;
+pub mod user_service;

@@ -1,0 +1,81 @@
+//! SyncService: the run queue as callers see it. Runs are executed by the sync engine; the
+//! streaming RPCs and ListSyncErrors arrive with it (UNIMPLEMENTED until then).
+
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, parse_id, parse_optional_id};
+use super::paging::PageRequest;
+use crate::auth::{Role, require};
+use crate::context::AppContext;
+use crate::db::sync_runs;
+use crate::domain::runs;
+use crate::error::AppError;
+use crate::pb::{self, sync_service_server::SyncService};
+
+pub struct SyncApi {
+    ctx: AppContext,
+}
+
+impl SyncApi {
+    pub fn new(ctx: AppContext) -> Self {
+        SyncApi { ctx }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl SyncService for SyncApi {
+    async fn trigger_sync(&self, request: Request<pb::TriggerSyncRequest>) -> Reply<pb::SyncRun> {
+        let actor = require(&request, Role::Service)?;
+        let request = request.into_inner();
+        let integration_id = parse_id("integration_id", &request.integration_id)?;
+        let options = runs::RunOptions {
+            dry_run: request.dry_run,
+            allow_mass_deletion: request.allow_mass_deletion,
+        };
+        let run = runs::trigger(&self.ctx, &actor, integration_id, options).await?;
+        Ok(Response::new(convert::sync_run(run)))
+    }
+
+    async fn get_sync_run(&self, request: Request<pb::GetSyncRunRequest>) -> Reply<pb::SyncRun> {
+        require(&request, Role::Viewer)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let run = sync_runs::find(&mut conn, id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::not_found(format!("sync run {id}")))?;
+        Ok(Response::new(convert::sync_run(run)))
+    }
+
+    async fn list_sync_runs(
+        &self,
+        request: Request<pb::ListSyncRunsRequest>,
+    ) -> Reply<pb::ListSyncRunsResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let integration_id = parse_optional_id("integration_id", &request.integration_id)?;
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let mut rows =
+            sync_runs::list_page(&mut conn, integration_id, page.cursor, page.fetch_limit())
+                .await
+                .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.id);
+        Ok(Response::new(pb::ListSyncRunsResponse {
+            runs: rows.into_iter().map(convert::sync_run).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn cancel_sync_run(
+        &self,
+        request: Request<pb::CancelSyncRunRequest>,
+    ) -> Reply<pb::SyncRun> {
+        let actor = require(&request, Role::Admin)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let run = runs::cancel(&self.ctx, &actor, id).await?;
+        Ok(Response::new(convert::sync_run(run)))
+    }
+}

@@ -1,0 +1,109 @@
+//! Bearer tokens: `obl_<id>_<secret>`. The id finds the row; only a SHA-256 of the secret is
+//! stored, and it is compared in constant time.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use diesel_async::AsyncPgConnection;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{Principal, Role};
+use crate::db::{models::ApiTokenRow, tokens};
+use crate::error::{AppError, AppResult};
+
+const PREFIX: &str = "obl_";
+/// 256 bits of randomness in the secret part.
+const SECRET_BYTES: usize = 32;
+/// `last_used_at` is refreshed at most this often, so authentication is a read, not a write.
+const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Splits a presented token into its row id and secret; `None` when it is not of our shape.
+fn parse(token: &str) -> Option<(Uuid, &str)> {
+    let rest = token.strip_prefix(PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    Some((Uuid::try_parse(id).ok()?, secret))
+}
+
+/// Makes a token named `name`; returns the only copy of its text.
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    role: Role,
+) -> AppResult<SecretString> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let id = Uuid::now_v7();
+    let mut bytes = [0u8; SECRET_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    tokens::insert(conn, id, name, role.as_str(), &hash_secret(&secret))
+        .await
+        .map_err(|error| match error {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::AlreadyExists(format!("a token named {name:?} already exists")),
+            other => other.into(),
+        })?;
+    Ok(SecretString::from(format!(
+        "{PREFIX}{}_{secret}",
+        id.simple()
+    )))
+}
+
+/// The principal a presented token stands for. Unknown, malformed and revoked tokens all get the
+/// same answer, so a caller learns nothing from the difference.
+pub async fn authenticate(
+    conn: &mut AsyncPgConnection,
+    presented: &SecretString,
+) -> AppResult<Principal> {
+    let refused = || AppError::Unauthenticated("invalid or revoked token".into());
+    let (id, secret) = parse(presented.expose_secret()).ok_or_else(refused)?;
+    let row: ApiTokenRow = tokens::find_active(conn, id).await?.ok_or_else(refused)?;
+    if !bool::from(hash_secret(secret).ct_eq(row.secret_hash.as_slice())) {
+        return Err(refused());
+    }
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| anyhow::anyhow!("token {} has unknown role {:?}", row.id, row.role))?;
+    let now = chrono::Utc::now();
+    if row
+        .last_used_at
+        .is_none_or(|used| now - used > LAST_USED_RESOLUTION)
+    {
+        tokens::touch(conn, id, now).await?;
+    }
+    Ok(Principal {
+        name: row.name,
+        role,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_well_formed_tokens() {
+        let id = Uuid::now_v7();
+        let text = format!("{PREFIX}{}_abc", id.simple());
+        assert_eq!(parse(&text), Some((id, "abc")));
+        assert_eq!(parse("abc"), None);
+        assert_eq!(parse("obl_nothex_abc"), None);
+        assert_eq!(parse(&format!("{PREFIX}{}", id.simple())), None);
+    }
+
+    #[test]
+    fn hashes_are_not_the_secret() {
+        let hash = hash_secret("s3cret");
+        assert_ne!(&hash[..6], b"s3cret");
+        assert_eq!(hash, hash_secret("s3cret"));
+    }
+}

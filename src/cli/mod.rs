@@ -1,0 +1,109 @@
+//! The `oblique` command line: serve, migrate, and manage API tokens.
+
+pub mod database;
+pub mod serve;
+pub mod token;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Role;
+use crate::logging::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oblique",
+    version,
+    about = "Oblique integrations service: syncs users, resources and access with external \
+             systems, driven over gRPC",
+    long_about = "Oblique integrations service.\n\n\
+        Connects Oblique to an organisation's external systems (directories, databases, SaaS \
+        apps), pulls users, attributes, resources and access from them, and pushes Oblique's \
+        access decisions back. Admins drive it over gRPC (e.g. with grpcurl; reflection is on).\n\n\
+        Without DATABASE_URL it runs its own PostgreSQL from the machine's PostgreSQL binaries, \
+        with its data in <data dir>/pg."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PostgreSQL to use, e.g. postgres://user:pass@host/db. Unset: an embedded PostgreSQL
+    /// started from the machine's binaries, with its data in <data dir>/pg.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where Oblique keeps its own files: the embedded database, the credentials key file
+    /// (unless OBLIQUE_SECRET_KEY is set) and the first admin token.
+    #[arg(
+        long,
+        env = "OBLIQUE_DATA_DIR",
+        default_value = ".oblique",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Log as human-readable text or one JSON object per line (on stderr).
+    #[arg(
+        long,
+        value_enum,
+        env = "OBLIQUE_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OBLIQUE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain: serve TLS only (needs --tls-key).
+    #[arg(long, env = "OBLIQUE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "OBLIQUE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate: clients must present a certificate it signed (mutual TLS).
+    #[arg(long, env = "OBLIQUE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Database connections this process may hold.
+    #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (and only it) on stdout. It cannot be shown again.
+    Create {
+        /// A unique name; it is the actor in the audit log.
+        #[arg(long)]
+        name: String,
+        /// admin: everything; service: read, trigger syncs, grant and revoke; viewer: read.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List tokens: names, roles, when created and last used (never the tokens).
+    List,
+    /// Revoke the token with this name; calls with it fail at once.
+    Revoke { name: String },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "must be admin, service or viewer".to_string())
+}

@@ -1,0 +1,136 @@
+//! `oblique serve` and `oblique migrate`: from flags to a running service.
+
+use std::{fs, os::unix::fs::DirBuilderExt, os::unix::fs::OpenOptionsExt, path::Path};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::io::Write;
+
+use super::{GlobalArgs, ServeArgs, database::Database};
+use crate::auth::{Role, token};
+use crate::context::AppContext;
+use crate::crypto::SecretKey;
+use crate::db::{self, migrate, tokens};
+use crate::error::AppError;
+use crate::server::{self, TlsFiles};
+
+/// The first admin token's file, in the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+const SECRET_KEY_FILE: &str = "secret-key";
+
+pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    ensure_data_dir(&global.data_dir)?;
+    let database = Database::resolve(global.database_url.as_deref(), &global.data_dir).await?;
+    let result = serve_on(global, args, &database.url).await;
+    database.shutdown().await;
+    result
+}
+
+async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
+    migrate::run_pending(database_url).await?;
+    let ctx = AppContext {
+        pool: db::connect_pool(database_url, args.db_pool_size)?,
+        secret_key: load_secret_key(&global.data_dir)?,
+    };
+    create_first_admin_token(&ctx, &global.data_dir).await?;
+
+    let tls = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .map(|(cert, key)| TlsFiles {
+            cert,
+            key,
+            client_ca: args.tls_client_ca.clone(),
+        });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        tls = tls.is_some(),
+        mutual_tls = args.tls_client_ca.is_some(),
+        "serving gRPC"
+    );
+    server::run(ctx, listener, tls.as_ref(), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
+    ensure_data_dir(&global.data_dir)?;
+    let database = Database::resolve(global.database_url.as_deref(), &global.data_dir).await?;
+    let result = migrate::run_pending(&database.url).await;
+    database.shutdown().await;
+    let applied = result?;
+    tracing::info!(applied, "database is up to date");
+    Ok(())
+}
+
+/// OBLIQUE_SECRET_KEY, or the key file in the data directory (made on first start).
+pub fn load_secret_key(data_dir: &Path) -> anyhow::Result<SecretKey> {
+    match std::env::var("OBLIQUE_SECRET_KEY") {
+        Ok(text) if !text.trim().is_empty() => SecretKey::parse(&text),
+        _ => SecretKey::load_or_create(&data_dir.join(SECRET_KEY_FILE)),
+    }
+}
+
+pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))
+}
+
+/// On an empty database, makes an admin token so that someone can call at all. The token goes to
+/// a 0600 file; the log says where, never what.
+async fn create_first_admin_token(ctx: &AppContext, data_dir: &Path) -> anyhow::Result<()> {
+    let mut conn = ctx.pool.get().await?;
+    if tokens::any_exist(&mut conn).await? {
+        return Ok(());
+    }
+    let secret = match token::issue(&mut conn, "admin", Role::Admin).await {
+        Ok(secret) => secret,
+        // Another replica starting at the same moment made it.
+        Err(AppError::AlreadyExists(_)) => return Ok(()),
+        Err(other) => return Err(anyhow::anyhow!(other)),
+    };
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{}", secret.expose_secret())?;
+    tracing::info!(path = %path.display(), "created the first admin token (name \"admin\"); it is in this file");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight calls");
+}

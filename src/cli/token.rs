@@ -1,0 +1,51 @@
+//! `oblique token …`: tokens are managed from the machine, not over the API, so that the first
+//! admin token can exist before anyone can call.
+
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+
+use super::TokenCommand;
+use crate::auth::token;
+use crate::db::{AsyncPgConnection, tokens};
+
+pub async fn run(conn: &mut AsyncPgConnection, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, role } => {
+            let secret = token::issue(conn, &name, role).await?;
+            tracing::info!(name, %role, "token created");
+            // The token alone on stdout, so scripts can capture it: TOKEN=$(oblique token create …)
+            writeln!(std::io::stdout(), "{}", secret.expose_secret())?;
+        }
+        TokenCommand::List => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<32} {:<8} {:<25} {:<25} REVOKED",
+                "NAME", "ROLE", "CREATED", "LAST USED"
+            )?;
+            for row in tokens::list(conn).await? {
+                let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                    at.map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                writeln!(
+                    out,
+                    "{:<32} {:<8} {:<25} {:<25} {}",
+                    row.name,
+                    row.role,
+                    time(Some(row.created_at)),
+                    time(row.last_used_at),
+                    time(row.revoked_at)
+                )?;
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            if !tokens::revoke(conn, &name).await? {
+                anyhow::bail!("no active token named {name:?}");
+            }
+            tracing::info!(name, "token revoked");
+        }
+    }
+    Ok(())
+}

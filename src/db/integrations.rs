@@ -1,0 +1,151 @@
+//! Queries on `integrations`, with the counts and last run that callers see with each.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::models::{IntegrationChanges, IntegrationRow, NewIntegration, SyncRunRow};
+use super::schema::{accounts, integrations, resources};
+use super::sync_runs;
+
+/// An integration with what is derived from its other rows.
+#[derive(Debug, Clone)]
+pub struct IntegrationView {
+    pub row: IntegrationRow,
+    pub resource_count: i64,
+    pub account_count: i64,
+    pub last_sync_run: Option<SyncRunRow>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewIntegration,
+) -> QueryResult<IntegrationRow> {
+    diesel::insert_into(integrations::table)
+        .values(new)
+        .returning(IntegrationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<IntegrationRow>> {
+    integrations::table
+        .find(id)
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locks the row until the transaction ends, so concurrent updates and deletes queue up.
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<IntegrationRow>> {
+    integrations::table
+        .find(id)
+        .for_update()
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_request_id(
+    conn: &mut AsyncPgConnection,
+    request_id: &str,
+) -> QueryResult<Option<IntegrationRow>> {
+    integrations::table
+        .filter(integrations::create_request_id.eq(request_id))
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One page in creation order, starting after `after`.
+pub async fn list_page(
+    conn: &mut AsyncPgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+    include_deleted: bool,
+) -> QueryResult<Vec<IntegrationRow>> {
+    let mut query = integrations::table
+        .select(IntegrationRow::as_select())
+        .order(integrations::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(integrations::id.gt(after));
+    }
+    if !include_deleted {
+        query = query.filter(integrations::deleted_at.is_null());
+    }
+    query.load(conn).await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &IntegrationChanges,
+) -> QueryResult<IntegrationRow> {
+    diesel::update(integrations::table.find(id))
+        .set(changes)
+        .returning(IntegrationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn mark_deleted(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<IntegrationRow> {
+    diesel::update(integrations::table.find(id))
+        .set((
+            integrations::deleted_at.eq(at),
+            integrations::updated_at.eq(at),
+        ))
+        .returning(IntegrationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Adds counts and last runs to `rows` with three set-based queries, whatever the page size.
+pub async fn with_details(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<IntegrationRow>,
+) -> QueryResult<Vec<IntegrationView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let resource_counts: HashMap<Uuid, i64> = resources::table
+        .filter(resources::integration_id.eq_any(&ids))
+        .filter(resources::deleted_at.is_null())
+        .group_by(resources::integration_id)
+        .select((resources::integration_id, diesel::dsl::count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let account_counts: HashMap<Uuid, i64> = accounts::table
+        .filter(accounts::integration_id.eq_any(&ids))
+        .filter(accounts::deleted_at.is_null())
+        .group_by(accounts::integration_id)
+        .select((accounts::integration_id, diesel::dsl::count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut last_runs = sync_runs::latest_for(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| IntegrationView {
+            resource_count: resource_counts.get(&row.id).copied().unwrap_or(0),
+            account_count: account_counts.get(&row.id).copied().unwrap_or(0),
+            last_sync_run: last_runs.remove(&row.id),
+            row,
+        })
+        .collect())
+}

@@ -1,0 +1,57 @@
+//! Embedded diesel migrations, run under an advisory lock so replicas can start together.
+
+use anyhow::Context;
+use diesel::{Connection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, async_connection_wrapper::AsyncConnectionWrapper};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Arbitrary but fixed: every replica takes the same lock before migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x0b11_0e_0001;
+
+type Wrapper = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// Applies every pending migration; returns how many ran.
+pub async fn run_pending(database_url: &str) -> anyhow::Result<usize> {
+    with_locked_connection(database_url, |conn| {
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        for version in &applied {
+            tracing::info!(%version, "applied migration");
+        }
+        Ok(applied.len())
+    })
+    .await
+}
+
+/// Reverts every applied migration (used to prove each down.sql undoes its up.sql).
+pub async fn revert_all(database_url: &str) -> anyhow::Result<usize> {
+    with_locked_connection(database_url, |conn| {
+        let reverted = conn
+            .revert_all_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
+        Ok(reverted.len())
+    })
+    .await
+}
+
+/// The migration harness is synchronous; it runs on a blocking thread over diesel-async's
+/// connection wrapper, holding a session advisory lock for the duration.
+async fn with_locked_connection<T: Send + 'static>(
+    database_url: &str,
+    work: impl FnOnce(&mut Wrapper) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let url = database_url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = Wrapper::establish(&url).context("connecting to the database")?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)?;
+        let result = work(&mut conn);
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)?;
+        result
+    })
+    .await?
+}

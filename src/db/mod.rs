@@ -1,0 +1,17 @@
+//! Persistence: the pool, migrations, the embedded PostgreSQL launcher and the queries.
+//! Query functions take `&mut AsyncPgConnection` and know nothing of gRPC.
+
+pub mod accounts;
+pub mod audit;
+pub mod embedded;
+pub mod integrations;
+pub mod migrate;
+pub mod models;
+pub mod pool;
+pub mod resources;
+pub mod schema;
+pub mod sync_runs;
+pub mod tokens;
+
+pub use diesel_async::AsyncPgConnection;
+pub use pool::{Pool, connect_pool};

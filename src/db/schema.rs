@@ -1,0 +1,134 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    account_attributes (account_id, name) {
+        account_id -> Uuid,
+        name -> Text,
+        attribute_values -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        integration_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        external_id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        display_name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_synced_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        name -> Text,
+        role -> Text,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_name -> Text,
+        actor_role -> Text,
+        action -> Text,
+        integration_id -> Nullable<Uuid>,
+        resource_id -> Nullable<Uuid>,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Uuid,
+        integration_type -> Text,
+        name -> Text,
+        config -> Jsonb,
+        credentials_ciphertext -> Nullable<Bytea>,
+        create_resources_for_new_teams -> Bool,
+        sync_interval_seconds -> Int4,
+        max_deletion_percent -> Int4,
+        create_request_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    resources (id) {
+        id -> Uuid,
+        integration_id -> Uuid,
+        external_id -> Text,
+        resource_type -> Text,
+        name -> Text,
+        description -> Text,
+        sync_mode -> Text,
+        propagation_status -> Text,
+        propagation_error -> Nullable<Text>,
+        team_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_synced_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Uuid,
+        integration_id -> Uuid,
+        trigger -> Text,
+        state -> Text,
+        phase -> Nullable<Text>,
+        stats -> Jsonb,
+        error -> Nullable<Text>,
+        dry_run -> Bool,
+        allow_mass_deletion -> Bool,
+        requested_by -> Text,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Nullable<Text>,
+        username -> Text,
+        display_name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(account_attributes -> accounts (account_id));
+diesel::joinable!(accounts -> integrations (integration_id));
+diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(audit_events -> integrations (integration_id));
+diesel::joinable!(audit_events -> resources (resource_id));
+diesel::joinable!(resources -> integrations (integration_id));
+diesel::joinable!(sync_runs -> integrations (integration_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    account_attributes,
+    accounts,
+    api_tokens,
+    audit_events,
+    integrations,
+    resources,
+    sync_runs,
+    users,
+);

@@ -1,0 +1,377 @@
+//! Creating, changing and removing integrations. Each change and its audit event commit together.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::connectors::{IntegrationKind, Setup};
+use crate::context::AppContext;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::integrations::{self as store, IntegrationView};
+use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
+use crate::db::{accounts, resources, sync_runs};
+use crate::error::{AppError, AppResult};
+
+pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
+pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
+
+/// A create request whose fields were each checked by the api layer.
+#[derive(Debug)]
+pub struct NewIntegrationInput {
+    pub kind: IntegrationKind,
+    pub name: String,
+    pub setup: Setup,
+    pub create_resources_for_new_teams: bool,
+    pub sync_interval_seconds: i32,
+    pub max_deletion_percent: i32,
+    pub request_id: Option<String>,
+}
+
+/// The fields an update names; `None` leaves one as it is.
+#[derive(Debug, Default)]
+pub struct IntegrationUpdate {
+    pub name: Option<String>,
+    pub config: Option<BTreeMap<String, String>>,
+    pub credentials: Option<BTreeMap<String, String>>,
+    pub create_resources_for_new_teams: Option<bool>,
+    pub sync_interval_seconds: Option<i32>,
+    pub max_deletion_percent: Option<i32>,
+}
+
+#[derive(Debug)]
+pub struct Deletion {
+    pub integration: IntegrationView,
+    pub resources_soft_deleted: usize,
+    pub accounts_soft_deleted: usize,
+    pub cancelled_run_id: Option<Uuid>,
+}
+
+/// Checks the setup against the system, then saves the integration, its initial sync run and the
+/// audit event in one transaction. A retry with the same request id returns the first result.
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Principal,
+    input: NewIntegrationInput,
+) -> AppResult<IntegrationView> {
+    let mut conn = ctx.pool.get().await?;
+    if let Some(request_id) = &input.request_id
+        && let Some(existing) = store::find_by_request_id(&mut conn, request_id).await?
+    {
+        return view(&mut conn, existing).await;
+    }
+    drop(conn);
+    // Connecting can take seconds: no connection is held meanwhile.
+    input.kind.validate(&input.setup).await?;
+
+    let id = Uuid::now_v7();
+    let new = NewIntegration {
+        id,
+        integration_type: input.kind.name().to_string(),
+        name: input.name.clone(),
+        config: json!(input.setup.config),
+        credentials_ciphertext: seal(ctx, id, &input.setup.credentials)?,
+        create_resources_for_new_teams: input.create_resources_for_new_teams,
+        sync_interval_seconds: input.sync_interval_seconds,
+        max_deletion_percent: input.max_deletion_percent,
+        create_request_id: input.request_id.clone(),
+    };
+    let mut conn = ctx.pool.get().await?;
+    let saved = conn
+        .transaction::<_, DieselError, _>(async move |conn| {
+            let row = store::insert(conn, &new).await?;
+            let run = sync_runs::insert(
+                conn,
+                &NewSyncRun {
+                    id: Uuid::now_v7(),
+                    integration_id: row.id,
+                    trigger: "created",
+                    dry_run: false,
+                    allow_mass_deletion: false,
+                    requested_by: &actor.name,
+                },
+            )
+            .await?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "integration.create",
+                    integration_id: Some(row.id),
+                    resource_id: None,
+                    details: json!({
+                        "type": row.integration_type,
+                        "name": row.name,
+                        "config": row.config,
+                        "credentials_set": row.credentials_ciphertext.is_some(),
+                        "sync_interval_seconds": row.sync_interval_seconds,
+                        "create_resources_for_new_teams": row.create_resources_for_new_teams,
+                        "max_deletion_percent": row.max_deletion_percent,
+                        "initial_sync_run_id": run.id,
+                    }),
+                },
+            )
+            .await?;
+            Ok(row)
+        })
+        .await;
+    match saved {
+        Ok(row) => {
+            tracing::info!(integration_id = %row.id, name = %row.name, r#type = %row.integration_type, "integration created");
+            view(&mut conn, row).await
+        }
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+            // A concurrent retry with the same request id won the race: answer with its result.
+            if info.constraint_name() == Some("integrations_create_request_id_key")
+                && let Some(request_id) = &input.request_id
+                && let Some(existing) = store::find_by_request_id(&mut conn, request_id).await?
+            {
+                return view(&mut conn, existing).await;
+            }
+            Err(duplicate_name(&input.name))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Applies `update`; a new config or new credentials are checked against the system first.
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Principal,
+    id: Uuid,
+    update: IntegrationUpdate,
+) -> AppResult<IntegrationView> {
+    let mut conn = ctx.pool.get().await?;
+    let current = find_active(&mut conn, id).await?;
+    drop(conn);
+
+    let mut changes = IntegrationChanges {
+        name: update.name.clone(),
+        create_resources_for_new_teams: update.create_resources_for_new_teams,
+        sync_interval_seconds: update.sync_interval_seconds,
+        max_deletion_percent: update.max_deletion_percent,
+        updated_at: Some(Utc::now()),
+        ..Default::default()
+    };
+    if update.config.is_some() || update.credentials.is_some() {
+        let kind = kind_of(&current)?;
+        let config = match update.config.clone() {
+            Some(config) => config,
+            None => serde_json::from_value(current.config.clone())
+                .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?,
+        };
+        let credentials = match update.credentials.clone() {
+            Some(credentials) => credentials,
+            None => open(ctx, &current)?,
+        };
+        let setup = Setup::check(kind.setup_fields(), config, credentials)?;
+        kind.validate(&setup).await?;
+        changes.config = Some(json!(setup.config));
+        changes.credentials_ciphertext = Some(seal(ctx, id, &setup.credentials)?);
+    }
+
+    let changed_fields = changed_field_names(&update);
+    let mut conn = ctx.pool.get().await?;
+    let result = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            // Re-checked under the row lock: a delete may have landed since the first read.
+            find_active_for_update(conn, id).await?;
+            let row = store::update(conn, id, &changes).await?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "integration.update",
+                    integration_id: Some(id),
+                    resource_id: None,
+                    details: json!({
+                        "fields": changed_fields,
+                        "name": row.name,
+                        "config": row.config,
+                        "create_resources_for_new_teams": row.create_resources_for_new_teams,
+                        "sync_interval_seconds": row.sync_interval_seconds,
+                        "max_deletion_percent": row.max_deletion_percent,
+                    }),
+                },
+            )
+            .await?;
+            Ok(row)
+        })
+        .await;
+    match result {
+        Ok(row) => view(&mut conn, row).await,
+        Err(AppError::Internal(cause)) if is_unique_violation(&cause) => {
+            Err(duplicate_name(update.name.as_deref().unwrap_or_default()))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Soft deletes the integration with all its resources and accounts and cancels its active run.
+/// Refused while push-mode resources exist, unless `force`.
+pub async fn delete(
+    ctx: &AppContext,
+    actor: &Principal,
+    id: Uuid,
+    force: bool,
+) -> AppResult<Deletion> {
+    let mut conn = ctx.pool.get().await?;
+    let deletion = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            find_active_for_update(conn, id).await?;
+            let push_mode = resources::count_push_mode(conn, id).await?;
+            if push_mode > 0 && !force {
+                return Err(AppError::FailedPrecondition(format!(
+                    "integration {id} has {push_mode} push-mode resource(s); stop syncing \
+                         them first (SetResourceSyncMode to SYNC_MODE_PULL) or delete with force"
+                )));
+            }
+            let now = Utc::now();
+            let cancelled = sync_runs::cancel_active(conn, id, "integration deleted").await?;
+            let row = store::mark_deleted(conn, id, now).await?;
+            let resources_soft_deleted =
+                resources::soft_delete_for_integration(conn, id, now).await?;
+            let accounts_soft_deleted =
+                accounts::soft_delete_for_integration(conn, id, now).await?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "integration.delete",
+                    integration_id: Some(id),
+                    resource_id: None,
+                    details: json!({
+                        "name": row.name,
+                        "force": force,
+                        "push_mode_resources": push_mode,
+                        "resources_soft_deleted": resources_soft_deleted,
+                        "accounts_soft_deleted": accounts_soft_deleted,
+                        "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
+                    }),
+                },
+            )
+            .await?;
+            Ok((
+                row,
+                resources_soft_deleted,
+                accounts_soft_deleted,
+                cancelled,
+            ))
+        })
+        .await?;
+    let (row, resources_soft_deleted, accounts_soft_deleted, cancelled) = deletion;
+    tracing::info!(integration_id = %id, resources_soft_deleted, accounts_soft_deleted, "integration deleted");
+    Ok(Deletion {
+        integration: view(&mut conn, row).await?,
+        resources_soft_deleted,
+        accounts_soft_deleted,
+        cancelled_run_id: cancelled.map(|run| run.id),
+    })
+}
+
+pub async fn get(ctx: &AppContext, id: Uuid) -> AppResult<IntegrationView> {
+    let mut conn = ctx.pool.get().await?;
+    let row = store::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("integration {id}")))?;
+    view(&mut conn, row).await
+}
+
+async fn view(conn: &mut AsyncPgConnection, row: IntegrationRow) -> AppResult<IntegrationView> {
+    let mut views = store::with_details(conn, vec![row]).await?;
+    views
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("integration view vanished")))
+}
+
+async fn find_active(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<IntegrationRow> {
+    ensure_active(id, store::find(conn, id).await?)
+}
+
+async fn find_active_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> AppResult<IntegrationRow> {
+    ensure_active(id, store::find_for_update(conn, id).await?)
+}
+
+fn ensure_active(id: Uuid, row: Option<IntegrationRow>) -> AppResult<IntegrationRow> {
+    let row = row.ok_or_else(|| AppError::not_found(format!("integration {id}")))?;
+    if row.deleted_at.is_some() {
+        return Err(AppError::FailedPrecondition(format!(
+            "integration {id} is deleted"
+        )));
+    }
+    Ok(row)
+}
+
+fn kind_of(row: &IntegrationRow) -> AppResult<IntegrationKind> {
+    IntegrationKind::from_name(&row.integration_type).ok_or_else(|| {
+        anyhow::anyhow!(
+            "integration {} has unknown type {:?}",
+            row.id,
+            row.integration_type
+        )
+        .into()
+    })
+}
+
+fn seal(
+    ctx: &AppContext,
+    id: Uuid,
+    credentials: &BTreeMap<String, String>,
+) -> AppResult<Option<Vec<u8>>> {
+    if credentials.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ctx.secret_key.seal(id, credentials)?))
+}
+
+/// The stored credentials of an integration, decrypted.
+pub fn open(ctx: &AppContext, row: &IntegrationRow) -> AppResult<BTreeMap<String, String>> {
+    match &row.credentials_ciphertext {
+        Some(sealed) => Ok(ctx.secret_key.open(row.id, sealed)?),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {
+    [
+        ("name", update.name.is_some()),
+        ("config", update.config.is_some()),
+        ("credentials", update.credentials.is_some()),
+        (
+            "create_resources_for_new_teams",
+            update.create_resources_for_new_teams.is_some(),
+        ),
+        (
+            "sync_interval_seconds",
+            update.sync_interval_seconds.is_some(),
+        ),
+        (
+            "max_deletion_percent",
+            update.max_deletion_percent.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
+}
+
+fn duplicate_name(name: &str) -> AppError {
+    AppError::AlreadyExists(format!("an integration named {name:?} already exists"))
+}
+
+fn is_unique_violation(cause: &anyhow::Error) -> bool {
+    matches!(
+        cause.downcast_ref::<DieselError>(),
+        Some(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}

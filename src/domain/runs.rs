@@ -1,0 +1,124 @@
+//! Asking for sync runs and cancelling them. A run is a row; at most one per integration is
+//! queued or running (a partial unique index guarantees it across replicas).
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::context::AppContext;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::models::{NewSyncRun, SyncRunRow};
+use crate::db::{integrations, sync_runs};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub allow_mass_deletion: bool,
+}
+
+/// Queues a manual run, or returns the integration's run that is already queued or running.
+pub async fn trigger(
+    ctx: &AppContext,
+    actor: &Principal,
+    integration_id: Uuid,
+    options: RunOptions,
+) -> AppResult<SyncRunRow> {
+    let mut conn = ctx.pool.get().await?;
+    let outcome = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let integration = integrations::find(conn, integration_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
+            if integration.deleted_at.is_some() {
+                return Err(AppError::FailedPrecondition(format!(
+                    "integration {integration_id} is deleted and is never synced again"
+                )));
+            }
+            if let Some(active) = sync_runs::find_active(conn, integration_id).await? {
+                return Ok(active);
+            }
+            let run = sync_runs::insert(
+                conn,
+                &NewSyncRun {
+                    id: Uuid::now_v7(),
+                    integration_id,
+                    trigger: "manual",
+                    dry_run: options.dry_run,
+                    allow_mass_deletion: options.allow_mass_deletion,
+                    requested_by: &actor.name,
+                },
+            )
+            .await?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "sync.trigger",
+                    integration_id: Some(integration_id),
+                    resource_id: None,
+                    details: json!({
+                        "run_id": run.id,
+                        "dry_run": options.dry_run,
+                        "allow_mass_deletion": options.allow_mass_deletion,
+                    }),
+                },
+            )
+            .await?;
+            Ok(run)
+        })
+        .await;
+    match outcome {
+        // Another caller queued a run between our check and insert: theirs is the answer.
+        Err(AppError::Internal(cause))
+            if matches!(
+                cause.downcast_ref::<DieselError>(),
+                Some(DieselError::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    _
+                ))
+            ) =>
+        {
+            sync_runs::find_active(&mut conn, integration_id)
+                .await?
+                .ok_or_else(|| AppError::Unavailable("sync run queue is busy, retry".into()))
+        }
+        other => other,
+    }
+}
+
+/// Cancels a queued or running run; cancelling a cancelled run answers with it unchanged.
+pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppResult<SyncRunRow> {
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let run = sync_runs::find_for_update(conn, run_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;
+        match run.state.as_str() {
+            "cancelled" => return Ok(run),
+            "succeeded" | "failed" => {
+                return Err(AppError::FailedPrecondition(format!(
+                    "sync run {run_id} already finished ({})",
+                    run.state
+                )));
+            }
+            _ => {}
+        }
+        let cancelled = sync_runs::mark_cancelled(conn, run_id, "cancelled by a caller").await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "sync.cancel",
+                integration_id: Some(run.integration_id),
+                resource_id: None,
+                details: json!({"run_id": run_id, "state_before": run.state}),
+            },
+        )
+        .await?;
+        Ok(cancelled)
+    })
+    .await
+}

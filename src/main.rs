@@ -1,0 +1,41 @@
+use clap::Parser;
+
+use oblique::cli::{Cli, Command, database::Database, serve, token};
+use oblique::{db, logging};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.global.log_format);
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "failed");
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(&cli.global, &args).await,
+        Command::Migrate => serve::migrate(&cli.global).await,
+        Command::Token(command) => {
+            serve::ensure_data_dir(&cli.global.data_dir)?;
+            let database =
+                Database::resolve(cli.global.database_url.as_deref(), &cli.global.data_dir).await?;
+            let result = async {
+                db::migrate::run_pending(&database.url).await?;
+                let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+                    &database.url,
+                )
+                .await?;
+                token::run(&mut conn, command).await
+            }
+            .await;
+            database.shutdown().await;
+            result
+        }
+    }
+}

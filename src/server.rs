@@ -1,0 +1,87 @@
+//! The gRPC server: Oblique's services behind the auth layer, plus health and reflection.
+
+use std::{future::Future, path::PathBuf};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::api::{
+    access_service::AccessApi, integration_service::IntegrationApi, sync_service::SyncApi,
+    team_service::TeamApi, user_service::UserApi,
+};
+use crate::auth::layer::AuthLayer;
+use crate::context::AppContext;
+use crate::health;
+use crate::pb::{
+    self, access_service_server::AccessServiceServer,
+    integration_service_server::IntegrationServiceServer, sync_service_server::SyncServiceServer,
+    team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
+};
+
+/// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
+pub async fn run(
+    ctx: AppContext,
+    listener: TcpListener,
+    tls: Option<&TlsFiles>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let health_watch = tokio::spawn(health::watch_database(ctx.pool.clone(), reporter));
+
+    // grpcurl 1.8 speaks only v1alpha reflection; newer clients use v1.
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let mut builder = Server::builder();
+    if let Some(files) = tls {
+        builder = builder
+            .tls_config(tls_config(files)?)
+            .context("configuring TLS")?;
+    }
+    let result = builder
+        .layer(AuthLayer::new(ctx.pool.clone()))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(IntegrationServiceServer::new(IntegrationApi::new(
+            ctx.clone(),
+        )))
+        .add_service(SyncServiceServer::new(SyncApi::new(ctx.clone())))
+        .add_service(UserServiceServer::new(UserApi))
+        .add_service(TeamServiceServer::new(TeamApi))
+        .add_service(AccessServiceServer::new(AccessApi))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .context("serving gRPC");
+    health_watch.abort();
+    result
+}
+
+fn tls_config(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read =
+        |path: &PathBuf| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let mut config =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
+        config = config
+            .client_ca_root(Certificate::from_pem(read(ca)?))
+            .client_auth_optional(false);
+    }
+    Ok(config)
+}
