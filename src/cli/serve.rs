@@ -75,10 +75,13 @@ pub fn load_secret_key(data_dir: &Path) -> anyhow::Result<SecretKey> {
     }
 }
 
+/// Creates the data directory. Others may traverse it but not list it: the embedded PostgreSQL
+/// runs as the `postgres` user and must reach `pg/` inside, while the key and token files are
+/// 0600 on their own.
 pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(0o711)
         .create(dir)
         .with_context(|| format!("creating data directory {}", dir.display()))
 }

@@ -88,6 +88,85 @@ const MODES: [SslMode; 4] = [
     SslMode::VerifyFull,
 ];
 
+const fn field(
+    name: &'static str,
+    description: &'static str,
+    required: bool,
+    secret: bool,
+    default: Option<&'static str>,
+) -> SetupField {
+    SetupField {
+        name,
+        description,
+        required,
+        secret,
+        default,
+    }
+}
+
+/// The setup form of the `postgres` integration type.
+pub const SETUP_FIELDS: &[SetupField] = &[
+    field(
+        "host",
+        "Host name or IP address of the PostgreSQL server",
+        true,
+        false,
+        None,
+    ),
+    field("port", "TCP port", false, false, Some("5432")),
+    field(
+        "database",
+        "Database to connect to",
+        false,
+        false,
+        Some("postgres"),
+    ),
+    field("username", "Role Oblique logs in as", true, false, None),
+    field("password", "Password of that role", true, true, None),
+    field(
+        "sslmode",
+        "disable, prefer, require or verify-full (as in libpq)",
+        false,
+        false,
+        Some("prefer"),
+    ),
+    field(
+        "role_pattern",
+        "SQL LIKE pattern limiting which roles are synced",
+        false,
+        false,
+        None,
+    ),
+];
+
+impl PostgresSettings {
+    /// Reads a setup checked against [`SETUP_FIELDS`]; `connect_timeout` comes from the caller.
+    pub fn from_setup(setup: &Setup, connect_timeout: Duration) -> Result<Self, ConnectorError> {
+        let config = |name: &str| match setup.config(name).map(str::trim) {
+            Some(value) if !value.is_empty() => Ok(value.to_string()),
+            _ => Err(invalid(&format!("config.{name}"), "is required")),
+        };
+        let port = config("port")?;
+        let port = port.parse().ok().filter(|&port: &u16| port != 0);
+        Ok(PostgresSettings {
+            host: config("host")?,
+            port: port.ok_or_else(|| invalid("config.port", "must be a number from 1 to 65535"))?,
+            database: config("database")?,
+            username: config("username")?,
+            // Not trimmed: spaces may be part of a password.
+            password: match setup.credential("password") {
+                Some(password) if !password.is_empty() => password.to_string(),
+                _ => return Err(invalid("credentials.password", "is required")),
+            },
+            sslmode: config("sslmode")?
+                .parse()
+                .map_err(|e: String| invalid("config.sslmode", e))?,
+            role_pattern: config("role_pattern").ok(),
+            connect_timeout,
+        })
+    }
+}
+
 /// Connects and spawns the connection task on tokio; the task ends when the client is dropped.
 pub async fn connect(settings: &PostgresSettings) -> Result<Client, ConnectorError> {
     let config = build_config(settings)?;
@@ -380,7 +459,6 @@ fn map_db_error(db: &DbError) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const PASSWORD: &str = "s3cret-Pw-1f9c";
 
@@ -414,8 +492,10 @@ mod tests {
             let output = sh(&format!(
                 "set -e; chmod 600 {d}/server.key; [ \"$(id -u)\" != 0 ] || chown -R postgres {d}
                 pg initdb -D {d}/data -U postgres -A scram-sha-256 --pwfile={d}/pw --no-sync
-                pg pg_ctl -D {d}/data -l {d}/log -w start -o '-p {port} -k {d} -c listen_addresses=127.0.0.1 \
-                  -c ssl=on -c ssl_cert_file={d}/server.crt -c ssl_key_file={d}/server.key'"
+                # In the file, not on the command line, so that ALTER SYSTEM can turn TLS off.
+                printf \"ssl = on\\nssl_cert_file = '{d}/server.crt'\\nssl_key_file = '{d}/server.key'\\n\" \
+                  >> {d}/data/postgresql.conf
+                pg pg_ctl -D {d}/data -l {d}/log -w start -o '-p {port} -k {d} -c listen_addresses=127.0.0.1'"
             ));
             assert!(
                 output.as_ref().is_ok_and(|o| o.status.success()),
@@ -522,15 +602,15 @@ mod tests {
         };
         assert_invalid(validate(&socket).await, "config.host", "host name");
 
-        let sql = format!(
-            "CREATE ROLE limited LOGIN PASSWORD '{PASSWORD}'; REVOKE SELECT ON pg_catalog.pg_auth_members FROM PUBLIC"
-        );
-        connect(&good)
-            .await
-            .unwrap()
-            .batch_execute(&sql)
-            .await
-            .unwrap();
+        let admin = connect(&good).await.unwrap();
+        for sql in [
+            &format!("CREATE ROLE limited LOGIN PASSWORD '{PASSWORD}'"),
+            "REVOKE SELECT ON pg_catalog.pg_auth_members FROM PUBLIC",
+            "ALTER SYSTEM SET ssl = off", // one statement per call: not in a transaction block
+            "SELECT pg_reload_conf()",
+        ] {
+            admin.batch_execute(sql).await.unwrap();
+        }
         let limited = PostgresSettings {
             username: "limited".into(),
             ..good.clone()
@@ -540,6 +620,18 @@ mod tests {
             "config.username",
             "cannot read pg_roles / pg_auth_members",
         );
+
+        // The postmaster applies the reload asynchronously: wait until it stops offering TLS.
+        let require = settings(port, SslMode::Require);
+        let mut result = validate(&require).await;
+        for _ in 0..50 {
+            if result.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            result = validate(&require).await;
+        }
+        assert_invalid(result, "config.sslmode", "does not offer");
     }
 
     #[tokio::test]
@@ -560,27 +652,9 @@ mod tests {
             Err(ConnectorError::Unreachable(_))
         ));
 
-        // Answers the SSLRequest with 'N' like a server without TLS, then stays silent.
+        // The kernel completes the TCP handshake for the backlog, and then nobody answers.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut request = [0u8; 8];
-                    if socket.read_exact(&mut request).await.is_ok()
-                        && request[4..] == [4, 210, 22, 47]
-                    {
-                        let _ = socket.write_all(b"N").await;
-                    }
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                });
-            }
-        });
-        let require = PostgresSettings {
-            port,
-            ..settings(port, SslMode::Require)
-        };
-        assert_invalid(validate(&require).await, "config.sslmode", "does not offer");
         let silent = PostgresSettings { port, ..refused };
         let result = validate(&silent).await;
         assert!(
@@ -590,13 +664,31 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_checked_setup() {
+        let pairs = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let credentials = pairs(&[("password", PASSWORD)]);
+        let config = pairs(&[("host", "db.internal"), ("username", "oblique")]);
+        let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
+        let read = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).unwrap();
+        assert_eq!((read.port, read.database.as_str()), (5432, "postgres"));
+        assert_eq!((read.sslmode, read.role_pattern), (SslMode::Prefer, None));
+        assert_eq!(read.password, PASSWORD);
+        for (key, value) in [("port", "0"), ("port", "x"), ("sslmode", "allow")] {
+            let config = pairs(&[("host", "h"), ("username", "u"), (key, value)]);
+            let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
+            let result = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).map(drop);
+            assert_invalid(result, &format!("config.{key}"), "");
+        }
+    }
+
+    #[test]
     fn parses_sslmode_and_hides_the_password() {
-        for mode in [
-            SslMode::Disable,
-            SslMode::Prefer,
-            SslMode::Require,
-            SslMode::VerifyFull,
-        ] {
+        for mode in MODES {
             assert_eq!(mode.as_str().parse::<SslMode>(), Ok(mode));
         }
         let error = "verify-ca".parse::<SslMode>().unwrap_err();
@@ -609,94 +701,5 @@ mod tests {
             debug.contains("***") && !debug.contains(PASSWORD),
             "{debug}"
         );
-    }
-}
-
-/// The setup form of the `postgres` type.
-pub const SETUP_FIELDS: &[SetupField] = &[
-    SetupField {
-        name: "host",
-        description: "Host name or IP address of the PostgreSQL server",
-        required: true,
-        secret: false,
-        default: None,
-    },
-    SetupField {
-        name: "port",
-        description: "TCP port of the server",
-        required: false,
-        secret: false,
-        default: Some("5432"),
-    },
-    SetupField {
-        name: "database",
-        description: "Database to connect to (roles are cluster-wide, any database works)",
-        required: false,
-        secret: false,
-        default: Some("postgres"),
-    },
-    SetupField {
-        name: "username",
-        description: "Role Oblique connects as; it needs to read pg_roles and pg_auth_members \
-                      (and CREATEROLE to push)",
-        required: true,
-        secret: false,
-        default: None,
-    },
-    SetupField {
-        name: "sslmode",
-        description: "disable, prefer (TLS when offered), require (TLS, certificate not \
-                      verified) or verify-full",
-        required: false,
-        secret: false,
-        default: Some("prefer"),
-    },
-    SetupField {
-        name: "role_pattern",
-        description: "Optional SQL LIKE pattern limiting the synced roles, e.g. app\\_%",
-        required: false,
-        secret: false,
-        default: None,
-    },
-    SetupField {
-        name: "password",
-        description: "Password of the role",
-        required: true,
-        secret: true,
-        default: None,
-    },
-];
-
-impl PostgresSettings {
-    /// Typed settings from a setup already checked against [`SETUP_FIELDS`].
-    pub fn from_setup(setup: &Setup, connect_timeout: Duration) -> Result<Self, ConnectorError> {
-        let required = |name: &str| {
-            setup
-                .config(name)
-                .map(str::to_string)
-                .ok_or_else(|| invalid(&format!("config.{name}"), "is required"))
-        };
-        let port = required("port")?
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|port| *port > 0)
-            .ok_or_else(|| invalid("config.port", "must be a TCP port number (1-65535)"))?;
-        let sslmode = required("sslmode")?
-            .parse::<SslMode>()
-            .map_err(|message| invalid("config.sslmode", message))?;
-        Ok(PostgresSettings {
-            host: required("host")?.trim().to_string(),
-            port,
-            database: required("database")?,
-            username: required("username")?,
-            password: setup
-                .credential("password")
-                .map(str::to_string)
-                .ok_or_else(|| invalid("credentials.password", "is required"))?,
-            sslmode,
-            role_pattern: setup.config("role_pattern").map(str::to_string),
-            connect_timeout,
-        })
     }
 }

@@ -102,8 +102,9 @@ pub struct EmbeddedPostgres {
 }
 
 impl EmbeddedPostgres {
-    /// Starts (or reuses) a durable server whose cluster lives in `dir/data`. A server
-    /// already running on that cluster is reused and not stopped by this handle.
+    /// Starts (or reuses) a durable (fsync on) server whose cluster lives in `dir/data`,
+    /// running initdb on first use. A server already running on that cluster is reused,
+    /// and then this handle does not stop it (see `owns_server`).
     pub fn start(dir: &Path) -> Result<Self, EmbeddedError> {
         Self::start_impl(dir, false)
     }
@@ -157,7 +158,9 @@ impl EmbeddedPostgres {
         for attempt in 1.. {
             pg.port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
             let mut cmd = pg.pg_ctl("start");
-            cmd.arg("-l").arg(pg.log()).args(["-w", "-t", "60", "-o"]);
+            // A generous timeout: crash recovery of a large durable cluster can take minutes,
+            // and pg_ctl notices a postmaster that dies early without waiting it out.
+            cmd.arg("-l").arg(pg.log()).args(["-w", "-t", "300", "-o"]);
             cmd.arg(format!("-p {} {opts}", pg.port));
             match pg.run("starting PostgreSQL", &mut cmd) {
                 Ok(()) => break,

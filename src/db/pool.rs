@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::{
-    AsyncConnection, AsyncPgConnection, RunQueryDsl,
+    AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
 };
 use futures::FutureExt;
@@ -33,10 +33,9 @@ async fn establish_with_session_settings(
     url: String,
 ) -> diesel::ConnectionResult<AsyncPgConnection> {
     let mut conn = AsyncPgConnection::establish(&url).await?;
-    diesel::sql_query(format!(
+    conn.batch_execute(&format!(
         "SET application_name = 'oblique'; SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
     ))
-    .execute(&mut conn)
     .await
     .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
     Ok(conn)
