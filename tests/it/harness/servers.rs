@@ -1,0 +1,233 @@
+//! The PostgreSQL servers tests use: one for Oblique's own databases (TEST_DATABASE_URL or
+//! DATABASE_URL when set, else a throwaway cluster), and a throwaway "remote system" cluster
+//! with password authentication that integrations connect to. Throwaway clusters are stopped
+//! when the test process exits.
+
+use std::sync::{Mutex, Once, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use oblique::db::embedded::EmbeddedPostgres;
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+/// Clusters this process started; an atexit hook stops them.
+static STARTED: Mutex<Vec<(EmbeddedPostgres, std::path::PathBuf)>> = Mutex::new(Vec::new());
+static ATEXIT: Once = Once::new();
+
+extern "C" fn stop_started_clusters() {
+    if let Ok(mut started) = STARTED.lock() {
+        for (mut cluster, dir) in started.drain(..) {
+            let _ = cluster.stop();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Starts a throwaway cluster in a fresh directory the `postgres` user can reach; returns its
+/// port (superuser `postgres`, no password).
+pub fn start_throwaway(label: &str) -> u16 {
+    ATEXIT.call_once(|| unsafe {
+        // SAFETY: registering a plain extern "C" function with no captured state.
+        libc::atexit(stop_started_clusters);
+    });
+    let dir = std::env::temp_dir().join(format!(
+        "oblique-it-{label}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("creating cluster dir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cluster = EmbeddedPostgres::start_throwaway(&dir.join("pg")).expect("starting PostgreSQL");
+    let port = cluster.port();
+    STARTED.lock().expect("lock").push((cluster, dir));
+    port
+}
+
+/// Server URL without a database: `postgres://user@host:port`, plus any query string.
+#[derive(Clone, Debug)]
+pub struct ServerUrl {
+    base: String,
+    query: String,
+}
+
+impl ServerUrl {
+    fn parse(url: &str) -> Self {
+        let (without_query, query) = match url.split_once('?') {
+            Some((head, query)) => (head, format!("?{query}")),
+            None => (url, String::new()),
+        };
+        let after_scheme = without_query.find("://").map_or(0, |i| i + 3);
+        let base = match without_query[after_scheme..].find('/') {
+            Some(slash) => &without_query[..after_scheme + slash],
+            None => without_query,
+        };
+        ServerUrl {
+            base: base.to_string(),
+            query,
+        }
+    }
+
+    pub fn database(&self, name: &str) -> String {
+        format!("{}/{}{}", self.base, name, self.query)
+    }
+}
+
+/// Where Oblique's test databases live.
+pub async fn oblique_server() -> &'static ServerUrl {
+    static SERVER: OnceLock<ServerUrl> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
+            Ok(url) if !url.is_empty() => ServerUrl::parse(&url),
+            _ => ServerUrl::parse(&format!(
+                "postgres://postgres@127.0.0.1:{}/postgres",
+                start_throwaway("db")
+            )),
+        }
+    })
+}
+
+/// A fresh, migrated database for one test (copied from a template migrated once).
+pub async fn create_test_database() -> (String, String) {
+    let server = oblique_server().await;
+    let template = migrated_template(server).await;
+    let name = format!("oblique_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = AsyncPgConnection::establish(&server.database("postgres"))
+        .await
+        .expect("connecting to the test server");
+    // CREATE DATABASE refuses a template someone else is copying at that instant: retry.
+    for attempt in 0.. {
+        let created = diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .await;
+        match created {
+            Ok(_) => break,
+            Err(error) if attempt < 50 => {
+                tracing::debug!(%error, "retrying CREATE DATABASE");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("creating test database: {error}"),
+        }
+    }
+    (name.clone(), server.database(&name))
+}
+
+/// A fresh database without any migration, for migration tests.
+pub async fn create_empty_database() -> (String, String) {
+    let server = oblique_server().await;
+    let _ = SERVER_FOR_DROP.set(server.clone());
+    let name = format!("oblique_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = AsyncPgConnection::establish(&server.database("postgres"))
+        .await
+        .expect("connecting to the test server");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creating database");
+    (name.clone(), server.database(&name))
+}
+
+/// Drops a test database from a plain thread: it runs from `Drop`, outside any runtime.
+pub fn drop_test_database(name: String) {
+    let url = match OnceLock::get(&SERVER_FOR_DROP) {
+        Some(server) => server.database("postgres"),
+        None => return,
+    };
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(runtime) = runtime {
+            runtime.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&url).await {
+                    let _ = conn
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        }
+    })
+    .join();
+}
+
+static SERVER_FOR_DROP: OnceLock<ServerUrl> = OnceLock::new();
+
+/// The template's name carries a hash of the migrations, so a changed migration gets a new one.
+async fn migrated_template(server: &'static ServerUrl) -> &'static str {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    let _ = SERVER_FOR_DROP.set(server.clone());
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("oblique_test_tpl_{}", migrations_hash());
+            let mut admin = AsyncPgConnection::establish(&server.database("postgres"))
+                .await
+                .expect("connecting to the test server");
+            // Several test processes may start at once.
+            admin
+                .batch_execute("SELECT pg_advisory_lock(4242001)")
+                .await
+                .expect("lock");
+            #[derive(diesel::QueryableByName)]
+            struct Found {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                found: bool,
+            }
+            let exists: Found = diesel::sql_query(
+                "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found",
+            )
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut admin)
+            .await
+            .expect("checking template");
+            if !exists.found {
+                let building = format!("{name}_building");
+                // A process that died mid-build leaves a half-migrated copy behind.
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                    .await
+                    .expect("dropping a stale template");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {building}"))
+                    .await
+                    .expect("creating template");
+                oblique::db::migrate::run_pending(&server.database(&building))
+                    .await
+                    .expect("migrating template");
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .await
+                    .expect("renaming template");
+            }
+            admin
+                .batch_execute("SELECT pg_advisory_unlock(4242001)")
+                .await
+                .expect("unlock");
+            name
+        })
+        .await
+}
+
+fn migrations_hash() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&file).unwrap_or_default());
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

@@ -1,0 +1,848 @@
+//! IntegrationService: create, read, list, update and delete, with their errors.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use oblique::db::schema::{integrations, sync_runs};
+use oblique::pb::{
+    self, DeleteIntegrationRequest, GetIntegrationRequest, GetResourceRequest,
+    ListIntegrationsRequest, ListResourcesRequest, UpdateIntegrationRequest,
+};
+use prost_types::FieldMask;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::fixtures::{insert_account, insert_resource};
+use crate::harness::remote::READER_PASSWORD;
+use crate::harness::{TestApp, create_request, expect_code};
+
+async fn create(app: &TestApp, name: &str) -> pb::Integration {
+    app.admin
+        .integrations
+        .clone()
+        .create_integration(create_request(name).await)
+        .await
+        .expect("create")
+        .into_inner()
+}
+
+async fn integration_count(app: &TestApp) -> i64 {
+    integrations::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_checks_the_remote_saves_and_queues_the_initial_sync() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "hr database").await;
+
+    assert_eq!(created.r#type, "postgres");
+    assert_eq!(created.name, "hr database");
+    assert_eq!(created.status(), pb::IntegrationStatus::Active);
+    assert!(created.credentials_set);
+    assert!(created.credentials.is_empty());
+    assert_eq!(created.sync_interval_seconds, 3600);
+    assert_eq!(created.max_deletion_percent, 20);
+    assert_eq!(created.config["port"], remote_port().await);
+    assert_eq!(
+        created.config["database"], "postgres",
+        "defaults are filled in"
+    );
+    let run = created.last_sync_run.clone().expect("initial run");
+    assert_eq!(run.state(), pb::SyncRunState::Queued);
+    assert_eq!(run.trigger(), pb::SyncTrigger::Created);
+    assert_eq!(run.requested_by, "test-admin");
+
+    let fetched = app
+        .viewer
+        .integrations
+        .clone()
+        .get_integration(GetIntegrationRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched, created);
+    let listed = app
+        .viewer
+        .integrations
+        .clone()
+        .list_integrations(ListIntegrationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.integrations, vec![created.clone()]);
+    assert!(listed.next_page_token.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_are_never_returned_nor_stored_in_plaintext() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "secretive").await;
+    let mut client = app.admin.integrations.clone();
+    let responses = [
+        format!("{created:?}"),
+        format!(
+            "{:?}",
+            client
+                .get_integration(GetIntegrationRequest {
+                    id: created.id.clone()
+                })
+                .await
+                .unwrap()
+        ),
+        format!(
+            "{:?}",
+            client
+                .list_integrations(ListIntegrationsRequest::default())
+                .await
+                .unwrap()
+        ),
+        format!(
+            "{:?}",
+            client
+                .list_audit_events(pb::ListAuditEventsRequest::default())
+                .await
+                .unwrap()
+        ),
+    ];
+    for response in responses {
+        assert!(
+            !response.contains(READER_PASSWORD),
+            "password leaked: {response}"
+        );
+    }
+
+    let id = Uuid::parse_str(&created.id).unwrap();
+    let (config, sealed): (serde_json::Value, Option<Vec<u8>>) = integrations::table
+        .find(id)
+        .select((integrations::config, integrations::credentials_ciphertext))
+        .first(&mut app.conn().await)
+        .await
+        .unwrap();
+    let sealed = sealed.expect("credentials stored");
+    assert!(!config.to_string().contains(READER_PASSWORD));
+    let needle = READER_PASSWORD.as_bytes();
+    assert!(
+        !sealed.windows(needle.len()).any(|w| w == needle),
+        "plaintext in the row"
+    );
+    let opened = app.ctx.secret_key.open(id, &sealed).unwrap();
+    assert_eq!(opened["password"], READER_PASSWORD);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_saves_nothing() {
+    let app = TestApp::spawn().await;
+    let mut client = app.admin.integrations.clone();
+    let valid = create_request("valid").await;
+    let cases: Vec<(pb::CreateIntegrationRequest, &str)> = vec![
+        (
+            pb::CreateIntegrationRequest {
+                r#type: "oracle".into(),
+                ..valid.clone()
+            },
+            "type",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                r#type: String::new(),
+                ..valid.clone()
+            },
+            "type",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                name: "  ".into(),
+                ..valid.clone()
+            },
+            "name",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                name: "x".repeat(201),
+                ..valid.clone()
+            },
+            "name",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                config: without(&valid.config, "host"),
+                ..valid.clone()
+            },
+            "config.host",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                config: with(&valid.config, "hots", "typo"),
+                ..valid.clone()
+            },
+            "config.hots",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                config: with(&valid.config, "password", "in the wrong map"),
+                ..valid.clone()
+            },
+            "config.password",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                config: with(&valid.config, "port", "http"),
+                ..valid.clone()
+            },
+            "config.port",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                config: with(&valid.config, "sslmode", "sometimes"),
+                ..valid.clone()
+            },
+            "config.sslmode",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                credentials: Default::default(),
+                ..valid.clone()
+            },
+            "credentials.password",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                sync_interval_seconds: -5,
+                ..valid.clone()
+            },
+            "sync_interval_seconds",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                max_deletion_percent: Some(101),
+                ..valid.clone()
+            },
+            "max_deletion_percent",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                credentials: [("password".to_string(), "wrong-password".to_string())].into(),
+                ..valid.clone()
+            },
+            "credentials.password",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = expect_code(
+            client.create_integration(request).await,
+            Code::InvalidArgument,
+        );
+        assert!(
+            status.message().starts_with(&format!("{field}:")),
+            "{field}: got {:?}",
+            status.message()
+        );
+        assert!(!status.message().contains("wrong-password"));
+    }
+    assert_eq!(integration_count(&app).await, 0);
+    let audit = client
+        .list_audit_events(pb::ListAuditEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(audit.events.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_system_is_unavailable_and_nothing_is_saved() {
+    let app = TestApp::spawn().await;
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut request = create_request("nowhere").await;
+    request
+        .config
+        .insert("port".into(), unused_port.to_string());
+    let status = expect_code(
+        app.admin
+            .integrations
+            .clone()
+            .create_integration(request)
+            .await,
+        Code::Unavailable,
+    );
+    assert!(status.message().contains("cannot reach"), "{status:?}");
+    assert_eq!(integration_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn names_are_unique_among_live_integrations() {
+    let app = TestApp::spawn().await;
+    let first = create(&app, "crm").await;
+    let mut client = app.admin.integrations.clone();
+    let status = expect_code(
+        client.create_integration(create_request("crm").await).await,
+        Code::AlreadyExists,
+    );
+    assert!(status.message().contains("crm"));
+
+    client
+        .delete_integration(DeleteIntegrationRequest {
+            id: first.id,
+            force: false,
+        })
+        .await
+        .unwrap();
+    let again = create(&app, "crm").await;
+    assert_eq!(again.status(), pb::IntegrationStatus::Active);
+}
+
+#[tokio::test]
+async fn a_retried_create_returns_the_first_result() {
+    let app = TestApp::spawn().await;
+    let mut request = create_request("once").await;
+    request.request_id = "create-once-1".into();
+    let mut client = app.admin.integrations.clone();
+    let first = client
+        .create_integration(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let second = client
+        .create_integration(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.id, second.id);
+    assert_eq!(integration_count(&app).await, 1);
+    let runs: i64 = sync_runs::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(runs, 1, "one initial run");
+
+    // Concurrent retries also converge on one integration.
+    request.request_id = "create-twice-2".into();
+    request.name = "twice".into();
+    let (mut c1, mut c2) = (client.clone(), client.clone());
+    let (a, b) = tokio::join!(
+        c1.create_integration(request.clone()),
+        c2.create_integration(request.clone())
+    );
+    assert_eq!(a.unwrap().into_inner().id, b.unwrap().into_inner().id);
+    assert_eq!(integration_count(&app).await, 2);
+}
+
+#[tokio::test]
+async fn lists_page_with_opaque_tokens() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(create(&app, &format!("integration {i}")).await.id);
+    }
+    let mut client = app.viewer.integrations.clone();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_integrations(ListIntegrationsRequest {
+                page_size: 2,
+                page_token: token,
+                include_deleted: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.integrations.len() <= 2);
+        seen.extend(page.integrations.into_iter().map(|i| i.id));
+        pages += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ids, "every integration once, in creation order");
+
+    let status = expect_code(
+        client
+            .list_integrations(ListIntegrationsRequest {
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("page_token"));
+    let status = expect_code(
+        client
+            .list_integrations(ListIntegrationsRequest {
+                page_size: 1001,
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("page_size"));
+}
+
+#[tokio::test]
+async fn get_answers_invalid_argument_for_a_bad_id_and_not_found_for_an_unknown_one() {
+    let app = TestApp::spawn().await;
+    let mut client = app.viewer.integrations.clone();
+    let status = expect_code(
+        client
+            .get_integration(GetIntegrationRequest { id: "42".into() })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(status.message(), "id: must be a UUID");
+    expect_code(
+        client
+            .get_integration(GetIntegrationRequest {
+                id: Uuid::now_v7().to_string(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    expect_code(
+        client
+            .get_resource(GetResourceRequest {
+                id: Uuid::now_v7().to_string(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    expect_code(
+        client
+            .list_resources(ListResourcesRequest {
+                integration_id: "nope".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+}
+
+#[tokio::test]
+async fn update_applies_the_masked_fields_only() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "before").await;
+    let mut client = app.admin.integrations.clone();
+    let mask = |paths: &[&str]| {
+        Some(FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        })
+    };
+
+    let updated = client
+        .update_integration(UpdateIntegrationRequest {
+            integration: Some(pb::Integration {
+                id: created.id.clone(),
+                name: "after".into(),
+                sync_interval_seconds: 60,
+                create_resources_for_new_teams: true,
+                ..Default::default()
+            }),
+            update_mask: mask(&["name", "sync_interval_seconds"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.name, "after");
+    assert_eq!(updated.sync_interval_seconds, 60);
+    assert!(!updated.create_resources_for_new_teams, "not in the mask");
+    assert_eq!(updated.config, created.config);
+    let seconds = |t: &Option<prost_types::Timestamp>| t.clone().map(|t| (t.seconds, t.nanos));
+    assert!(seconds(&updated.updated_at) > seconds(&created.updated_at));
+
+    let cases = [
+        (None, "update_mask"),
+        (mask(&["type"]), "update_mask"),
+        (mask(&["name"]), "name"),
+        (mask(&["sync_interval_seconds"]), "sync_interval_seconds"),
+    ];
+    for (update_mask, field) in cases {
+        let status = expect_code(
+            client
+                .update_integration(UpdateIntegrationRequest {
+                    integration: Some(pb::Integration {
+                        id: created.id.clone(),
+                        ..Default::default()
+                    }),
+                    update_mask,
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert!(status.message().starts_with(field), "{field}: {status:?}");
+    }
+    let status = expect_code(
+        client
+            .update_integration(UpdateIntegrationRequest {
+                integration: Some(pb::Integration {
+                    id: "x".into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["name"]),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("integration.id"));
+}
+
+#[tokio::test]
+async fn rotated_credentials_are_checked_before_they_are_saved() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "rotating").await;
+    let id = Uuid::parse_str(&created.id).unwrap();
+    let stored = |app: &TestApp| {
+        let app_conn = app.ctx.pool.clone();
+        async move {
+            integrations::table
+                .find(id)
+                .select(integrations::credentials_ciphertext)
+                .first::<Option<Vec<u8>>>(&mut app_conn.get().await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let before = stored(&app).await;
+    let rotate = |password: &str| UpdateIntegrationRequest {
+        integration: Some(pb::Integration {
+            id: created.id.clone(),
+            credentials: [("password".to_string(), password.to_string())].into(),
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["credentials".into()],
+        }),
+    };
+    let mut client = app.admin.integrations.clone();
+    let status = expect_code(
+        client.update_integration(rotate("not-it")).await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("credentials.password"));
+    assert_eq!(
+        stored(&app).await,
+        before,
+        "a refused rotation changes nothing"
+    );
+
+    // The same password again is a real rotation: a new nonce, the same secret.
+    let rotated = client
+        .update_integration(rotate(READER_PASSWORD))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rotated.credentials_set);
+    assert!(rotated.credentials.is_empty());
+    let after = stored(&app).await.unwrap();
+    assert_ne!(Some(after.clone()), before);
+    assert_eq!(
+        app.ctx.secret_key.open(id, &after).unwrap()["password"],
+        READER_PASSWORD
+    );
+
+    // A config change is checked against the system too.
+    let mut config = created.config.clone();
+    config.insert("database".into(), "no_such_database".into());
+    let status = expect_code(
+        client
+            .update_integration(UpdateIntegrationRequest {
+                integration: Some(pb::Integration {
+                    id: created.id.clone(),
+                    config,
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["config".into()],
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("config.database"),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn delete_soft_deletes_everything_and_keeps_it_resolvable() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "to remove").await;
+    let id = Uuid::parse_str(&created.id).unwrap();
+    let pulled = insert_resource(&app, id, "readers", "pull").await;
+    let pushed = insert_resource(&app, id, "writers", "push").await;
+    insert_account(&app, id, "alice").await;
+    let mut client = app.admin.integrations.clone();
+
+    let status = expect_code(
+        client
+            .delete_integration(DeleteIntegrationRequest {
+                id: created.id.clone(),
+                force: false,
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(
+        status.message().contains("1 push-mode resource"),
+        "{status:?}"
+    );
+    let unchanged = client
+        .get_integration(GetIntegrationRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unchanged.status(), pb::IntegrationStatus::Active);
+    assert_eq!(unchanged.resource_count, 2);
+    assert_eq!(unchanged.account_count, 1);
+
+    let deleted = client
+        .delete_integration(DeleteIntegrationRequest {
+            id: created.id.clone(),
+            force: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deleted.resources_soft_deleted, 2);
+    assert_eq!(deleted.accounts_soft_deleted, 1);
+    assert_eq!(deleted.cancelled_run_id, created.last_sync_run.unwrap().id);
+
+    let after = client
+        .get_integration(GetIntegrationRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.status(), pb::IntegrationStatus::Deleted);
+    assert!(after.deleted_at.is_some());
+    assert_eq!(
+        after.last_sync_run.unwrap().state(),
+        pb::SyncRunState::Cancelled
+    );
+
+    let resource = client
+        .get_resource(GetResourceRequest {
+            id: pushed.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resource.deleted);
+    assert_eq!(resource.name, "writers");
+    let live = client
+        .list_resources(ListResourcesRequest {
+            integration_id: created.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(live.resources.is_empty());
+    let all = client
+        .list_resources(ListResourcesRequest {
+            integration_id: created.id.clone(),
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut names: Vec<_> = all.resources.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["readers", "writers"]);
+    assert!(all.resources.iter().any(|r| r.id == pulled.to_string()));
+
+    let listed = client
+        .list_integrations(ListIntegrationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.integrations.is_empty());
+    let with_deleted = client
+        .list_integrations(ListIntegrationsRequest {
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(with_deleted.integrations.len(), 1);
+
+    // A deleted integration cannot be changed, synced or deleted again.
+    expect_code(
+        client
+            .update_integration(UpdateIntegrationRequest {
+                integration: Some(pb::Integration {
+                    id: created.id.clone(),
+                    name: "x".into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["name".into()],
+                }),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    expect_code(
+        app.admin
+            .sync
+            .clone()
+            .trigger_sync(pb::TriggerSyncRequest {
+                integration_id: created.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    expect_code(
+        client
+            .delete_integration(DeleteIntegrationRequest {
+                id: created.id.clone(),
+                force: true,
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+
+    let audit = client
+        .list_audit_events(pb::ListAuditEventsRequest {
+            integration_id: created.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let actions: Vec<_> = audit.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["integration.delete", "integration.create"]);
+}
+
+#[tokio::test]
+async fn accounts_list_with_their_attributes() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "directory").await;
+    let id = Uuid::parse_str(&created.id).unwrap();
+    for name in ["ann", "bob", "cyd"] {
+        insert_account(&app, id, name).await;
+    }
+    let mut client = app.viewer.integrations.clone();
+    let first = client
+        .list_accounts(pb::ListAccountsRequest {
+            integration_id: created.id.clone(),
+            page_size: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.accounts.len(), 2);
+    assert_eq!(first.accounts[0].username, "ann");
+    assert_eq!(first.accounts[0].attributes.len(), 1);
+    assert_eq!(
+        first.accounts[0].attributes[0].values,
+        ["ann@example.org", "ann.alias@example.org"]
+    );
+    let second = client
+        .list_accounts(pb::ListAccountsRequest {
+            integration_id: created.id.clone(),
+            page_size: 2,
+            page_token: first.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.accounts.len(), 1);
+    assert_eq!(second.accounts[0].username, "cyd");
+    assert!(second.next_page_token.is_empty());
+}
+
+#[tokio::test]
+async fn sync_mode_changes_are_validated_and_audited() {
+    let app = TestApp::spawn().await;
+    let created = create(&app, "modes").await;
+    let resource = insert_resource(
+        &app,
+        Uuid::parse_str(&created.id).unwrap(),
+        "admins",
+        "pull",
+    )
+    .await;
+    let mut client = app.admin.integrations.clone();
+    let set = |mode: pb::SyncMode| pb::SetResourceSyncModeRequest {
+        resource_id: resource.to_string(),
+        sync_mode: mode.into(),
+    };
+    let status = expect_code(
+        client
+            .set_resource_sync_mode(set(pb::SyncMode::Unspecified))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("sync_mode"));
+    let pushed = client
+        .set_resource_sync_mode(set(pb::SyncMode::Push))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pushed.sync_mode(), pb::SyncMode::Push);
+    let audit = client
+        .list_audit_events(pb::ListAuditEventsRequest {
+            resource_id: resource.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(audit.events.len(), 1);
+    assert_eq!(audit.events[0].action, "resource.sync_mode");
+
+    client
+        .delete_integration(DeleteIntegrationRequest {
+            id: created.id.clone(),
+            force: true,
+        })
+        .await
+        .unwrap();
+    expect_code(
+        client.set_resource_sync_mode(set(pb::SyncMode::Pull)).await,
+        Code::FailedPrecondition,
+    );
+}
+
+async fn remote_port() -> String {
+    crate::harness::remote_postgres().await.port.to_string()
+}
+
+fn with(
+    map: &std::collections::HashMap<String, String>,
+    key: &str,
+    value: &str,
+) -> std::collections::HashMap<String, String> {
+    let mut map = map.clone();
+    map.insert(key.into(), value.into());
+    map
+}
+
+fn without(
+    map: &std::collections::HashMap<String, String>,
+    key: &str,
+) -> std::collections::HashMap<String, String> {
+    let mut map = map.clone();
+    map.remove(key);
+    map
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server over gRPC, a real PostgreSQL for its data, and a real
+//! PostgreSQL cluster as the remote system.
+
+mod harness;
+
+mod audit;
+mod auth;
+mod fixtures;
+mod integrations;
+mod migrations;
