@@ -51,6 +51,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Someone with access to the machine and the database, using the `oblique` command.
+    pub fn command_line() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Principal {
+            name: format!("cli:{user}"),
+            role: Role::Admin,
+        }
+    }
+
     /// The service itself, for changes nobody asked for directly (scheduled syncs).
     pub fn system() -> Self {
         Principal {

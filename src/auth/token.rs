@@ -2,7 +2,8 @@
 //! stored, and it is compared in constant time.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -10,6 +11,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{Principal, Role};
+use crate::db::audit::{self, AuditEntry};
 use crate::db::{models::ApiTokenRow, tokens};
 use crate::error::{AppError, AppResult};
 
@@ -30,7 +32,8 @@ fn parse(token: &str) -> Option<(Uuid, &str)> {
     Some((Uuid::try_parse(id).ok()?, secret))
 }
 
-/// Makes a token named `name`; returns the only copy of its text.
+/// Makes a token named `name`; returns the only copy of its text. Not audited by itself: admin
+/// paths go through [`create`].
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -57,6 +60,53 @@ pub async fn issue(
         "{PREFIX}{}_{secret}",
         id.simple()
     )))
+}
+
+/// Issues a token as an admin action: the token and its audit event commit together.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    role: Role,
+    actor: &Principal,
+) -> AppResult<SecretString> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let secret = issue(conn, name, role).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "token.create",
+                integration_id: None,
+                resource_id: None,
+                details: json!({"name": name.trim(), "role": role.as_str()}),
+            },
+        )
+        .await?;
+        Ok(secret)
+    })
+    .await
+}
+
+/// Revokes the active token named `name`, auditing it; NOT_FOUND when there is none.
+pub async fn revoke(conn: &mut AsyncPgConnection, name: &str, actor: &Principal) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        if !tokens::revoke(conn, name).await? {
+            return Err(AppError::not_found(format!("active token named {name:?}")));
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "token.revoke",
+                integration_id: None,
+                resource_id: None,
+                details: json!({"name": name}),
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The principal a presented token stands for. Unknown, malformed and revoked tokens all get the

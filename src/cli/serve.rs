@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use std::io::Write;
 
 use super::{GlobalArgs, ServeArgs, database::Database};
-use crate::auth::{Role, token};
+use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
 use crate::crypto::SecretKey;
 use crate::db::{self, migrate, tokens};
@@ -93,7 +93,7 @@ async fn create_first_admin_token(ctx: &AppContext, data_dir: &Path) -> anyhow::
     if tokens::any_exist(&mut conn).await? {
         return Ok(());
     }
-    let secret = match token::issue(&mut conn, "admin", Role::Admin).await {
+    let secret = match token::create(&mut conn, "admin", Role::Admin, &Principal::system()).await {
         Ok(secret) => secret,
         // Another replica starting at the same moment made it.
         Err(AppError::AlreadyExists(_)) => return Ok(()),

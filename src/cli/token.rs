@@ -6,13 +6,13 @@ use std::io::Write;
 use secrecy::ExposeSecret;
 
 use super::TokenCommand;
-use crate::auth::token;
+use crate::auth::{Principal, token};
 use crate::db::{AsyncPgConnection, tokens};
 
 pub async fn run(conn: &mut AsyncPgConnection, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role } => {
-            let secret = token::issue(conn, &name, role).await?;
+            let secret = token::create(conn, &name, role, &Principal::command_line()).await?;
             tracing::info!(name, %role, "token created");
             // The token alone on stdout, so scripts can capture it: TOKEN=$(oblique token create …)
             writeln!(std::io::stdout(), "{}", secret.expose_secret())?;
@@ -41,9 +41,7 @@ pub async fn run(conn: &mut AsyncPgConnection, command: TokenCommand) -> anyhow:
             }
         }
         TokenCommand::Revoke { name } => {
-            if !tokens::revoke(conn, &name).await? {
-                anyhow::bail!("no active token named {name:?}");
-            }
+            token::revoke(conn, &name, &Principal::command_line()).await?;
             tracing::info!(name, "token revoked");
         }
     }
