@@ -1,9 +1,31 @@
-//! What every request handler shares.
+//! What every request handler and the sync engine share.
 
+use tokio_util::sync::CancellationToken;
+
+use crate::sync::{EngineConfig, hub::EventHub};
 use crate::{crypto::SecretKey, db::Pool};
 
 #[derive(Clone)]
 pub struct AppContext {
     pub pool: Pool,
     pub secret_key: SecretKey,
+    /// For connections outside the pool: the event listener and each run's staging connection.
+    pub database_url: String,
+    pub hub: EventHub,
+    pub engine: EngineConfig,
+    /// Fires when the process shuts down: endless streams end, workers stop.
+    pub shutdown: CancellationToken,
+}
+
+impl AppContext {
+    pub fn new(pool: Pool, secret_key: SecretKey, database_url: String) -> Self {
+        AppContext {
+            pool,
+            secret_key,
+            database_url,
+            hub: EventHub::new(),
+            engine: EngineConfig::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
 }

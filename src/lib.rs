@@ -17,3 +17,4 @@ pub mod health;
 pub mod logging;
 pub mod pb;
 pub mod server;
+pub mod sync;

@@ -19,6 +19,7 @@ use crate::pb::{
     integration_service_server::IntegrationServiceServer, sync_service_server::SyncServiceServer,
     team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
 };
+use crate::sync::Engine;
 
 /// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
 #[derive(Debug, Clone)]
@@ -37,6 +38,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health_watch = tokio::spawn(health::watch_database(ctx.pool.clone(), reporter));
+    let listener_task = tokio::spawn(ctx.hub.clone().listen(ctx.database_url.clone()));
+    let engine_tasks = Engine::start(ctx.clone(), ctx.engine.clone(), ctx.shutdown.clone());
+    let stop = ctx.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Ends the endless streams too, so the graceful shutdown does not wait on subscribers.
+        stop.cancel();
+    };
 
     // grpcurl 1.8 speaks only v1alpha reflection; newer clients use v1.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -69,6 +78,12 @@ pub async fn run(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .context("serving gRPC");
+    ctx.shutdown.cancel();
+    for task in engine_tasks {
+        // Workers put their running runs back in the queue before they end.
+        let _ = task.await;
+    }
+    listener_task.abort();
     health_watch.abort();
     result
 }

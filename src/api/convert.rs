@@ -84,7 +84,8 @@ pub fn integration(view: IntegrationView) -> pb::Integration {
     }
 }
 
-pub fn resource(row: ResourceRow) -> pb::Resource {
+/// `last_pulled_at` is the integration's last successful pull: every live resource was in it.
+pub fn resource(row: ResourceRow, last_pulled_at: Option<DateTime<Utc>>) -> pb::Resource {
     let sync_mode = match row.sync_mode.as_str() {
         "push" => pb::SyncMode::Push,
         _ => pb::SyncMode::Pull,
@@ -103,15 +104,16 @@ pub fn resource(row: ResourceRow) -> pb::Resource {
         description: row.description,
         sync_mode: sync_mode.into(),
         deleted: row.deleted_at.is_some(),
+        last_synced_at: optional_timestamp(last_pulled_at.filter(|_| row.deleted_at.is_none())),
         deleted_at: optional_timestamp(row.deleted_at),
-        last_synced_at: optional_timestamp(row.last_synced_at),
         propagation_status: propagation_status.into(),
         propagation_error: row.propagation_error.unwrap_or_default(),
         team_id: row.team_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 
-pub fn account(item: AccountWithAttributes) -> pb::Account {
+/// `last_pulled_at` as for [`resource`].
+pub fn account(item: AccountWithAttributes, last_pulled_at: Option<DateTime<Utc>>) -> pb::Account {
     let row = item.account;
     pb::Account {
         id: row.id.to_string(),
@@ -130,8 +132,8 @@ pub fn account(item: AccountWithAttributes) -> pb::Account {
             })
             .collect(),
         deleted: row.deleted_at.is_some(),
+        last_synced_at: optional_timestamp(last_pulled_at.filter(|_| row.deleted_at.is_none())),
         deleted_at: optional_timestamp(row.deleted_at),
-        last_synced_at: optional_timestamp(row.last_synced_at),
     }
 }
 

@@ -134,7 +134,7 @@ impl IntegrationService for IntegrationApi {
         let integration_id = parse_id("integration_id", &request.integration_id)?;
         let page = PageRequest::parse(request.page_size, &request.page_token)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        ensure_integration_exists(&mut conn, integration_id).await?;
+        let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = resources::list_page(
             &mut conn,
             integration_id,
@@ -146,7 +146,10 @@ impl IntegrationService for IntegrationApi {
         .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListResourcesResponse {
-            resources: rows.into_iter().map(convert::resource).collect(),
+            resources: rows
+                .into_iter()
+                .map(|row| convert::resource(row, integration.last_pulled_at))
+                .collect(),
             next_page_token,
         }))
     }
@@ -159,7 +162,11 @@ impl IntegrationService for IntegrationApi {
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
-        Ok(Response::new(convert::resource(row)))
+        let integration = find_integration(&mut conn, row.integration_id).await?;
+        Ok(Response::new(convert::resource(
+            row,
+            integration.last_pulled_at,
+        )))
     }
 
     async fn set_resource_sync_mode(
@@ -203,7 +210,7 @@ impl IntegrationService for IntegrationApi {
                     )));
                 }
                 if resource.sync_mode == mode {
-                    return Ok(resource);
+                    return Ok((resource, integration.last_pulled_at));
                 }
                 let updated = resources::set_sync_mode(conn, id, mode, Utc::now()).await?;
                 audit::record(
@@ -217,10 +224,10 @@ impl IntegrationService for IntegrationApi {
                     },
                 )
                 .await?;
-                Ok(updated)
+                Ok((updated, integration.last_pulled_at))
             })
             .await?;
-        Ok(Response::new(convert::resource(row)))
+        Ok(Response::new(convert::resource(row.0, row.1)))
     }
 
     async fn list_accounts(
@@ -232,7 +239,7 @@ impl IntegrationService for IntegrationApi {
         let integration_id = parse_id("integration_id", &request.integration_id)?;
         let page = PageRequest::parse(request.page_size, &request.page_token)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        ensure_integration_exists(&mut conn, integration_id).await?;
+        let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = accounts::list_page(
             &mut conn,
             integration_id,
@@ -244,7 +251,10 @@ impl IntegrationService for IntegrationApi {
         .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.account.id);
         Ok(Response::new(pb::ListAccountsResponse {
-            accounts: rows.into_iter().map(convert::account).collect(),
+            accounts: rows
+                .into_iter()
+                .map(|row| convert::account(row, integration.last_pulled_at))
+                .collect(),
             next_page_token,
         }))
     }
@@ -302,14 +312,14 @@ fn integration_type(kind: IntegrationKind) -> pb::IntegrationType {
     }
 }
 
-async fn ensure_integration_exists(
+/// The integration, deleted or not.
+async fn find_integration(
     conn: &mut diesel_async::AsyncPgConnection,
     id: uuid::Uuid,
-) -> AppResult<()> {
-    match store::find(conn, id).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::not_found(format!("integration {id}"))),
-    }
+) -> AppResult<crate::db::models::IntegrationRow> {
+    store::find(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("integration {id}")))
 }
 
 fn new_integration_input(request: pb::CreateIntegrationRequest) -> AppResult<NewIntegrationInput> {

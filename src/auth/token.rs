@@ -3,9 +3,9 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::json;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;

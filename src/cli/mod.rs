@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Database connections this process may hold.
     #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+    /// Sync runs this process executes at once (0: serve the API only, run no syncs).
+    #[arg(long, env = "OBLIQUE_SYNC_WORKERS", default_value_t = 2)]
+    pub sync_workers: usize,
 }
 
 #[derive(Debug, Subcommand)]

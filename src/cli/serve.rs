@@ -28,10 +28,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
 
 async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
     migrate::run_pending(database_url).await?;
-    let ctx = AppContext {
-        pool: db::connect_pool(database_url, args.db_pool_size)?,
-        secret_key: load_secret_key(&global.data_dir)?,
-    };
+    let mut ctx = AppContext::new(
+        db::connect_pool(database_url, args.db_pool_size)?,
+        load_secret_key(&global.data_dir)?,
+        database_url.to_string(),
+    );
+    ctx.engine.workers = args.sync_workers;
     create_first_admin_token(&ctx, &global.data_dir).await?;
 
     let tls = args

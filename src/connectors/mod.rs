@@ -4,11 +4,36 @@
 //! against them before anything talks to the remote system.
 
 pub mod postgres;
+pub mod remote;
 pub mod setup;
 
 use std::time::Duration;
 
+pub use remote::{Listed, ObjectProblem, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 pub use setup::{Setup, SetupField};
+
+/// How Oblique reads and writes one external system. Listings stream pages; push operations are
+/// idempotent (adding a present member, removing an absent one: success).
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// Connects and checks that everything a sync needs can be read.
+    async fn validate(&self) -> Result<(), ConnectorError>;
+    fn list_accounts(&self) -> PageStream<'_, RemoteAccount>;
+    fn list_resources(&self) -> PageStream<'_, RemoteResource>;
+    fn list_access(&self) -> PageStream<'_, RemoteAccess>;
+    async fn add_member(
+        &self,
+        resource_external_id: &str,
+        account_external_id: &str,
+    ) -> Result<(), ConnectorError>;
+    async fn remove_member(
+        &self,
+        resource_external_id: &str,
+        account_external_id: &str,
+    ) -> Result<(), ConnectorError>;
+    /// Creates a resource named `name`; a name already taken remotely is an error, never adopted.
+    async fn create_resource(&self, name: &str) -> Result<RemoteResource, ConnectorError>;
+}
 
 /// Why a connector could not do its job. Messages go to API callers: they never contain secrets.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +63,8 @@ pub enum IntegrationKind {
     Postgres,
 }
 
-/// How long a setup check may take before the system counts as unreachable.
-const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take before the system counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl IntegrationKind {
     pub const ALL: &'static [IntegrationKind] = &[IntegrationKind::Postgres];
@@ -76,13 +101,18 @@ impl IntegrationKind {
         }
     }
 
-    /// Checks a setup against the real system: connects and reads what a sync will need.
-    pub async fn validate(self, setup: &Setup) -> Result<(), ConnectorError> {
+    /// A connector for the system `setup` describes.
+    pub fn connector(self, setup: &Setup) -> Result<Box<dyn Connector>, ConnectorError> {
         match self {
             IntegrationKind::Postgres => {
-                let settings = postgres::PostgresSettings::from_setup(setup, VALIDATION_TIMEOUT)?;
-                postgres::validate(&settings).await
+                let settings = postgres::PostgresSettings::from_setup(setup, CONNECT_TIMEOUT)?;
+                Ok(Box::new(postgres::PostgresConnector::new(settings)))
             }
         }
+    }
+
+    /// Checks a setup against the real system: connects and reads what a sync will need.
+    pub async fn validate(self, setup: &Setup) -> Result<(), ConnectorError> {
+        self.connector(setup)?.validate().await
     }
 }

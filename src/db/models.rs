@@ -44,6 +44,7 @@ pub struct IntegrationRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub last_pulled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -88,7 +89,6 @@ pub struct ResourceRow {
     pub team_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub last_synced_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -104,7 +104,6 @@ pub struct AccountRow {
     pub display_name: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub last_synced_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -116,7 +115,7 @@ pub struct AccountAttributeRow {
     pub attribute_values: Vec<Option<String>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = sync_runs, check_for_backend(diesel::pg::Pg))]
 pub struct SyncRunRow {
     pub id: Uuid,
@@ -132,6 +131,9 @@ pub struct SyncRunRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub claimed_by: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub event_seq: i64,
 }
 
 #[derive(Debug, Insertable)]

@@ -19,7 +19,6 @@ diesel::table! {
         display_name -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        last_synced_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
     }
 }
@@ -63,6 +62,18 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        last_pulled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    pulled_access (id) {
+        id -> Uuid,
+        integration_id -> Uuid,
+        resource_id -> Uuid,
+        account_id -> Uuid,
+        added_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -80,8 +91,34 @@ diesel::table! {
         team_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        last_synced_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sync_errors (integration_id, object) {
+        integration_id -> Uuid,
+        object -> Text,
+        message -> Text,
+        first_seen -> Timestamptz,
+        last_seen -> Timestamptz,
+        count -> Int8,
+    }
+}
+
+diesel::table! {
+    sync_events (run_id, seq) {
+        run_id -> Uuid,
+        seq -> Int8,
+        integration_id -> Uuid,
+        at -> Timestamptz,
+        kind -> Text,
+        phase -> Nullable<Text>,
+        processed -> Int8,
+        total -> Int8,
+        stats -> Nullable<Jsonb>,
+        state -> Text,
+        message -> Text,
     }
 }
 
@@ -100,6 +137,9 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        claimed_by -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        event_seq -> Int8,
     }
 }
 
@@ -119,7 +159,13 @@ diesel::joinable!(accounts -> integrations (integration_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(audit_events -> integrations (integration_id));
 diesel::joinable!(audit_events -> resources (resource_id));
+diesel::joinable!(pulled_access -> accounts (account_id));
+diesel::joinable!(pulled_access -> integrations (integration_id));
+diesel::joinable!(pulled_access -> resources (resource_id));
 diesel::joinable!(resources -> integrations (integration_id));
+diesel::joinable!(sync_errors -> integrations (integration_id));
+diesel::joinable!(sync_events -> integrations (integration_id));
+diesel::joinable!(sync_events -> sync_runs (run_id));
 diesel::joinable!(sync_runs -> integrations (integration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -128,7 +174,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
     integrations,
+    pulled_access,
     resources,
+    sync_errors,
+    sync_events,
     sync_runs,
     users,
 );

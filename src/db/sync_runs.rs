@@ -132,3 +132,56 @@ pub async fn mark_cancelled(
         .get_result(conn)
         .await
 }
+
+/// Finishes a dry run that is still ours: succeeded, with the stats it would have applied, and
+/// its FINISHED event. False when it was cancelled meanwhile.
+pub async fn finish_dry_run(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    worker: &str,
+    stats: &crate::sync::stats::RunStats,
+    summary: &str,
+) -> QueryResult<bool> {
+    use crate::sync::events::{self, EventDraft, EventKind};
+    use diesel_async::AsyncConnection;
+    let stats_json = serde_json::to_value(stats).unwrap_or_default();
+    let stats = *stats;
+    conn.transaction(async |conn| {
+        let finished = diesel::update(
+            sync_runs::table
+                .find(id)
+                .filter(sync_runs::state.eq("running"))
+                .filter(sync_runs::claimed_by.eq(worker)),
+        )
+        .set((
+            sync_runs::state.eq("succeeded"),
+            sync_runs::stats.eq(stats_json),
+            sync_runs::finished_at.eq(diesel::dsl::now),
+            sync_runs::phase.eq(None::<String>),
+            sync_runs::lease_expires_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+        if finished == 1 {
+            events::emit(
+                conn,
+                id,
+                EventDraft::new(EventKind::Finished)
+                    .state("succeeded")
+                    .stats(stats)
+                    .message(format!("dry run, nothing applied: {summary}")),
+            )
+            .await?;
+        }
+        Ok(finished == 1)
+    })
+    .await
+}
+
+pub async fn set_phase(conn: &mut AsyncPgConnection, id: Uuid, phase: &str) -> QueryResult<()> {
+    diesel::update(sync_runs::table.find(id))
+        .set(sync_runs::phase.eq(phase))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -14,8 +14,9 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
-use crate::db::{accounts, resources, sync_runs};
+use crate::db::{accounts, resources};
 use crate::error::{AppError, AppResult};
+use crate::sync::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
@@ -84,7 +85,7 @@ pub async fn create(
     let saved = conn
         .transaction::<_, DieselError, _>(async move |conn| {
             let row = store::insert(conn, &new).await?;
-            let run = sync_runs::insert(
+            let run = queue::enqueue(
                 conn,
                 &NewSyncRun {
                     id: Uuid::now_v7(),
@@ -231,7 +232,7 @@ pub async fn delete(
                 )));
             }
             let now = Utc::now();
-            let cancelled = sync_runs::cancel_active(conn, id, "integration deleted").await?;
+            let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
             let row = store::mark_deleted(conn, id, now).await?;
             let resources_soft_deleted =
                 resources::soft_delete_for_integration(conn, id, now).await?;

@@ -12,6 +12,7 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::models::{NewSyncRun, SyncRunRow};
 use crate::db::{integrations, sync_runs};
 use crate::error::{AppError, AppResult};
+use crate::sync::queue;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -40,7 +41,7 @@ pub async fn trigger(
             if let Some(active) = sync_runs::find_active(conn, integration_id).await? {
                 return Ok(active);
             }
-            let run = sync_runs::insert(
+            let run = queue::enqueue(
                 conn,
                 &NewSyncRun {
                     id: Uuid::now_v7(),
@@ -106,7 +107,8 @@ pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppRes
             }
             _ => {}
         }
-        let cancelled = sync_runs::mark_cancelled(conn, run_id, "cancelled by a caller").await?;
+        let cancelled =
+            queue::cancel(conn, run_id, &format!("cancelled by {}", actor.name)).await?;
         audit::record(
             conn,
             AuditEntry {

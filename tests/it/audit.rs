@@ -8,7 +8,7 @@ use crate::harness::{TestApp, create_request, expect_code};
 
 #[tokio::test]
 async fn the_database_refuses_to_change_audit_events() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     app.admin
         .integrations
         .clone()
@@ -42,7 +42,7 @@ async fn the_database_refuses_to_change_audit_events() {
 
 #[tokio::test]
 async fn audit_events_name_the_actor_and_filter() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let mut admin = app.admin.integrations.clone();
     let first = admin
         .create_integration(create_request("first").await)

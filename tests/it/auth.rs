@@ -155,7 +155,7 @@ fn needed(rpc: &str) -> Role {
 
 #[tokio::test]
 async fn every_role_gets_exactly_the_rpcs_it_may_call() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     for (role, clients) in [
         (Role::Admin, &app.admin),
         (Role::Service, &app.service),
@@ -176,7 +176,7 @@ async fn every_role_gets_exactly_the_rpcs_it_may_call() {
 
 #[tokio::test]
 async fn calls_without_a_valid_token_are_unauthenticated() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     for (rpc, code) in call_everything(&app.anonymous).await {
         assert_eq!(code, Code::Unauthenticated, "{rpc} without a token");
     }
@@ -204,7 +204,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn a_revoked_token_fails_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let token = app.issue_token("short-lived", Role::Viewer).await;
     let clients = Clients::new(app.channel.clone(), Some(token));
     let mut client = clients.integrations.clone();
@@ -229,7 +229,7 @@ async fn a_revoked_token_fails_at_once() {
 
 #[tokio::test]
 async fn tokens_record_when_they_were_last_used() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let token = app.issue_token("tracked", Role::Viewer).await;
     let mut conn = app.conn().await;
     let before = oblique::db::tokens::list(&mut conn).await.unwrap();

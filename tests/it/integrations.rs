@@ -35,7 +35,7 @@ async fn integration_count(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn create_checks_the_remote_saves_and_queues_the_initial_sync() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "hr database").await;
 
     assert_eq!(created.r#type, "postgres");
@@ -80,7 +80,7 @@ async fn create_checks_the_remote_saves_and_queues_the_initial_sync() {
 
 #[tokio::test]
 async fn credentials_are_never_returned_nor_stored_in_plaintext() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "secretive").await;
     let mut client = app.admin.integrations.clone();
     let responses = [
@@ -136,7 +136,7 @@ async fn credentials_are_never_returned_nor_stored_in_plaintext() {
 
 #[tokio::test]
 async fn bad_input_names_the_field_and_saves_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let mut client = app.admin.integrations.clone();
     let valid = create_request("valid").await;
     let cases: Vec<(pb::CreateIntegrationRequest, &str)> = vec![
@@ -255,7 +255,7 @@ async fn bad_input_names_the_field_and_saves_nothing() {
 
 #[tokio::test]
 async fn an_unreachable_system_is_unavailable_and_nothing_is_saved() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -279,7 +279,7 @@ async fn an_unreachable_system_is_unavailable_and_nothing_is_saved() {
 
 #[tokio::test]
 async fn names_are_unique_among_live_integrations() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let first = create(&app, "crm").await;
     let mut client = app.admin.integrations.clone();
     let status = expect_code(
@@ -301,7 +301,7 @@ async fn names_are_unique_among_live_integrations() {
 
 #[tokio::test]
 async fn a_retried_create_returns_the_first_result() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let mut request = create_request("once").await;
     request.request_id = "create-once-1".into();
     let mut client = app.admin.integrations.clone();
@@ -338,7 +338,7 @@ async fn a_retried_create_returns_the_first_result() {
 
 #[tokio::test]
 async fn lists_page_with_opaque_tokens() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(create(&app, &format!("integration {i}")).await.id);
@@ -392,7 +392,7 @@ async fn lists_page_with_opaque_tokens() {
 
 #[tokio::test]
 async fn get_answers_invalid_argument_for_a_bad_id_and_not_found_for_an_unknown_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let mut client = app.viewer.integrations.clone();
     let status = expect_code(
         client
@@ -430,7 +430,7 @@ async fn get_answers_invalid_argument_for_a_bad_id_and_not_found_for_an_unknown_
 
 #[tokio::test]
 async fn update_applies_the_masked_fields_only() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "before").await;
     let mut client = app.admin.integrations.clone();
     let mask = |paths: &[&str]| {
@@ -498,7 +498,7 @@ async fn update_applies_the_masked_fields_only() {
 
 #[tokio::test]
 async fn rotated_credentials_are_checked_before_they_are_saved() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "rotating").await;
     let id = Uuid::parse_str(&created.id).unwrap();
     let stored = |app: &TestApp| {
@@ -576,7 +576,7 @@ async fn rotated_credentials_are_checked_before_they_are_saved() {
 
 #[tokio::test]
 async fn delete_soft_deletes_everything_and_keeps_it_resolvable() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "to remove").await;
     let id = Uuid::parse_str(&created.id).unwrap();
     let pulled = insert_resource(&app, id, "readers", "pull").await;
@@ -733,7 +733,7 @@ async fn delete_soft_deletes_everything_and_keeps_it_resolvable() {
 
 #[tokio::test]
 async fn accounts_list_with_their_attributes() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "directory").await;
     let id = Uuid::parse_str(&created.id).unwrap();
     for name in ["ann", "bob", "cyd"] {
@@ -773,7 +773,7 @@ async fn accounts_list_with_their_attributes() {
 
 #[tokio::test]
 async fn sync_mode_changes_are_validated_and_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_without_sync().await;
     let created = create(&app, "modes").await;
     let resource = insert_resource(
         &app,

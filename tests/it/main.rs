@@ -6,5 +6,8 @@ mod harness;
 mod audit;
 mod auth;
 mod fixtures;
+mod health;
 mod integrations;
 mod migrations;
+mod serve_binary;
+mod tls;

@@ -13,6 +13,7 @@ use oblique::pb::{
     integration_service_client::IntegrationServiceClient, sync_service_client::SyncServiceClient,
 };
 use oblique::server::TlsFiles;
+use oblique::sync::EngineConfig;
 use secrecy::ExposeSecret;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -70,19 +71,35 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The server with its sync engine, on test timings.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with_tls(None).await
+        Self::spawn_configured(None, test_engine()).await
+    }
+
+    /// The server with no sync workers: queued runs stay queued, for tests of the queue itself.
+    pub async fn spawn_without_sync() -> TestApp {
+        let engine = EngineConfig {
+            workers: 0,
+            ..test_engine()
+        };
+        Self::spawn_configured(None, engine).await
     }
 
     /// With `tls`, the server speaks only TLS and the returned clients are not connected (the
     /// test makes its own); otherwise they are plaintext clients on the server.
     pub async fn spawn_with_tls(tls: Option<TlsFiles>) -> TestApp {
+        Self::spawn_configured(tls, test_engine()).await
+    }
+
+    pub async fn spawn_configured(tls: Option<TlsFiles>, engine: EngineConfig) -> TestApp {
         init_test_logging();
         let (database_name, database_url) = servers::create_test_database().await;
-        let ctx = AppContext {
-            pool: oblique::db::connect_pool(&database_url, 8).expect("pool"),
-            secret_key: SecretKey::generate(),
-        };
+        let mut ctx = AppContext::new(
+            oblique::db::connect_pool(&database_url, 8).expect("pool"),
+            SecretKey::generate(),
+            database_url.clone(),
+        );
+        ctx.engine = engine;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -153,6 +170,17 @@ impl Drop for TestApp {
             let _ = shutdown.send(());
         }
         servers::drop_test_database(std::mem::take(&mut self.database_name));
+    }
+}
+
+/// Short timings so that tests of leases, schedules and cancellation finish quickly.
+pub fn test_engine() -> EngineConfig {
+    EngineConfig {
+        workers: 2,
+        lease: std::time::Duration::from_secs(3),
+        heartbeat: std::time::Duration::from_millis(200),
+        poll: std::time::Duration::from_millis(200),
+        schedule: std::time::Duration::from_millis(500),
     }
 }
 

@@ -1,0 +1,115 @@
+use std::time::Duration;
+
+use super::*;
+use crate::connectors::postgres::test_cluster::{
+    Cluster, PASSWORD, assert_invalid, free_port, settings,
+};
+
+#[tokio::test]
+async fn validates_against_a_throwaway_cluster() {
+    let cluster = Cluster::start();
+    let good = cluster.settings(SslMode::Disable);
+    validate(&good).await.unwrap();
+    for mode in [SslMode::Prefer, SslMode::Require] {
+        let client = connect(&cluster.settings(mode)).await.unwrap();
+        let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        assert!(
+            client.query_one(sql, &[]).await.unwrap().get::<_, bool>(0),
+            "{mode:?}"
+        );
+    }
+    assert_invalid(
+        validate(&cluster.settings(SslMode::VerifyFull)).await,
+        "config.sslmode",
+        "UnknownIssuer",
+    );
+
+    let wrong = PostgresSettings {
+        password: "not-it".into(),
+        ..good.clone()
+    };
+    assert_invalid(
+        validate(&wrong).await,
+        "credentials.password",
+        "password authentication failed",
+    );
+    let empty = PostgresSettings {
+        password: String::new(),
+        ..good.clone()
+    };
+    assert_invalid(
+        validate(&empty).await,
+        "credentials.password",
+        "none is set",
+    );
+    let database = PostgresSettings {
+        database: "nope".into(),
+        ..good.clone()
+    };
+    assert_invalid(
+        validate(&database).await,
+        "config.database",
+        "\"nope\" does not exist",
+    );
+    let socket = PostgresSettings {
+        host: std::env::temp_dir().display().to_string(),
+        ..good.clone()
+    };
+    assert_invalid(validate(&socket).await, "config.host", "host name");
+
+    let admin = cluster.admin().await;
+    for sql in [
+        &format!("CREATE ROLE limited LOGIN PASSWORD '{PASSWORD}'"),
+        "REVOKE SELECT ON pg_catalog.pg_auth_members FROM PUBLIC",
+        "ALTER SYSTEM SET ssl = off", // one statement per call: not in a transaction block
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+    assert_invalid(
+        validate(&cluster.settings_as("limited")).await,
+        "config.username",
+        "cannot read pg_roles / pg_auth_members",
+    );
+
+    // The postmaster applies the reload asynchronously: wait until it stops offering TLS.
+    let require = cluster.settings(SslMode::Require);
+    let mut result = validate(&require).await;
+    for _ in 0..50 {
+        if result.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        result = validate(&require).await;
+    }
+    assert_invalid(result, "config.sslmode", "does not offer");
+}
+
+#[tokio::test]
+async fn classifies_servers_that_cannot_serve() {
+    let mut refused = settings(free_port(), SslMode::Disable);
+    let result = validate(&refused).await;
+    assert!(
+        matches!(&result, Err(ConnectorError::Unreachable(m)) if m.contains("refused")),
+        "{result:?}"
+    );
+    refused.connect_timeout = Duration::from_millis(300);
+    let dns = PostgresSettings {
+        host: "nonexistent.invalid".into(),
+        ..refused.clone()
+    };
+    assert!(matches!(
+        validate(&dns).await,
+        Err(ConnectorError::Unreachable(_))
+    ));
+
+    // The kernel completes the TCP handshake for the backlog, and then nobody answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = PostgresSettings { port, ..refused };
+    let result = validate(&silent).await;
+    assert!(
+        matches!(&result, Err(ConnectorError::Unreachable(m)) if m.contains("no answer")),
+        "{result:?}"
+    );
+}

@@ -1,0 +1,109 @@
+//! How to reach one PostgreSQL cluster, as read from an integration's setup.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How to reach one PostgreSQL cluster.
+#[derive(Clone)]
+pub struct PostgresSettings {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub username: String,
+    /// Secret: never logged, never in errors, hidden by `Debug`.
+    pub password: String,
+    pub sslmode: SslMode,
+    /// `LIKE` pattern restricting which roles are listed.
+    pub role_pattern: Option<String>,
+    /// Budget for the whole handshake (DNS, TCP, TLS, authentication) and for each answer
+    /// awaited from the server afterwards (a query's result, a page of rows).
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Debug for PostgresSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("sslmode", &self.sslmode)
+            .field("role_pattern", &self.role_pattern)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+/// The libpq `sslmode` values Oblique supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub const ALL: [SslMode; 4] = [
+        SslMode::Disable,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyFull,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown sslmode {s:?}: expected disable, prefer, require or verify-full")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sslmode_and_hides_the_password() {
+        for mode in SslMode::ALL {
+            assert_eq!(mode.as_str().parse::<SslMode>(), Ok(mode));
+        }
+        let error = "verify-ca".parse::<SslMode>().unwrap_err();
+        assert!(
+            error.contains("disable, prefer, require or verify-full"),
+            "{error}"
+        );
+        let settings = PostgresSettings {
+            host: "db".into(),
+            port: 5432,
+            database: "postgres".into(),
+            username: "oblique".into(),
+            password: "s3cret-Pw-1f9c".into(),
+            sslmode: SslMode::Require,
+            role_pattern: None,
+            connect_timeout: Duration::from_secs(1),
+        };
+        let debug = format!("{settings:?}");
+        assert!(
+            debug.contains("***") && !debug.contains("s3cret"),
+            "{debug}"
+        );
+    }
+}

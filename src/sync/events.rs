@@ -1,0 +1,209 @@
+//! Sync events: stored per run with a gapless sequence, and published with NOTIFY in the same
+//! statement so that subscribers on every replica see them once they commit.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::stats::RunStats;
+
+/// The NOTIFY channel events are published on.
+pub const EVENTS_CHANNEL: &str = "oblique_sync_events";
+/// NOTIFY payloads are capped at 8000 bytes: messages are cut well below that.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    StateChanged,
+    PhaseStarted,
+    Progress,
+    Warning,
+    PhaseFinished,
+    Finished,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::StateChanged => "state_changed",
+            EventKind::PhaseStarted => "phase_started",
+            EventKind::Progress => "progress",
+            EventKind::Warning => "warning",
+            EventKind::PhaseFinished => "phase_finished",
+            EventKind::Finished => "finished",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Accounts,
+    Resources,
+    Access,
+    Push,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Accounts => "accounts",
+            Phase::Resources => "resources",
+            Phase::Access => "access",
+            Phase::Push => "push",
+        }
+    }
+}
+
+/// An event as stored and as published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncEvent {
+    pub run_id: Uuid,
+    pub integration_id: Uuid,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+    pub phase: Option<Phase>,
+    pub processed: i64,
+    pub total: i64,
+    pub stats: Option<RunStats>,
+    /// The run's state when the event was made (or the new state, for STATE_CHANGED/FINISHED).
+    pub state: String,
+    pub message: String,
+}
+
+impl SyncEvent {
+    /// The last event a run gets.
+    pub fn is_terminal(&self) -> bool {
+        self.kind == EventKind::Finished
+    }
+}
+
+/// Numbers, stores and publishes one event. Parameters: run id, kind, phase, processed, total,
+/// stats (jsonb), new state (NULL keeps the run's), message. Shared by the diesel connections and
+/// the engine's staging connection, so both emit the same way.
+pub const EMIT_SQL: &str = "WITH numbered AS (
+        UPDATE sync_runs SET event_seq = event_seq + 1 WHERE id = $1
+        RETURNING id, integration_id, event_seq, state
+    ), stored AS (
+        INSERT INTO sync_events
+            (run_id, seq, integration_id, kind, phase, processed, total, stats, state, message)
+        SELECT id, event_seq, integration_id, $2, $3, $4, $5, $6, COALESCE($7, state), $8
+        FROM numbered
+        RETURNING *
+    )
+    SELECT pg_notify('oblique_sync_events', json_build_object(
+        'run_id', run_id, 'integration_id', integration_id, 'seq', seq, 'at', at,
+        'kind', kind, 'phase', phase, 'processed', processed, 'total', total,
+        'stats', stats, 'state', state, 'message', message)::text)
+    FROM stored";
+
+/// An event before the database numbers and stamps it.
+#[derive(Debug, Clone, Default)]
+pub struct EventDraft {
+    pub kind: Option<EventKind>,
+    pub phase: Option<Phase>,
+    pub processed: i64,
+    pub total: i64,
+    pub stats: Option<RunStats>,
+    /// The new state for STATE_CHANGED and FINISHED; `None` keeps the run's current state.
+    pub state: Option<&'static str>,
+    pub message: String,
+}
+
+impl EventDraft {
+    /// Kind, message (cut to fit a NOTIFY) and stats as JSON: the columns EMIT_SQL binds.
+    pub fn columns(&self) -> (EventKind, String, Option<serde_json::Value>) {
+        let kind = self.kind.unwrap_or(EventKind::Progress);
+        let message = self.message.chars().take(MAX_MESSAGE_CHARS).collect();
+        let stats = self
+            .stats
+            .map(|stats| serde_json::to_value(stats).unwrap_or_default());
+        (kind, message, stats)
+    }
+
+    pub fn new(kind: EventKind) -> Self {
+        EventDraft {
+            kind: Some(kind),
+            ..Default::default()
+        }
+    }
+
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.phase = Some(phase);
+        self
+    }
+
+    pub fn progress(mut self, processed: i64) -> Self {
+        self.processed = processed;
+        self
+    }
+
+    pub fn stats(mut self, stats: RunStats) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    pub fn state(mut self, state: &'static str) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+}
+
+/// Stores the event with the run's next sequence number and publishes it, in one statement: on
+/// a connection inside a transaction, both happen only if the transaction commits.
+pub async fn emit(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    draft: EventDraft,
+) -> diesel::QueryResult<()> {
+    let (kind, message, stats) = draft.columns();
+    diesel::sql_query(EMIT_SQL)
+        .bind::<SqlUuid, _>(run_id)
+        .bind::<Text, _>(kind.as_str())
+        .bind::<Nullable<Text>, _>(draft.phase.map(Phase::as_str))
+        .bind::<BigInt, _>(draft.processed)
+        .bind::<BigInt, _>(draft.total)
+        .bind::<Nullable<Jsonb>, _>(stats)
+        .bind::<Nullable<Text>, _>(draft.state)
+        .bind::<Text, _>(message)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct StoredEvent {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    event: String,
+}
+
+/// The run's stored events with a sequence number above `after`, in order.
+pub async fn stored_after(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    after: i64,
+) -> anyhow::Result<Vec<SyncEvent>> {
+    let rows: Vec<StoredEvent> = diesel::sql_query(
+        "SELECT json_build_object(
+             'run_id', run_id, 'integration_id', integration_id, 'seq', seq, 'at', at,
+             'kind', kind, 'phase', phase, 'processed', processed, 'total', total,
+             'stats', stats, 'state', state, 'message', message)::text AS event
+         FROM sync_events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+    )
+    .bind::<SqlUuid, _>(run_id)
+    .bind::<BigInt, _>(after)
+    .load(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| Ok(serde_json::from_str(&row.event)?))
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! The sync engine. Runs are rows: workers on any number of replicas claim queued runs with
+//! `FOR UPDATE SKIP LOCKED`, keep them with heartbeats, and pull by staging listings and merging
+//! them set-based. Progress is stored and published with NOTIFY (see [`hub`]).
+
+pub mod events;
+pub mod hub;
+pub mod merge;
+pub mod queue;
+pub mod runner;
+pub mod stage;
+pub mod stats;
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::AppContext;
+use crate::db::models::SyncRunRow;
+use crate::db::sync_runs;
+use events::{EventDraft, EventKind, Phase};
+use runner::Stopped;
+
+/// Tunables; the defaults suit production, tests shorten the timings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Runs this process executes at once.
+    pub workers: usize,
+    /// How long a claimed run stays ours without a heartbeat.
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    /// How often idle workers look for queued runs when no NOTIFY woke them.
+    pub poll: Duration,
+    /// How often due integrations are queued and expired leases reaped.
+    pub schedule: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 2,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(1),
+            poll: Duration::from_secs(2),
+            schedule: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Engine {
+    pub ctx: AppContext,
+    pub config: EngineConfig,
+    /// Names this process's workers in `sync_runs.claimed_by`.
+    instance: String,
+}
+
+impl Engine {
+    /// Starts the listener, the scheduler and the workers; they stop when `shutdown` fires
+    /// (a running run is put back in the queue for another worker).
+    pub fn start(
+        ctx: AppContext,
+        config: EngineConfig,
+        shutdown: CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let engine = Arc::new(Engine {
+            instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
+            ctx,
+            config,
+        });
+        let mut tasks = vec![tokio::spawn(scheduler(engine.clone(), shutdown.clone()))];
+        for slot in 0..engine.config.workers {
+            tasks.push(tokio::spawn(worker(engine.clone(), slot, shutdown.clone())));
+        }
+        tasks
+    }
+
+    async fn emit(&self, run_id: Uuid, draft: EventDraft) -> anyhow::Result<()> {
+        let mut conn = self.ctx.pool.get().await?;
+        events::emit(&mut conn, run_id, draft).await?;
+        Ok(())
+    }
+
+    async fn set_phase(&self, run_id: Uuid, phase: Phase) -> anyhow::Result<()> {
+        let mut conn = self.ctx.pool.get().await?;
+        sync_runs::set_phase(&mut conn, run_id, phase.as_str()).await?;
+        Ok(())
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "oblique".into())
+}
+
+async fn scheduler(engine: Arc<Engine>, shutdown: CancellationToken) {
+    loop {
+        if let Err(error) = schedule_once(&engine).await {
+            tracing::warn!(error = format!("{error:#}"), "scheduling sync runs failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(engine.config.schedule) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn schedule_once(engine: &Engine) -> anyhow::Result<()> {
+    let mut conn = engine.ctx.pool.get().await?;
+    queue::reap_expired_leases(&mut conn).await?;
+    let queued = queue::enqueue_due(&mut conn).await?;
+    if queued > 0 {
+        tracing::info!(queued, "queued scheduled sync runs");
+    }
+    Ok(())
+}
+
+async fn worker(engine: Arc<Engine>, slot: usize, shutdown: CancellationToken) {
+    let name = format!("{}/{slot}", engine.instance);
+    while !shutdown.is_cancelled() {
+        let claimed = async {
+            let mut conn = engine.ctx.pool.get().await?;
+            anyhow::Ok(queue::claim(&mut conn, &name, engine.config.lease).await?)
+        }
+        .await;
+        match claimed {
+            Ok(Some(run)) => execute(&engine, &name, run, &shutdown).await,
+            Ok(None) => {
+                tokio::select! {
+                    () = engine.ctx.hub.run_queued() => {}
+                    () = tokio::time::sleep(engine.config.poll) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), worker = %name, "claiming a sync run failed");
+                tokio::select! {
+                    () = tokio::time::sleep(engine.config.poll) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn execute(
+    engine: &Arc<Engine>,
+    worker: &str,
+    run: SyncRunRow,
+    shutdown: &CancellationToken,
+) {
+    tracing::info!(run_id = %run.id, integration_id = %run.integration_id, trigger = %run.trigger, dry_run = run.dry_run, "sync run started");
+    let stop = CancellationToken::new();
+    let keeper = tokio::spawn(keep_lease(
+        engine.clone(),
+        worker.to_string(),
+        run.id,
+        stop.clone(),
+    ));
+    let outcome = tokio::select! {
+        outcome = runner::pull(engine, worker, &run, &stop) => Some(outcome),
+        () = shutdown.cancelled() => None,
+    };
+    keeper.abort();
+    let mut conn = match engine.ctx.pool.get().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            // The lease will expire and the run be retried elsewhere.
+            tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");
+            return;
+        }
+    };
+    let recorded = match outcome {
+        Some(Ok(stats)) => {
+            tracing::info!(run_id = %run.id, changed = stats.changed(), errors = stats.errors, "sync run succeeded");
+            Ok(())
+        }
+        Some(Err(Stopped::Cancelled)) => {
+            tracing::info!(run_id = %run.id, "sync run cancelled; nothing applied");
+            Ok(())
+        }
+        Some(Err(Stopped::Failed(message))) => {
+            tracing::warn!(run_id = %run.id, error = %message, "sync run failed; nothing applied");
+            queue::fail(&mut conn, run.id, worker, &message)
+                .await
+                .map(drop)
+        }
+        None => queue::requeue(&mut conn, run.id, worker).await,
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");
+    }
+}
+
+/// Heartbeats until the run ends; fires `stop` when the run is no longer ours (cancelled, its
+/// integration deleted, or its lease lost). A cancellation's FINISHED event, from any replica,
+/// stops it at once; the heartbeat catches anything the event stream missed.
+async fn keep_lease(engine: Arc<Engine>, worker: String, run_id: Uuid, stop: CancellationToken) {
+    let mut events = engine.ctx.hub.subscribe();
+    let mut ticker = tokio::time::interval(engine.config.heartbeat);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let ours = async {
+                    let mut conn = engine.ctx.pool.get().await?;
+                    anyhow::Ok(queue::heartbeat(&mut conn, run_id, &worker, engine.config.lease).await?)
+                }
+                .await;
+                match ours {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(error) => tracing::warn!(%error, %run_id, "heartbeat failed"),
+                }
+            }
+            event = events.recv() => {
+                if let Ok(event) = event
+                    && event.run_id == run_id
+                    && event.kind == EventKind::Finished
+                {
+                    break;
+                }
+            }
+        }
+    }
+    stop.cancel();
+}

@@ -1,0 +1,218 @@
+//! Health and reflection are open to anyone (load balancers and grpcurl carry no token), health
+//! follows the database, and RPCs that are declared but not built answer UNIMPLEMENTED.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use oblique::auth::Role;
+use oblique::context::AppContext;
+use oblique::crypto::SecretKey;
+use oblique::db::embedded::EmbeddedPostgres;
+use oblique::pb::{ListUsersRequest, user_service_client::UserServiceClient};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::harness::{TestApp, expect_code};
+
+/// How long the server may take to report a status; the database probe runs every 2 s.
+const STATUS_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Polls Health/Check for `service` until it reports `wanted`; panics after the deadline with
+/// the last answer.
+async fn wait_for_status(channel: &Channel, service: &str, wanted: ServingStatus) {
+    let mut client = HealthClient::new(channel.clone());
+    let deadline = Instant::now() + STATUS_DEADLINE;
+    loop {
+        let request = HealthCheckRequest {
+            service: service.into(),
+        };
+        let answer = client.check(request).await.map(|r| r.into_inner().status());
+        if answer.as_ref().ok() == Some(&wanted) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health of {service:?} is not {wanted:?} after {STATUS_DEADLINE:?}; last: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_reports_serving_without_a_token() {
+    let app = TestApp::spawn().await;
+    // `app.channel` carries no credentials: health must not need any.
+    for service in ["", "oblique.v1.IntegrationService"] {
+        wait_for_status(&app.channel, service, ServingStatus::Serving).await;
+    }
+}
+
+/// Lists services through reflection version `$v` (the two versions are distinct generated
+/// types with the same shape, hence a macro).
+macro_rules! list_services {
+    ($v:ident, $channel:expr) => {{
+        use tonic_reflection::pb::$v::{
+            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        };
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut client = ServerReflectionClient::new($channel);
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect(concat!("reflection ", stringify!($v)))
+            .into_inner();
+        let answer = answers
+            .message()
+            .await
+            .expect("reflection answer")
+            .expect("one answer");
+        match answer.message_response {
+            Some(MessageResponse::ListServicesResponse(list)) => list
+                .service
+                .into_iter()
+                .map(|service| service.name)
+                .collect::<Vec<String>>(),
+            other => panic!("expected a service list, got {other:?}"),
+        }
+    }};
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_and_v1_list_the_services_without_a_token() {
+    let app = TestApp::spawn().await;
+    // grpcurl 1.8 speaks only v1alpha, newer clients v1: both must work.
+    let listed = [
+        ("v1alpha", list_services!(v1alpha, app.channel.clone())),
+        ("v1", list_services!(v1, app.channel.clone())),
+    ];
+    for (version, names) in listed {
+        for wanted in [
+            "oblique.v1.IntegrationService",
+            "oblique.v1.SyncService",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(
+                names.iter().any(|name| name == wanted),
+                "reflection {version} does not list {wanted}: {names:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn declared_but_unbuilt_rpc_is_unimplemented_yet_still_needs_a_token() {
+    let app = TestApp::spawn().await;
+    let token = app.issue_token("health-admin", Role::Admin).await;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let mut admin =
+        UserServiceClient::with_interceptor(app.channel.clone(), move |mut r: Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        });
+    expect_code(
+        admin.list_users(ListUsersRequest::default()).await,
+        Code::Unimplemented,
+    );
+
+    // The auth layer runs before routing, so an anonymous caller learns nothing about which
+    // RPCs exist.
+    let mut anonymous = UserServiceClient::new(app.channel.clone());
+    expect_code(
+        anonymous.list_users(ListUsersRequest::default()).await,
+        Code::Unauthenticated,
+    );
+}
+
+/// A throwaway cluster of this test's own, so it can be stopped; removed on drop even when the
+/// test fails (the cluster is stopped first: fields drop in order).
+struct OwnCluster {
+    pg: Option<EmbeddedPostgres>,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnCluster {
+    async fn start() -> OwnCluster {
+        // Under /tmp and 0755: the server runs as the `postgres` OS user when we are root.
+        let dir = tempfile::Builder::new()
+            .prefix("oblique-it-health-")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let pg_dir = dir.path().join("pg");
+        let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_throwaway(&pg_dir))
+            .await
+            .unwrap()
+            .expect("starting PostgreSQL");
+        OwnCluster {
+            pg: Some(pg),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, database: &str) -> String {
+        self.pg.as_ref().expect("running").url(database)
+    }
+
+    async fn stop(&mut self) {
+        let mut pg = self.pg.take().expect("running");
+        let pg = tokio::task::spawn_blocking(move || pg.stop().map(|()| pg))
+            .await
+            .unwrap()
+            .expect("stopping PostgreSQL");
+        self.pg = Some(pg);
+    }
+}
+
+#[tokio::test]
+async fn health_goes_not_serving_when_the_database_stops_answering() {
+    let mut cluster = OwnCluster::start().await;
+    oblique::cli::database::create_database_if_missing(&cluster.url("postgres"), "oblique")
+        .await
+        .expect("creating database");
+    let url = cluster.url("oblique");
+    oblique::db::migrate::run_pending(&url)
+        .await
+        .expect("migrating");
+    let ctx = AppContext::new(
+        oblique::db::connect_pool(&url, 4).expect("pool"),
+        SecretKey::generate(),
+        url.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(oblique::server::run(ctx, listener, None, async {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+
+    wait_for_status(&channel, "", ServingStatus::Serving).await;
+    cluster.stop().await;
+    // Both the server as a whole and each service follow the database.
+    wait_for_status(&channel, "", ServingStatus::NotServing).await;
+    wait_for_status(
+        &channel,
+        "oblique.v1.IntegrationService",
+        ServingStatus::NotServing,
+    )
+    .await;
+
+    // Restarting the cluster may give it another port, which the pool cannot follow, so the
+    // way back to SERVING is not checked here.
+    drop(channel);
+    let _ = shutdown.send(());
+    tokio::time::timeout(STATUS_DEADLINE, server)
+        .await
+        .expect("server stops within the deadline")
+        .expect("server task")
+        .expect("server stops cleanly on shutdown");
+}
