@@ -72,9 +72,9 @@ pub async fn run(
             ctx.clone(),
         )))
         .add_service(SyncServiceServer::new(SyncApi::new(ctx.clone())))
-        .add_service(UserServiceServer::new(UserApi))
+        .add_service(UserServiceServer::new(UserApi::new(ctx.clone())))
         .add_service(TeamServiceServer::new(TeamApi))
-        .add_service(AccessServiceServer::new(AccessApi))
+        .add_service(AccessServiceServer::new(AccessApi::new(ctx.clone())))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .context("serving gRPC");

@@ -11,6 +11,8 @@ use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
 use crate::error::{AppError, AppResult};
 use crate::pb;
+use crate::sync::events::{EventKind, Phase, SyncEvent};
+use crate::sync::stats::{ChangeCounts, RunStats};
 
 /// A required UUID field.
 pub fn parse_id(field: &str, text: &str) -> AppResult<Uuid> {
@@ -146,27 +148,16 @@ pub fn sync_run(row: SyncRunRow) -> pb::SyncRun {
         "grant" => pb::SyncTrigger::Grant,
         _ => pb::SyncTrigger::Unspecified,
     };
-    let state = match row.state.as_str() {
-        "queued" => pb::SyncRunState::Queued,
-        "running" => pb::SyncRunState::Running,
-        "succeeded" => pb::SyncRunState::Succeeded,
-        "failed" => pb::SyncRunState::Failed,
-        "cancelled" => pb::SyncRunState::Cancelled,
-        _ => pb::SyncRunState::Unspecified,
-    };
-    let phase = match row.phase.as_deref() {
-        Some("accounts") => pb::SyncPhase::Accounts,
-        Some("resources") => pb::SyncPhase::Resources,
-        Some("access") => pb::SyncPhase::Access,
-        Some("push") => pb::SyncPhase::Push,
-        _ => pb::SyncPhase::Unspecified,
-    };
+    let phase = row
+        .phase
+        .as_deref()
+        .and_then(|phase| serde_json::from_value(serde_json::Value::String(phase.into())).ok());
     pb::SyncRun {
         id: row.id.to_string(),
         integration_id: row.integration_id.to_string(),
         trigger: trigger.into(),
-        state: state.into(),
-        phase: phase.into(),
+        state: run_state(&row.state).into(),
+        phase: sync_phase(phase).into(),
         stats: serde_json::from_value(row.stats).ok().map(sync_stats),
         error: row.error.unwrap_or_default(),
         dry_run: row.dry_run,
@@ -178,28 +169,8 @@ pub fn sync_run(row: SyncRunRow) -> pb::SyncRun {
     }
 }
 
-/// Run statistics as stored (a JSON object per kind); absent kinds count zero.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct StoredStats {
-    accounts: StoredCounts,
-    attributes: StoredCounts,
-    resources: StoredCounts,
-    access: StoredCounts,
-    errors: i64,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct StoredCounts {
-    created: i64,
-    updated: i64,
-    deleted: i64,
-    unchanged: i64,
-}
-
-fn sync_stats(stats: StoredStats) -> pb::SyncStats {
-    let counts = |c: StoredCounts| pb::ChangeCounts {
+pub fn sync_stats(stats: RunStats) -> pb::SyncStats {
+    let counts = |c: ChangeCounts| pb::ChangeCounts {
         created: c.created,
         updated: c.updated,
         deleted: c.deleted,
@@ -211,6 +182,51 @@ fn sync_stats(stats: StoredStats) -> pb::SyncStats {
         resources: Some(counts(stats.resources)),
         access: Some(counts(stats.access)),
         errors: stats.errors,
+    }
+}
+
+fn run_state(state: &str) -> pb::SyncRunState {
+    match state {
+        "queued" => pb::SyncRunState::Queued,
+        "running" => pb::SyncRunState::Running,
+        "succeeded" => pb::SyncRunState::Succeeded,
+        "failed" => pb::SyncRunState::Failed,
+        "cancelled" => pb::SyncRunState::Cancelled,
+        _ => pb::SyncRunState::Unspecified,
+    }
+}
+
+fn sync_phase(phase: Option<Phase>) -> pb::SyncPhase {
+    match phase {
+        Some(Phase::Accounts) => pb::SyncPhase::Accounts,
+        Some(Phase::Resources) => pb::SyncPhase::Resources,
+        Some(Phase::Access) => pb::SyncPhase::Access,
+        Some(Phase::Push) => pb::SyncPhase::Push,
+        None => pb::SyncPhase::Unspecified,
+    }
+}
+
+pub fn sync_event(event: &SyncEvent) -> pb::SyncEvent {
+    let kind = match event.kind {
+        EventKind::StateChanged => pb::SyncEventKind::StateChanged,
+        EventKind::PhaseStarted => pb::SyncEventKind::PhaseStarted,
+        EventKind::Progress => pb::SyncEventKind::Progress,
+        EventKind::Warning => pb::SyncEventKind::Warning,
+        EventKind::PhaseFinished => pb::SyncEventKind::PhaseFinished,
+        EventKind::Finished => pb::SyncEventKind::Finished,
+    };
+    pb::SyncEvent {
+        run_id: event.run_id.to_string(),
+        integration_id: event.integration_id.to_string(),
+        seq: event.seq,
+        at: Some(timestamp(event.at)),
+        kind: kind.into(),
+        phase: sync_phase(event.phase).into(),
+        processed: event.processed,
+        total: event.total,
+        stats: event.stats.map(sync_stats),
+        state: run_state(&event.state).into(),
+        message: event.message.clone(),
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod access_service;
 pub mod convert;
+pub mod convert_access;
 pub mod integration_service;
 pub mod paging;
 pub mod sync_service;
+pub mod sync_streams;
 pub mod team_service;
 pub mod user_service;

@@ -1,13 +1,13 @@
-//! SyncService: the run queue as callers see it. Runs are executed by the sync engine; the
-//! streaming RPCs and ListSyncErrors arrive with it (UNIMPLEMENTED until then).
+//! SyncService: the run queue as callers see it, run errors, and streamed progress.
 
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
 use super::paging::PageRequest;
+use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::sync_runs;
+use crate::db::{integrations, sync_runs};
 use crate::domain::runs;
 use crate::error::AppError;
 use crate::pb::{self, sync_service_server::SyncService};
@@ -67,6 +67,47 @@ impl SyncService for SyncApi {
             runs: rows.into_iter().map(convert::sync_run).collect(),
             next_page_token,
         }))
+    }
+
+    async fn watch_sync_run(
+        &self,
+        request: Request<pb::WatchSyncRunRequest>,
+    ) -> Reply<EventStream> {
+        require(&request, Role::Viewer)?;
+        let run_id = parse_id("run_id", &request.get_ref().run_id)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        sync_runs::find(&mut conn, run_id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;
+        let ctx = &self.ctx;
+        Ok(Response::new(sync_streams::watch(
+            ctx.pool.clone(),
+            &ctx.hub,
+            run_id,
+            ctx.shutdown.clone(),
+        )))
+    }
+
+    async fn subscribe_sync_events(
+        &self,
+        request: Request<pb::SubscribeSyncEventsRequest>,
+    ) -> Reply<EventStream> {
+        require(&request, Role::Viewer)?;
+        let integration_id =
+            parse_optional_id("integration_id", &request.get_ref().integration_id)?;
+        if let Some(id) = integration_id {
+            let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+            integrations::find(&mut conn, id)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::not_found(format!("integration {id}")))?;
+        }
+        Ok(Response::new(sync_streams::subscribe(
+            &self.ctx.hub,
+            integration_id,
+            self.ctx.shutdown.clone(),
+        )))
     }
 
     async fn cancel_sync_run(

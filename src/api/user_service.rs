@@ -1,9 +1,77 @@
-//! UserService: registered so reflection lists it; its RPCs answer UNIMPLEMENTED until the issue
-//! that builds them lands (see README.md).
+//! UserService: the Oblique users that synced accounts link to.
 
-use crate::pb::user_service_server::UserService;
+use tonic::{Request, Response, Status};
 
-pub struct UserApi;
+use super::convert::parse_id;
+use super::convert_access;
+use super::paging::PageRequest;
+use crate::auth::{Role, require};
+use crate::context::AppContext;
+use crate::db::users;
+use crate::error::AppError;
+use crate::pb::{self, user_service_server::UserService};
+
+/// Longest `query` accepted: longer than any email or username worth searching for.
+const MAX_QUERY_CHARS: usize = 320;
+
+pub struct UserApi {
+    ctx: AppContext,
+}
+
+impl UserApi {
+    pub fn new(ctx: AppContext) -> Self {
+        UserApi { ctx }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
-impl UserService for UserApi {}
+impl UserService for UserApi {
+    /// Users whose email or username starts with `query` (ignoring case; empty: all), in creation
+    /// order. Each user's `accounts` is left empty here, so a page costs one query; GetUser
+    /// answers a user with its accounts and their attributes.
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Reply<pb::ListUsersResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let query = request.query.trim();
+        if query.chars().count() > MAX_QUERY_CHARS {
+            return Err(AppError::invalid(
+                "query",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            )
+            .into());
+        }
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let mut rows = users::list_page(&mut conn, query, page.cursor, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.id);
+        Ok(Response::new(pb::ListUsersResponse {
+            users: rows
+                .into_iter()
+                .map(|row| convert_access::user(row, Vec::new()))
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    /// The user with every account linked to it, soft-deleted ones too (flagged `deleted`).
+    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::User> {
+        require(&request, Role::Viewer)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        let row = users::find(&mut conn, id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::not_found(format!("user {id}")))?;
+        let accounts = users::linked_accounts(&mut conn, id)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(convert_access::user(row, accounts)))
+    }
+}

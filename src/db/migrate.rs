@@ -8,7 +8,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Arbitrary but fixed: every replica takes the same lock before migrating.
-const MIGRATION_LOCK_KEY: i64 = 0x0b11_0e_0001;
+const MIGRATION_LOCK_KEY: i64 = 0x0b11_0e01;
 
 type Wrapper = AsyncConnectionWrapper<AsyncPgConnection>;
 

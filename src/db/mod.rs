@@ -1,6 +1,7 @@
 //! Persistence: the pool, migrations, the embedded PostgreSQL launcher and the queries.
 //! Query functions take `&mut AsyncPgConnection` and know nothing of gRPC.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod embedded;
@@ -10,8 +11,10 @@ pub mod models;
 pub mod pool;
 pub mod resources;
 pub mod schema;
+pub mod sync_errors;
 pub mod sync_runs;
 pub mod tokens;
+pub mod users;
 
 pub use diesel_async::AsyncPgConnection;
 pub use pool::{Pool, connect_pool};

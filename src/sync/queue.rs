@@ -230,7 +230,9 @@ async fn enqueue_for(
     }
     let queued = diesel::sql_query(
         "INSERT INTO sync_runs (id, integration_id, trigger, requested_by)
-         SELECT uuid_generate_v7(), id, $2, 'system' FROM unnest($1::uuid[]) AS id
+         SELECT uuid_generate_v7(), i.id, $2, 'system'
+         FROM integrations i
+         WHERE i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL
          ON CONFLICT (integration_id) WHERE state IN ('queued', 'running') DO NOTHING",
     )
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)

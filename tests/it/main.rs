@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod access;
 mod audit;
 mod auth;
 mod fixtures;
@@ -11,3 +12,5 @@ mod integrations;
 mod migrations;
 mod serve_binary;
 mod tls;
+mod users;
+mod sync_pull;

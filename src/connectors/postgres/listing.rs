@@ -69,12 +69,12 @@ pub(super) fn access(settings: &PostgresSettings) -> PageStream<'static, RemoteA
 fn read_account(row: &Row) -> Result<RemoteAccount, tokio_postgres::Error> {
     let oid: u32 = row.try_get("oid")?;
     let name: String = row.try_get("rolname")?;
-    let flag = |column: &str| Ok::<_, tokio_postgres::Error>(row.try_get::<_, bool>(column)?);
+    let flag = |column: &str| row.try_get::<_, bool>(column).map(|set| set.to_string());
     let mut attributes = vec![
-        ("superuser", flag("rolsuper")?.to_string()),
-        ("createdb", flag("rolcreatedb")?.to_string()),
-        ("createrole", flag("rolcreaterole")?.to_string()),
-        ("bypassrls", flag("rolbypassrls")?.to_string()),
+        ("superuser", flag("rolsuper")?),
+        ("createdb", flag("rolcreatedb")?),
+        ("createrole", flag("rolcreaterole")?),
+        ("bypassrls", flag("rolbypassrls")?),
         // -1 means unlimited, as in PostgreSQL.
         (
             "connection_limit",

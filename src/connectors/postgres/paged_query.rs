@@ -3,6 +3,7 @@
 
 use std::pin::Pin;
 
+use futures::stream::Fuse;
 use futures::{StreamExt, TryStreamExt};
 use tokio_postgres::{Client, Row, RowStream};
 
@@ -66,7 +67,8 @@ struct Rows {
     settings: PostgresSettings,
     /// Kept so the connection stays open until the listing is dropped.
     _client: Client,
-    stream: Pin<Box<RowStream>>,
+    /// Fused: a RowStream polled again after its end fails with "connection closed".
+    stream: Pin<Box<Fuse<RowStream>>>,
 }
 
 impl Rows {
@@ -80,7 +82,7 @@ impl Rows {
         Ok(Rows {
             settings,
             _client: client,
-            stream: Box::pin(stream),
+            stream: Box::pin(stream.fuse()),
         })
     }
 

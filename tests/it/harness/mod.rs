@@ -42,6 +42,7 @@ type Authed = InterceptedService<Channel, Bearer>;
 pub struct Clients {
     pub integrations: IntegrationServiceClient<Authed>,
     pub sync: SyncServiceClient<Authed>,
+    pub bearer: Bearer,
 }
 
 impl Clients {
@@ -52,8 +53,14 @@ impl Clients {
                 channel.clone(),
                 bearer.clone(),
             ),
-            sync: SyncServiceClient::with_interceptor(channel, bearer),
+            sync: SyncServiceClient::with_interceptor(channel, bearer.clone()),
+            bearer,
         }
+    }
+
+    /// The same token's clients on another server.
+    pub fn on(&self, channel: Channel) -> Self {
+        Clients::new(channel, self.bearer.0.clone())
     }
 }
 
@@ -164,12 +171,55 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A second server on this app's database, as another replica would be: its own pool,
+    /// event listener and sync workers. Its database is not dropped with it.
+    pub async fn spawn_replica(&self, engine: EngineConfig) -> TestApp {
+        let mut ctx = AppContext::new(
+            oblique::db::connect_pool(&self.database_url, 8).expect("pool"),
+            self.ctx.secret_key.clone(),
+            self.database_url.clone(),
+        );
+        ctx.engine = engine;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server_ctx = ctx.clone();
+        tokio::spawn(async move {
+            let _ = oblique::server::run(server_ctx, listener, None, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect_lazy();
+        let clients = |of: &Clients| of.on(channel.clone());
+        TestApp {
+            addr,
+            database_url: self.database_url.clone(),
+            admin: clients(&self.admin),
+            service: clients(&self.service),
+            viewer: clients(&self.viewer),
+            anonymous: clients(&self.anonymous),
+            channel,
+            ctx,
+            database_name: String::new(),
+            shutdown: Some(shutdown),
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        servers::drop_test_database(std::mem::take(&mut self.database_name));
+        if !self.database_name.is_empty() {
+            servers::drop_test_database(std::mem::take(&mut self.database_name));
+        }
     }
 }
 
@@ -214,5 +264,50 @@ pub async fn create_request(name: &str) -> oblique::pb::CreateIntegrationRequest
         config: remote.config(),
         credentials: remote.credentials(),
         ..Default::default()
+    }
+}
+
+/// How long a test waits for something the engine does before it fails.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The run once it reached a final state (polls; fails after [`PATIENCE`]).
+pub async fn wait_for_run(clients: &Clients, run_id: &str) -> oblique::pb::SyncRun {
+    use oblique::pb::SyncRunState::{Cancelled, Failed, Succeeded};
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let run = clients
+            .sync
+            .clone()
+            .get_sync_run(oblique::pb::GetSyncRunRequest { id: run_id.into() })
+            .await
+            .expect("GetSyncRun")
+            .into_inner();
+        if matches!(run.state(), Succeeded | Failed | Cancelled) {
+            return run;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "run {run_id} never finished: {run:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls `check` until it answers `Some`, failing after [`PATIENCE`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -75,3 +75,82 @@ impl RemotePostgres {
         [("password".to_string(), READER_PASSWORD.to_string())].into()
     }
 }
+
+/// Roles of one test in the shared remote cluster, all named with a prefix of their own so that
+/// tests running at once never see each other's roles (the integration's role_pattern selects
+/// them). Dropped when the fixture goes away.
+pub struct RemoteRoles {
+    pub prefix: String,
+    admin_url: String,
+}
+
+impl RemoteRoles {
+    pub async fn new() -> RemoteRoles {
+        let remote = remote_postgres().await;
+        RemoteRoles {
+            prefix: format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]),
+            admin_url: remote.admin_url.clone(),
+        }
+    }
+
+    /// The remote role's full name.
+    pub fn name(&self, short: &str) -> String {
+        format!("{}_{short}", self.prefix)
+    }
+
+    /// `role_pattern` matching exactly this fixture's roles.
+    pub fn pattern(&self) -> String {
+        format!("{}\\_%", self.prefix)
+    }
+
+    /// Runs SQL on the remote as superuser; `{p}` in it stands for the prefix.
+    pub async fn sql(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.admin_url)
+            .await
+            .expect("connecting to the remote cluster");
+        conn.batch_execute(&sql.replace("{p}", &self.prefix))
+            .await
+            .unwrap_or_else(|error| panic!("remote SQL failed: {error}\n{sql}"));
+    }
+
+    /// A create request for an integration that sees only this fixture's roles.
+    pub async fn create_request(&self, name: &str) -> oblique::pb::CreateIntegrationRequest {
+        let mut request = super::create_request(name).await;
+        request.config.insert("role_pattern".into(), self.pattern());
+        request
+    }
+
+    /// A connection held by the caller: with `BEGIN; LOCK pg_authid` on it, every listing of
+    /// roles waits until it is dropped, which keeps a run running for as long as a test needs.
+    pub async fn connect_admin(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.admin_url)
+            .await
+            .expect("connecting to the remote cluster")
+    }
+}
+
+impl Drop for RemoteRoles {
+    fn drop(&mut self) {
+        let url = self.admin_url.clone();
+        let prefix = self.prefix.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&url).await {
+                    let _ = conn
+                        .batch_execute(&format!(
+                            "DO $$ DECLARE r record; BEGIN
+                               FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '{prefix}\\_%' LOOP
+                                 EXECUTE format('DROP ROLE %I', r.rolname);
+                               END LOOP;
+                             END $$"
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

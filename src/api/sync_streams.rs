@@ -1,0 +1,188 @@
+//! The streaming side of SyncService. Each stream is a task feeding a bounded channel; the task
+//! only ever `try_send`s, so a slow caller never holds up the event hub (and so never a sync):
+//! it is cut off with RESOURCE_EXHAUSTED instead.
+
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures::Stream;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::convert;
+use crate::db::Pool;
+use crate::pb;
+use crate::sync::events::{self, SyncEvent};
+use crate::sync::hub::EventHub;
+
+/// Events a caller may leave unread before it is cut off.
+const STREAM_BUFFER: usize = 256;
+/// A watch re-reads the run's stored events this often, covering anything the live feed
+/// missed (e.g. while the listener reconnected after a database restart).
+const WATCH_RESYNC: Duration = Duration::from_secs(1);
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SyncEvent, Status>> + Send>>;
+
+/// A channel's items, or one error and the end when the producer cuts the caller off.
+struct CutOff {
+    items: mpsc::Receiver<pb::SyncEvent>,
+    cut: Option<oneshot::Receiver<Status>>,
+}
+
+impl Stream for CutOff {
+    type Item = Result<pb::SyncEvent, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(cut) = self.cut.as_mut()
+            && let Poll::Ready(status) = Pin::new(cut).poll(cx)
+        {
+            self.cut = None;
+            if let Ok(status) = status {
+                self.items.close();
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
+        self.items.poll_recv(cx).map(|item| item.map(Ok))
+    }
+}
+
+/// The producer's end: delivers events without ever waiting for the caller.
+struct Feed {
+    items: mpsc::Sender<pb::SyncEvent>,
+    cut: Option<oneshot::Sender<Status>>,
+}
+
+impl Feed {
+    fn new() -> (Feed, EventStream) {
+        let (items_tx, items_rx) = mpsc::channel(STREAM_BUFFER);
+        let (cut_tx, cut_rx) = oneshot::channel();
+        let feed = Feed {
+            items: items_tx,
+            cut: Some(cut_tx),
+        };
+        let stream = CutOff {
+            items: items_rx,
+            cut: Some(cut_rx),
+        };
+        (feed, Box::pin(stream))
+    }
+
+    /// False when the stream is over: the caller left, or was cut off for falling behind.
+    fn send(&mut self, event: &SyncEvent) -> bool {
+        match self.items.try_send(convert::sync_event(event)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.cut_off(format!(
+                    "the caller fell {STREAM_BUFFER} events behind; stream closed"
+                ));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn cut_off(&mut self, reason: String) {
+        tracing::info!(%reason, "cutting off a slow sync event subscriber");
+        if let Some(cut) = self.cut.take() {
+            let _ = cut.send(Status::resource_exhausted(reason));
+        }
+    }
+}
+
+/// Live events of every run (or one integration's) until the caller leaves or the process stops.
+pub fn subscribe(
+    hub: &EventHub,
+    integration_id: Option<Uuid>,
+    shutdown: CancellationToken,
+) -> EventStream {
+    let (mut feed, stream) = Feed::new();
+    let mut live = hub.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                event = live.recv() => event,
+                () = feed.items.closed() => return,
+                () = shutdown.cancelled() => return,
+            };
+            match event {
+                Ok(event) => {
+                    if integration_id.is_some_and(|id| id != event.integration_id) {
+                        continue;
+                    }
+                    if !feed.send(&event) {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    feed.cut_off(format!(
+                        "the caller fell {missed} events behind; stream closed"
+                    ));
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    stream
+}
+
+/// The run's events so far, then live ones, ending after its FINISHED event. Order and
+/// completeness come from the stored sequence: anything the live feed skips is read back.
+pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationToken) -> EventStream {
+    let (mut feed, stream) = Feed::new();
+    // Subscribed before the replay is read, so nothing falls between the two.
+    let mut live = hub.subscribe();
+    tokio::spawn(async move {
+        let mut last_seq = 0;
+        let mut resync = tokio::time::interval(WATCH_RESYNC);
+        loop {
+            let caught_up = tokio::select! {
+                _ = resync.tick() => None,
+                event = live.recv() => match event {
+                    Ok(event) if event.run_id != run_id || event.seq <= last_seq => continue,
+                    Ok(event) if event.seq == last_seq + 1 => Some(event),
+                    // A gap or a lag: read the stored events instead.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = feed.items.closed() => return,
+                () = shutdown.cancelled() => return,
+            };
+            let batch = match caught_up {
+                Some(event) => vec![Arc::unwrap_or_clone(event)],
+                None => match read_stored(&pool, run_id, last_seq).await {
+                    Some(events) => events,
+                    None => continue,
+                },
+            };
+            for event in batch {
+                last_seq = event.seq;
+                if !feed.send(&event) || event.is_terminal() {
+                    return;
+                }
+            }
+        }
+    });
+    stream
+}
+
+async fn read_stored(pool: &Pool, run_id: Uuid, after: i64) -> Option<Vec<SyncEvent>> {
+    let result = async {
+        let mut conn = pool.get().await?;
+        events::stored_after(&mut conn, run_id, after).await
+    }
+    .await;
+    match result {
+        Ok(events) => Some(events),
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), %run_id, "reading stored sync events");
+            None
+        }
+    }
+}
