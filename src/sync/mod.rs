@@ -74,6 +74,15 @@ impl Engine {
         tasks
     }
 
+    /// An engine without tasks, for driving runs directly (the benchmark does).
+    pub fn new(ctx: AppContext, config: EngineConfig) -> Arc<Engine> {
+        Arc::new(Engine {
+            instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
+            ctx,
+            config,
+        })
+    }
+
     async fn emit(&self, run_id: Uuid, draft: EventDraft) -> anyhow::Result<()> {
         let mut conn = self.ctx.pool.get().await?;
         events::emit(&mut conn, run_id, draft).await?;

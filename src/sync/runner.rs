@@ -56,6 +56,19 @@ pub async fn pull(
 ) -> Result<RunStats, Stopped> {
     let integration = load_integration(engine, run).await?;
     let connector = connector_for(engine, &integration)?;
+    pull_from(engine, worker, run, &integration, connector, stop).await
+}
+
+/// Pulls from `connector` for a run this worker has claimed. `pull` builds the connector from
+/// the integration's setup; the benchmark passes its own in-process source.
+pub async fn pull_from(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    integration: &IntegrationRow,
+    connector: Box<dyn Connector>,
+    stop: &CancellationToken,
+) -> Result<RunStats, Stopped> {
     let mut staging = Staging::open(&engine.ctx.database_url)
         .await
         .map_err(internal)?;
@@ -111,7 +124,7 @@ pub async fn pull(
     if stop.is_cancelled() {
         return Err(Stopped::Cancelled);
     }
-    apply(engine, worker, run, &integration, &mut staging).await
+    apply(engine, worker, run, integration, &mut staging).await
 }
 
 async fn load_integration(engine: &Engine, run: &SyncRunRow) -> Result<IntegrationRow, Stopped> {

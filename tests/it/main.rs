@@ -11,6 +11,7 @@ mod health;
 mod integrations;
 mod migrations;
 mod serve_binary;
+mod sync_pull;
+mod sync_runs;
 mod tls;
 mod users;
-mod sync_pull;
