@@ -22,9 +22,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&cli.global, &args).await,
         Command::Migrate => serve::migrate(&cli.global).await,
         Command::Token(command) => {
-            serve::ensure_data_dir(&cli.global.data_dir)?;
-            let database =
-                Database::resolve(cli.global.database_url.as_deref(), &cli.global.data_dir).await?;
+            let database = Database::resolve(
+                cli.global.database_url.as_deref(),
+                &cli.global.data_dir,
+                false,
+            )
+            .await?;
             let result = async {
                 db::migrate::run_pending(&database.url).await?;
                 let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(

@@ -3,11 +3,12 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
+use super::convert_access;
 use super::paging::PageRequest;
 use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::{integrations, sync_runs};
+use crate::db::{integrations, sync_errors, sync_runs};
 use crate::domain::runs;
 use crate::error::AppError;
 use crate::pb::{self, sync_service_server::SyncService};
@@ -65,6 +66,34 @@ impl SyncService for SyncApi {
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListSyncRunsResponse {
             runs: rows.into_iter().map(convert::sync_run).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_sync_errors(
+        &self,
+        request: Request<pb::ListSyncErrorsRequest>,
+    ) -> Reply<pb::ListSyncErrorsResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let integration_id = parse_id("integration_id", &request.integration_id)?;
+        let page = PageRequest::parse(request.page_size, "")?;
+        let after = Some(request.page_token)
+            .filter(|token| !token.is_empty())
+            .map(|token| convert_access::decode_text_cursor("page_token", &token))
+            .transpose()?;
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        integrations::find(&mut conn, integration_id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
+        let mut rows = sync_errors::list_page(&mut conn, integration_id, after, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let next_page_token =
+            convert_access::finish_text_page(&page, &mut rows, |row| row.object.as_str());
+        Ok(Response::new(pb::ListSyncErrorsResponse {
+            errors: rows.into_iter().map(convert_access::sync_error).collect(),
             next_page_token,
         }))
     }

@@ -17,17 +17,28 @@ pub struct Database {
 }
 
 impl Database {
-    pub async fn resolve(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+    /// `owner`: this process stops the embedded server when done, even one it found running
+    /// (left behind by a killed `serve`). Short commands pass false, so that they never stop
+    /// the server of a `serve` running beside them.
+    pub async fn resolve(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        owner: bool,
+    ) -> anyhow::Result<Self> {
         if let Some(url) = database_url {
             return Ok(Database {
                 url: url.to_string(),
                 embedded: None,
             });
         }
+        super::serve::ensure_data_dir(data_dir)?;
         let pg_dir = data_dir.join("pg");
-        let embedded = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&pg_dir))
+        let mut embedded = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&pg_dir))
             .await?
             .context("starting the embedded PostgreSQL (set DATABASE_URL to use another)")?;
+        if owner {
+            embedded.take_ownership();
+        }
         create_database_if_missing(&embedded.url("postgres"), EMBEDDED_DATABASE).await?;
         Ok(Database {
             url: embedded.url(EMBEDDED_DATABASE),

@@ -3,6 +3,7 @@
 use std::{fs, os::unix::fs::DirBuilderExt, os::unix::fs::OpenOptionsExt, path::Path};
 
 use anyhow::Context;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::ExposeSecret;
 use std::io::Write;
 
@@ -11,7 +12,6 @@ use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
 use crate::crypto::SecretKey;
 use crate::db::{self, migrate, tokens};
-use crate::error::AppError;
 use crate::server::{self, TlsFiles};
 
 /// The first admin token's file, in the data directory.
@@ -20,7 +20,8 @@ const SECRET_KEY_FILE: &str = "secret-key";
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     ensure_data_dir(&global.data_dir)?;
-    let database = Database::resolve(global.database_url.as_deref(), &global.data_dir).await?;
+    let database =
+        Database::resolve(global.database_url.as_deref(), &global.data_dir, true).await?;
     let result = serve_on(global, args, &database.url).await;
     database.shutdown().await;
     result
@@ -60,8 +61,8 @@ async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> 
 }
 
 pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
-    ensure_data_dir(&global.data_dir)?;
-    let database = Database::resolve(global.database_url.as_deref(), &global.data_dir).await?;
+    let database =
+        Database::resolve(global.database_url.as_deref(), &global.data_dir, false).await?;
     let result = migrate::run_pending(&database.url).await;
     database.shutdown().await;
     let applied = result?;
@@ -89,28 +90,50 @@ pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// On an empty database, makes an admin token so that someone can call at all. The token goes to
-/// a 0600 file; the log says where, never what.
+/// a 0600 file; the log says where, never what. The file is in place before the token commits:
+/// a crash in between leaves a file whose token never existed, and the next start makes another
+/// one, so the first admin token can never be lost. Replicas starting together take turns.
 async fn create_first_admin_token(ctx: &AppContext, data_dir: &Path) -> anyhow::Result<()> {
-    let mut conn = ctx.pool.get().await?;
-    if tokens::any_exist(&mut conn).await? {
-        return Ok(());
-    }
-    let secret = match token::create(&mut conn, "admin", Role::Admin, &Principal::system()).await {
-        Ok(secret) => secret,
-        // Another replica starting at the same moment made it.
-        Err(AppError::AlreadyExists(_)) => return Ok(()),
-        Err(other) => return Err(anyhow::anyhow!(other)),
-    };
     let path = data_dir.join(ADMIN_TOKEN_FILE);
+    let mut conn = ctx.pool.get().await?;
+    let created = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            diesel::sql_query(format!(
+                "SELECT pg_advisory_xact_lock({FIRST_TOKEN_LOCK_KEY})"
+            ))
+            .execute(conn)
+            .await?;
+            if tokens::any_exist(conn).await? {
+                return Ok(false);
+            }
+            let secret = token::create(conn, "admin", Role::Admin, &Principal::system()).await?;
+            write_private_file(&path, secret.expose_secret())?;
+            Ok(true)
+        })
+        .await?;
+    if created {
+        tracing::info!(path = %path.display(), "created the first admin token (name \"admin\"); it is in this file");
+    }
+    Ok(())
+}
+
+/// Arbitrary but fixed: replicas starting on an empty database make one first token.
+const FIRST_TOKEN_LOCK_KEY: i64 = 0x0b11_0e02;
+
+/// Writes `text` to a new 0600 file beside `path`, then renames it over `path`, so a reader
+/// never sees it half written.
+fn write_private_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    let partial = path.with_extension("partial");
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(file, "{}", secret.expose_secret())?;
-    tracing::info!(path = %path.display(), "created the first admin token (name \"admin\"); it is in this file");
+        .open(&partial)
+        .with_context(|| format!("writing {}", partial.display()))?;
+    writeln!(file, "{text}")?;
+    file.sync_all()?;
+    fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

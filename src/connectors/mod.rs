@@ -3,6 +3,7 @@
 //! Each type declares its setup fields; [`setup::Setup`] checks a caller's config and credentials
 //! against them before anything talks to the remote system.
 
+pub mod ldap;
 pub mod postgres;
 pub mod remote;
 pub mod setup;
@@ -61,13 +62,14 @@ pub struct Capabilities {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntegrationKind {
     Postgres,
+    Ldap,
 }
 
 /// How long connecting may take before the system counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl IntegrationKind {
-    pub const ALL: &'static [IntegrationKind] = &[IntegrationKind::Postgres];
+    pub const ALL: &'static [IntegrationKind] = &[IntegrationKind::Postgres, IntegrationKind::Ldap];
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|kind| kind.name() == name)
@@ -77,12 +79,14 @@ impl IntegrationKind {
     pub fn name(self) -> &'static str {
         match self {
             IntegrationKind::Postgres => "postgres",
+            IntegrationKind::Ldap => "ldap",
         }
     }
 
     pub fn display_name(self) -> &'static str {
         match self {
             IntegrationKind::Postgres => "PostgreSQL",
+            IntegrationKind::Ldap => "LDAP",
         }
     }
 
@@ -92,12 +96,17 @@ impl IntegrationKind {
                 can_push: true,
                 can_create_resources: true,
             },
+            IntegrationKind::Ldap => Capabilities {
+                can_push: true,
+                can_create_resources: true,
+            },
         }
     }
 
     pub fn setup_fields(self) -> &'static [SetupField] {
         match self {
             IntegrationKind::Postgres => postgres::SETUP_FIELDS,
+            IntegrationKind::Ldap => ldap::SETUP_FIELDS,
         }
     }
 
@@ -107,6 +116,11 @@ impl IntegrationKind {
             IntegrationKind::Postgres => {
                 let settings = postgres::PostgresSettings::from_setup(setup, CONNECT_TIMEOUT)?;
                 Ok(Box::new(postgres::PostgresConnector::new(settings)))
+            }
+            // The setup has a timeout field of its own.
+            IntegrationKind::Ldap => {
+                let settings = ldap::LdapSettings::from_setup(setup)?;
+                Ok(Box::new(ldap::LdapConnector::new(settings)))
             }
         }
     }

@@ -95,3 +95,20 @@ pub async fn list_page(
     };
     query.load(conn).await
 }
+
+/// Ends every current membership of the integration's resources, as of `at` (its removal): the
+/// closed rows stay as history for questions about the past.
+pub async fn close_for_integration(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        pulled_access::table
+            .filter(pulled_access::integration_id.eq(integration_id))
+            .filter(pulled_access::removed_at.is_null()),
+    )
+    .set(pulled_access::removed_at.eq(at))
+    .execute(conn)
+    .await
+}

@@ -14,7 +14,7 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
-use crate::db::{accounts, resources};
+use crate::db::{access, accounts, resources};
 use crate::error::{AppError, AppResult};
 use crate::sync::queue;
 
@@ -238,6 +238,7 @@ pub async fn delete(
                 resources::soft_delete_for_integration(conn, id, now).await?;
             let accounts_soft_deleted =
                 accounts::soft_delete_for_integration(conn, id, now).await?;
+            access::close_for_integration(conn, id, now).await?;
             audit::record(
                 conn,
                 AuditEntry {

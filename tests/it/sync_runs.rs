@@ -2,10 +2,8 @@
 //! removal, and streamed progress, across replicas sharing one database.
 
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
-use oblique::pb::{
-    self, SyncEventKind as Kind, SyncPhase as Phase, SyncRunState as State, SyncTrigger,
-};
-use tonic::Code;
+use oblique::pb::{self, SyncEventKind as Kind, SyncRunState as State, SyncTrigger};
+use tonic::{Code, Status, Streaming};
 use uuid::Uuid;
 
 use crate::harness::remote::RemoteRoles;
@@ -13,12 +11,14 @@ use crate::harness::{
     Clients, PATIENCE, TestApp, eventually, expect_code, test_engine, wait_for_run,
 };
 
+type Reply<T> = Result<T, Status>;
+
 /// A fixture with one LOGIN role (alice) in one NOLOGIN role (readers).
 async fn remote_roles() -> RemoteRoles {
     let roles = RemoteRoles::new().await;
-    roles
-        .sql("CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_readers NOLOGIN; GRANT {p}_readers TO {p}_alice")
-        .await;
+    let sql = "CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_readers NOLOGIN; \
+               GRANT {p}_readers TO {p}_alice";
+    roles.sql(sql).await;
     roles
 }
 
@@ -29,115 +29,110 @@ async fn create(app: &TestApp, roles: &RemoteRoles, name: &str, interval: i32) -
     client
         .create_integration(request)
         .await
-        .expect("create")
+        .unwrap()
         .into_inner()
 }
 
-/// An integration whose initial run has succeeded.
-async fn synced(app: &TestApp, roles: &RemoteRoles, name: &str) -> pb::Integration {
+/// An integration whose initial run has succeeded, and that run's id.
+async fn synced(app: &TestApp, roles: &RemoteRoles, name: &str) -> (pb::Integration, String) {
     let integration = create(app, roles, name, 0).await;
-    let initial = integration.last_sync_run.clone().expect("initial run");
-    assert_eq!(
-        wait_for_run(&app.viewer, &initial.id).await.state(),
-        State::Succeeded
-    );
-    integration
+    let initial = integration.last_sync_run.clone().expect("initial run").id;
+    assert_eq!(ends(app, &initial).await, State::Succeeded);
+    (integration, initial)
 }
 
-async fn trigger(app: &TestApp, integration_id: &str) -> Result<pb::SyncRun, tonic::Status> {
-    let request = pb::TriggerSyncRequest {
-        integration_id: integration_id.into(),
-        ..Default::default()
-    };
-    app.service
-        .sync
-        .clone()
-        .trigger_sync(request)
-        .await
-        .map(tonic::Response::into_inner)
+/// The state the run ends in.
+async fn ends(app: &TestApp, run_id: &str) -> State {
+    wait_for_run(&app.viewer, run_id).await.state()
+}
+
+fn kind_state(event: &pb::SyncEvent) -> (Kind, State) {
+    (event.kind(), event.state())
+}
+
+async fn trigger(app: &TestApp, integration_id: &str) -> Reply<pb::SyncRun> {
+    let mut request = pb::TriggerSyncRequest::default();
+    request.integration_id = integration_id.into();
+    let mut sync = app.service.sync.clone();
+    Ok(sync.trigger_sync(request).await?.into_inner())
+}
+
+async fn cancel(app: &TestApp, id: &str) -> Reply<pb::SyncRun> {
+    let request = pb::CancelSyncRunRequest { id: id.into() };
+    let mut sync = app.admin.sync.clone();
+    Ok(sync.cancel_sync_run(request).await?.into_inner())
 }
 
 /// Newest first.
 async fn runs(app: &TestApp, integration_id: &str) -> Vec<pb::SyncRun> {
-    let request = pb::ListSyncRunsRequest {
-        integration_id: integration_id.into(),
-        ..Default::default()
-    };
-    app.viewer
-        .sync
-        .clone()
-        .list_sync_runs(request)
-        .await
-        .expect("ListSyncRuns")
-        .into_inner()
-        .runs
+    let mut request = pb::ListSyncRunsRequest::default();
+    request.integration_id = integration_id.into();
+    let listed = app.viewer.sync.clone().list_sync_runs(request).await;
+    listed.expect("ListSyncRuns").into_inner().runs
 }
 
 /// Usernames of the integration's accounts, soft-deleted ones included.
 async fn usernames(app: &TestApp, integration_id: &str) -> Vec<String> {
-    let request = pb::ListAccountsRequest {
-        integration_id: integration_id.into(),
-        include_deleted: true,
-        ..Default::default()
+    let mut request = pb::ListAccountsRequest::default();
+    (request.integration_id, request.include_deleted) = (integration_id.into(), true);
+    let listed = app.viewer.integrations.clone().list_accounts(request).await;
+    let accounts = listed.expect("ListAccounts").into_inner().accounts;
+    accounts.into_iter().map(|a| a.username).collect()
+}
+
+async fn open_watch(clients: &Clients, run_id: &str) -> Reply<Streaming<pb::SyncEvent>> {
+    let request = pb::WatchSyncRunRequest::default();
+    let request = pb::WatchSyncRunRequest {
+        run_id: run_id.into(),
+        ..request
     };
-    let mut client = app.viewer.integrations.clone();
-    let listed = client
-        .list_accounts(request)
-        .await
-        .expect("ListAccounts")
-        .into_inner();
-    listed
-        .accounts
-        .into_iter()
-        .map(|account| account.username)
-        .collect()
+    Ok(clients
+        .sync
+        .clone()
+        .watch_sync_run(request)
+        .await?
+        .into_inner())
+}
+
+async fn subscribe(clients: &Clients, integration_id: &str) -> Reply<Streaming<pb::SyncEvent>> {
+    let mut request = pb::SubscribeSyncEventsRequest::default();
+    request.integration_id = integration_id.into();
+    let mut sync = clients.sync.clone();
+    Ok(sync.subscribe_sync_events(request).await?.into_inner())
 }
 
 /// Every event WatchSyncRun sends, up to the end of the stream (which must come).
 async fn watch(clients: &Clients, run_id: &str) -> Vec<pb::SyncEvent> {
-    let request = pb::WatchSyncRunRequest {
-        run_id: run_id.into(),
-    };
-    let mut stream = clients
-        .sync
-        .clone()
-        .watch_sync_run(request)
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = open_watch(clients, run_id).await.expect("watch");
     let mut events = Vec::new();
     let collect = async {
         while let Some(event) = stream.message().await.expect("watch stream") {
             events.push(event);
         }
     };
-    tokio::time::timeout(PATIENCE, collect)
-        .await
-        .expect("the watch never ended");
+    let ended = tokio::time::timeout(PATIENCE, collect).await;
+    ended.expect("the watch never ended");
     events
 }
 
-/// Takes a lock that makes every listing of roles on the remote wait, until the connection is
-/// rolled back or dropped (also by a panic's unwinding). Other tests wait too: hold it briefly.
+/// Makes every listing of roles on the remote wait until the connection is rolled back or
+/// dropped (also by a panic's unwinding). Other tests wait too: hold it briefly.
 async fn block_remote_listings(roles: &RemoteRoles) -> AsyncPgConnection {
     let mut conn = roles.connect_admin().await;
-    conn.batch_execute("BEGIN; LOCK TABLE pg_authid IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("lock");
+    let lock = "BEGIN; LOCK TABLE pg_authid IN ACCESS EXCLUSIVE MODE";
+    conn.batch_execute(lock).await.expect("lock");
     conn
+}
+
+async fn release(mut lock: AsyncPgConnection) {
+    lock.batch_execute("ROLLBACK").await.expect("release");
 }
 
 async fn wait_until_running(app: &TestApp, run_id: &str) {
     eventually("the run to be running", || async {
         let request = pb::GetSyncRunRequest { id: run_id.into() };
-        let run = app
-            .viewer
-            .sync
-            .clone()
-            .get_sync_run(request)
-            .await
-            .expect("GetSyncRun");
-        (run.into_inner().state() == State::Running).then_some(())
+        let run = app.viewer.sync.clone().get_sync_run(request).await;
+        (run.expect("GetSyncRun").into_inner().state() == State::Running).then_some(())
     })
     .await;
 }
@@ -146,76 +141,44 @@ async fn wait_until_running(app: &TestApp, run_id: &str) {
 async fn cancel_stops_a_running_run_and_applies_nothing() {
     let app = TestApp::spawn().await;
     let roles = remote_roles().await;
-    let integration = synced(&app, &roles, "cancelled").await;
-    let initial = integration.last_sync_run.clone().unwrap();
+    let (integration, initial) = synced(&app, &roles, "cancelled").await;
     roles.sql("CREATE ROLE {p}_bob LOGIN").await;
 
     // The listing waits on the lock, so the run is caught while running; assertions come after
-    // the release so that a failure never leaves the remote locked.
-    let mut lock = block_remote_listings(&roles).await;
+    // the release so that a failing one never leaves the remote locked.
+    let lock = block_remote_listings(&roles).await;
     let run = trigger(&app, &integration.id).await.expect("trigger");
     wait_until_running(&app, &run.id).await;
-    let request = pb::CancelSyncRunRequest { id: run.id.clone() };
-    let cancelled = app
-        .admin
-        .sync
-        .clone()
-        .cancel_sync_run(request.clone())
-        .await;
-    lock.batch_execute("ROLLBACK").await.expect("release");
-    drop(lock);
+    let cancelled = cancel(&app, &run.id).await;
+    release(lock).await;
 
-    assert_eq!(
-        cancelled.expect("cancel").into_inner().state(),
-        State::Cancelled
-    );
+    assert_eq!(state(cancelled.expect("cancel")), State::Cancelled);
     let ended = wait_for_run(&app.viewer, &run.id).await;
     assert_eq!(ended.state(), State::Cancelled, "{ended:?}");
     let events = watch(&app.viewer, &run.id).await;
-    let last = events.last().expect("events");
     assert_eq!(
-        (last.kind(), last.state()),
+        kind_state(events.last().unwrap()),
         (Kind::Finished, State::Cancelled)
     );
-    let again = app
-        .admin
-        .sync
-        .clone()
-        .cancel_sync_run(request)
-        .await
-        .expect("cancel again");
-    assert_eq!(
-        again.into_inner(),
-        ended,
-        "cancelling twice changes nothing"
-    );
-    let finished = pb::CancelSyncRunRequest { id: initial.id };
-    expect_code(
-        app.admin.sync.clone().cancel_sync_run(finished).await,
-        Code::FailedPrecondition,
-    );
-    assert!(
-        !usernames(&app, &integration.id)
-            .await
-            .contains(&roles.name("bob"))
-    );
+    // Unchanged also means the stopped worker wrote nothing more to the run (e.g. its phase).
+    let again = cancel(&app, &run.id).await.expect("cancel again");
+    assert_eq!(again, ended, "cancelling a cancelled run changes nothing");
+    expect_code(cancel(&app, &initial).await, Code::FailedPrecondition);
+    let bob = roles.name("bob");
+    assert!(!usernames(&app, &integration.id).await.contains(&bob));
 
-    // The role was only held back by the cancelled run: the next run brings it.
+    // Only the cancelled run held the role back: the next run brings it.
     let next = trigger(&app, &integration.id).await.expect("trigger");
     assert_ne!(next.id, run.id);
     assert_eq!(
-        wait_for_run(&app.viewer, &next.id).await.state(),
+        state(wait_for_run(&app.viewer, &next.id).await),
         State::Succeeded
     );
     assert_eq!(
-        wait_for_run(&app.viewer, &run.id).await.state(),
+        state(wait_for_run(&app.viewer, &run.id).await),
         State::Cancelled
     );
-    assert!(
-        usernames(&app, &integration.id)
-            .await
-            .contains(&roles.name("bob"))
-    );
+    assert!(usernames(&app, &integration.id).await.contains(&bob));
 }
 
 #[tokio::test]
@@ -229,12 +192,14 @@ async fn an_integration_has_at_most_one_active_run() {
 
     assert_eq!(trigger(&app, &integration.id).await.unwrap().id, initial.id);
     assert_eq!(trigger(&app, &integration.id).await.unwrap().id, initial.id);
-    let (first, second) = tokio::join!(
+    let both = tokio::join!(
         trigger(&app, &integration.id),
         trigger(&app, &integration.id)
     );
-    assert_eq!(first.unwrap().id, initial.id);
-    assert_eq!(second.unwrap().id, initial.id);
+    assert_eq!(
+        (both.0.unwrap().id, both.1.unwrap().id),
+        (initial.id.clone(), initial.id)
+    );
     let listed = runs(&app, &integration.id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].state(), State::Queued);
@@ -245,30 +210,30 @@ async fn a_killed_workers_lease_expires_and_a_new_run_converges() {
     let app = TestApp::spawn_without_sync().await;
     let roles = remote_roles().await;
     let integration = create(&app, &roles, "orphaned", 0).await;
-    let orphan = integration.last_sync_run.expect("initial run");
+    let orphan = integration.last_sync_run.expect("initial run").id;
     // As if a process had claimed the run and died without a trace.
+    let sql = format!(
+        "UPDATE sync_runs SET state = 'running', claimed_by = 'dead-worker/0', started_at = now(),
+             lease_expires_at = now() - interval '1 second' WHERE id = '{orphan}'"
+    );
     app.conn()
         .await
-        .batch_execute(&format!(
-            "UPDATE sync_runs SET state = 'running', claimed_by = 'dead-worker/0', started_at = now(),
-                 lease_expires_at = now() - interval '1 second' WHERE id = '{}'",
-            orphan.id
-        ))
+        .batch_execute(&sql)
         .await
         .expect("orphaning the run");
 
     let replica = app.spawn_replica(test_engine()).await;
-    let failed = wait_for_run(&replica.viewer, &orphan.id).await;
+    let failed = wait_for_run(&replica.viewer, &orphan).await;
     assert_eq!(failed.state(), State::Failed);
     assert!(failed.error.contains("lease"), "{}", failed.error);
-    let retry = eventually("a retry run", || async {
+    let retry = eventually("a new run", || async {
         let newest = runs(&app, &integration.id).await.into_iter().next()?;
-        (newest.id != orphan.id).then_some(newest)
+        (newest.id != orphan).then_some(newest)
     })
     .await;
     assert_eq!(retry.trigger(), SyncTrigger::Scheduled);
     assert_eq!(
-        wait_for_run(&app.viewer, &retry.id).await.state(),
+        state(wait_for_run(&app.viewer, &retry.id).await),
         State::Succeeded
     );
     assert_eq!(
@@ -283,23 +248,10 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
     let a = TestApp::spawn_without_sync().await;
     let b = a.spawn_replica(test_engine()).await;
     let roles = remote_roles().await;
-    // Synced first: its run also proves A's listener is up before we subscribe.
-    let other = synced(&a, &roles, "other").await;
-    let mut sync = a.viewer.sync.clone();
-    let all = pb::SubscribeSyncEventsRequest::default();
-    let mut everything = sync
-        .subscribe_sync_events(all)
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let filter = pb::SubscribeSyncEventsRequest {
-        integration_id: other.id.clone(),
-    };
-    let mut others = sync
-        .subscribe_sync_events(filter)
-        .await
-        .expect("subscribe")
-        .into_inner();
+    // Synced first: its run also shows A's event listener is up before we subscribe.
+    let (other, _) = synced(&a, &roles, "other").await;
+    let mut everything = subscribe(&a.viewer, "").await.expect("subscribe");
+    let mut others = subscribe(&a.viewer, &other.id).await.expect("subscribe");
 
     let integration = create(&a, &roles, "shared", 0).await;
     let run_id = integration.last_sync_run.expect("initial run").id;
@@ -315,7 +267,7 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
     };
     tokio::time::timeout(PATIENCE, follow)
         .await
-        .expect("FINISHED never came to A");
+        .expect("FINISHED never reached A");
 
     let events = watch(&a.viewer, &run_id).await;
     let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
@@ -324,13 +276,11 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
         (1..=events.len() as i64).collect::<Vec<_>>(),
         "gapless"
     );
-    let claims = events
-        .iter()
-        .filter(|e| e.kind() == Kind::StateChanged && e.state() == State::Running);
+    let running = (Kind::StateChanged, State::Running);
+    let claims = events.iter().filter(|event| kind_state(event) == running);
     assert_eq!(claims.count(), 1, "executed exactly once: {events:?}");
-    let last = events.last().unwrap();
     assert_eq!(
-        (last.kind(), last.state()),
+        kind_state(events.last().unwrap()),
         (Kind::Finished, State::Succeeded)
     );
     let live: Vec<_> = seen
@@ -343,8 +293,8 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
     );
     assert_eq!(runs(&b, &integration.id).await.len(), 1);
 
-    // Nothing of this run reaches a subscriber filtered on another integration. This waits a
-    // little for stray events; it asserts nothing about time.
+    // Nothing of this run reaches a subscriber filtered on another integration. This only waits
+    // a little for stray events; it asserts nothing about time.
     let short = std::time::Duration::from_millis(500);
     while let Ok(event) = tokio::time::timeout(short, others.message()).await {
         let event = event.expect("filtered subscription").expect("open");
@@ -354,32 +304,26 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
 
 #[tokio::test]
 async fn watching_a_finished_run_replays_every_phase_and_ends() {
+    use pb::SyncPhase::{Access, Accounts, Resources};
     let app = TestApp::spawn().await;
     let roles = remote_roles().await;
-    let integration = synced(&app, &roles, "replayed").await;
-    let run_id = integration.last_sync_run.unwrap().id;
+    let (_, run_id) = synced(&app, &roles, "replayed").await;
 
     // `watch` returns only once the stream has ended.
     let events = watch(&app.viewer, &run_id).await;
-    assert_eq!(
-        (events[0].kind(), events[0].state()),
-        (Kind::StateChanged, State::Queued)
-    );
+    assert_eq!(kind_state(&events[0]), (Kind::StateChanged, State::Queued));
     let phases: Vec<_> = events
         .iter()
-        .filter(|e| matches!(e.kind(), Kind::PhaseStarted | Kind::PhaseFinished))
-        .map(|e| (e.kind(), e.phase()))
+        .filter(|event| matches!(event.kind(), Kind::PhaseStarted | Kind::PhaseFinished))
+        .map(|event| (event.kind(), event.phase()))
         .collect();
-    let expected = [Phase::Accounts, Phase::Resources, Phase::Access]
+    let expected: Vec<_> = [Accounts, Resources, Access]
         .into_iter()
         .flat_map(|phase| [(Kind::PhaseStarted, phase), (Kind::PhaseFinished, phase)])
-        .collect::<Vec<_>>();
+        .collect();
     assert_eq!(phases, expected);
     let last = events.last().unwrap();
-    assert_eq!(
-        (last.kind(), last.state()),
-        (Kind::Finished, State::Succeeded)
-    );
+    assert_eq!(kind_state(last), (Kind::Finished, State::Succeeded));
     let stats = last.stats.expect("FINISHED carries the stats");
     assert_eq!(stats.accounts.expect("accounts").created, 1);
     assert_eq!(
@@ -394,60 +338,26 @@ async fn streams_check_tokens_roles_and_ids() {
     let roles = remote_roles().await;
     let integration = create(&app, &roles, "watched", 0).await;
     let run_id = integration.last_sync_run.unwrap().id;
-    let watch_req = |id: &str| pb::WatchSyncRunRequest { run_id: id.into() };
-    let sub_req = |id: &str| pb::SubscribeSyncEventsRequest {
-        integration_id: id.into(),
-    };
-    let mut anonymous = app.anonymous.sync.clone();
-    let mut viewer = app.viewer.sync.clone();
+    let (anonymous, viewer) = (&app.anonymous, &app.viewer);
 
-    expect_code(
-        anonymous.watch_sync_run(watch_req(&run_id)).await,
-        Code::Unauthenticated,
-    );
-    expect_code(
-        anonymous.subscribe_sync_events(sub_req("")).await,
-        Code::Unauthenticated,
-    );
+    expect_code(open_watch(anonymous, &run_id).await, Code::Unauthenticated);
+    expect_code(subscribe(anonymous, "").await, Code::Unauthenticated);
 
     // A viewer may watch: the queued run's history so far comes first.
-    let mut stream = viewer
-        .watch_sync_run(watch_req(&run_id))
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = open_watch(viewer, &run_id).await.expect("watch");
     let first = stream.message().await.expect("event").expect("open");
-    assert_eq!(
-        (first.kind(), first.state()),
-        (Kind::StateChanged, State::Queued)
-    );
-    viewer
-        .subscribe_sync_events(sub_req(""))
+    assert_eq!(kind_state(&first), (Kind::StateChanged, State::Queued));
+    subscribe(viewer, "").await.expect("subscribe to all");
+    subscribe(viewer, &integration.id)
         .await
-        .expect("subscribe");
-    viewer
-        .subscribe_sync_events(sub_req(&integration.id))
-        .await
-        .expect("subscribe");
+        .expect("subscribe to one");
 
     let unknown = Uuid::now_v7().to_string();
-    expect_code(
-        viewer.watch_sync_run(watch_req(&unknown)).await,
-        Code::NotFound,
-    );
-    expect_code(
-        viewer.subscribe_sync_events(sub_req(&unknown)).await,
-        Code::NotFound,
-    );
-    let bad = expect_code(
-        viewer.watch_sync_run(watch_req("nope")).await,
-        Code::InvalidArgument,
-    );
+    expect_code(open_watch(viewer, &unknown).await, Code::NotFound);
+    expect_code(subscribe(viewer, &unknown).await, Code::NotFound);
+    let bad = expect_code(open_watch(viewer, "nope").await, Code::InvalidArgument);
     assert!(bad.message().contains("run_id"), "{bad:?}");
-    let bad = expect_code(
-        viewer.subscribe_sync_events(sub_req("nope")).await,
-        Code::InvalidArgument,
-    );
+    let bad = expect_code(subscribe(viewer, "nope").await, Code::InvalidArgument);
     assert!(bad.message().contains("integration_id"), "{bad:?}");
 }
 
@@ -455,10 +365,10 @@ async fn streams_check_tokens_roles_and_ids() {
 async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
     let app = TestApp::spawn().await;
     let roles = remote_roles().await;
-    let integration = synced(&app, &roles, "doomed").await;
+    let (integration, initial) = synced(&app, &roles, "doomed").await;
     roles.sql("CREATE ROLE {p}_bob LOGIN").await;
 
-    let mut lock = block_remote_listings(&roles).await;
+    let lock = block_remote_listings(&roles).await;
     let run = trigger(&app, &integration.id).await.expect("trigger");
     wait_until_running(&app, &run.id).await;
     let request = pb::DeleteIntegrationRequest {
@@ -471,15 +381,14 @@ async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
         .clone()
         .delete_integration(request)
         .await;
-    lock.batch_execute("ROLLBACK").await.expect("release");
-    drop(lock);
+    release(lock).await;
 
     assert_eq!(
         deleted.expect("delete").into_inner().cancelled_run_id,
         run.id
     );
     assert_eq!(
-        wait_for_run(&app.viewer, &run.id).await.state(),
+        state(wait_for_run(&app.viewer, &run.id).await),
         State::Cancelled
     );
     let names = usernames(&app, &integration.id).await;
@@ -497,19 +406,16 @@ async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
     // ticked since the delete; it must have queued nothing for the deleted one.
     let ticker = create(&app, &roles, "ticker", 1).await;
     eventually("two scheduled runs of another integration", || async {
-        let scheduled = runs(&app, &ticker.id).await;
-        let scheduled = scheduled
+        let listed = runs(&app, &ticker.id).await;
+        let scheduled = listed
             .iter()
-            .filter(|r| r.trigger() == SyncTrigger::Scheduled);
+            .filter(|run| run.trigger() == SyncTrigger::Scheduled);
         (scheduled.count() >= 2).then_some(())
     })
     .await;
-    let listed: Vec<String> = runs(&app, &integration.id)
-        .await
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(listed, vec![run.id, integration.last_sync_run.unwrap().id]);
+    let listed = runs(&app, &integration.id).await;
+    let ids: Vec<_> = listed.into_iter().map(|run| run.id).collect();
+    assert_eq!(ids, vec![run.id, initial]);
 }
 
 #[tokio::test]
@@ -525,10 +431,13 @@ async fn the_scheduler_queues_a_run_when_the_interval_has_passed() {
             .find(|run| run.trigger() == SyncTrigger::Scheduled)
     })
     .await;
-    assert!(scheduled.id > initial.id, "queued after the initial run");
+    assert!(
+        scheduled.id > initial.id,
+        "queued after the initial run (ids are UUIDv7)"
+    );
     assert_eq!(scheduled.requested_by, "system");
     assert_eq!(
-        wait_for_run(&app.viewer, &scheduled.id).await.state(),
+        state(wait_for_run(&app.viewer, &scheduled.id).await),
         State::Succeeded
     );
 }

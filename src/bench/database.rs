@@ -1,0 +1,138 @@
+//! The benchmark's database: a fresh one on the server of `DATABASE_URL`, or on a throwaway
+//! cluster started for the benchmark. Everything is removed again by [`BenchDatabase::close`]
+//! (or, should the benchmark fail or panic, on drop).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::cli::database::create_database_if_missing;
+use crate::db::embedded::EmbeddedPostgres;
+
+pub struct BenchDatabase {
+    /// The benchmark's own database.
+    pub url: String,
+    pub name: String,
+    /// The server's maintenance database, for creating and dropping ours.
+    admin_url: String,
+    /// The throwaway cluster and the directory holding it.
+    cluster: Option<(EmbeddedPostgres, PathBuf)>,
+}
+
+impl BenchDatabase {
+    pub async fn open(database_url: Option<&str>) -> anyhow::Result<Self> {
+        let name = format!("oblique_bench_{}", uuid::Uuid::new_v4().simple());
+        let (admin_url, cluster) = match database_url {
+            Some(url) => (with_database(url, "postgres")?, None),
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "oblique-bench-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                ));
+                std::fs::create_dir_all(&dir)?;
+                // As root, PostgreSQL runs as `postgres`, which must get through this directory.
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+                let pg_dir = dir.join("pg");
+                let started =
+                    tokio::task::spawn_blocking(move || EmbeddedPostgres::start_throwaway(&pg_dir))
+                        .await?;
+                let cluster = match started {
+                    Ok(cluster) => cluster,
+                    Err(error) => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        return Err(error).context("starting a throwaway PostgreSQL");
+                    }
+                };
+                (cluster.url("postgres"), Some((cluster, dir)))
+            }
+        };
+        let database = BenchDatabase {
+            url: with_database(&admin_url, &name)?,
+            name,
+            admin_url,
+            cluster,
+        };
+        create_database_if_missing(&database.admin_url, &database.name).await?;
+        Ok(database)
+    }
+
+    /// Where the throwaway cluster keeps its files (and its log), if there is one.
+    pub fn cluster_dir(&self) -> Option<&PathBuf> {
+        self.cluster.as_ref().map(|(_, dir)| dir)
+    }
+
+    /// Drops the database (on a shared server) or stops and removes the throwaway cluster.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        match self.cluster.take() {
+            Some((mut cluster, dir)) => {
+                tokio::task::spawn_blocking(move || {
+                    let stopped = cluster.stop();
+                    drop(cluster);
+                    let removed = std::fs::remove_dir_all(&dir);
+                    stopped?;
+                    removed.with_context(|| format!("removing {}", dir.display()))
+                })
+                .await?
+            }
+            None => {
+                let (client, connection) =
+                    tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await?;
+                let connection = tokio::spawn(connection);
+                client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                        self.name
+                    ))
+                    .await?;
+                drop(client);
+                let _ = connection.await;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let Some((mut cluster, dir)) = self.cluster.take() {
+            let _ = cluster.stop();
+            drop(cluster);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `url` with its database replaced by `database` (query string kept).
+fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = head
+        .find("://")
+        .map(|i| i + 3)
+        .context("DATABASE_URL must be a postgres:// URL")?;
+    let base = match head[after_scheme..].find('/') {
+        Some(slash) => &head[..after_scheme + slash],
+        None => head,
+    };
+    Ok(format!("{base}/{database}{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database() {
+        let url = |u| with_database(u, "b").unwrap();
+        assert_eq!(
+            url("postgres://u:p@h:5/a?sslmode=disable"),
+            "postgres://u:p@h:5/b?sslmode=disable"
+        );
+        assert_eq!(url("postgres://u@h"), "postgres://u@h/b");
+        assert!(with_database("host=h", "b").is_err());
+    }
+}

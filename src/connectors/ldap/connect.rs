@@ -1,0 +1,86 @@
+//! Opening a bound connection to the directory a setup describes, and checking that setup.
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
+
+use super::errors::{bind_error, connect_error, operation_error, rc, timed_out};
+use super::search::Search;
+use super::settings::{Base, LdapSettings};
+use crate::connectors::ConnectorError;
+
+/// Connects (with StartTLS when set) and binds; the connection task is spawned on tokio and
+/// ends when the last clone of the returned handle is dropped.
+pub(super) async fn connect(settings: &LdapSettings) -> Result<Ldap, ConnectorError> {
+    let options = LdapConnSettings::new()
+        .set_conn_timeout(settings.timeout)
+        .set_starttls(settings.starttls);
+    // ldap3's own timeout covers the TCP connect only, not TLS or a silent peer.
+    let (connection, mut ldap) = answer(
+        settings,
+        LdapConnAsync::with_settings(options, &settings.url),
+    )
+    .await?
+    .map_err(|error| connect_error(error, settings))?;
+    let url = settings.url.clone();
+    tokio::spawn(async move {
+        if let Err(error) = connection.drive().await {
+            tracing::debug!(%url, %error, "LDAP connection ended with an error");
+        }
+    });
+    let bind = ldap
+        .with_timeout(settings.timeout)
+        .simple_bind(&settings.bind_dn, &settings.bind_password);
+    let result = answer(settings, bind)
+        .await?
+        .map_err(|error| operation_error(error, settings, bind_error))?;
+    if result.rc != rc::SUCCESS {
+        return Err(bind_error(&result));
+    }
+    Ok(ldap)
+}
+
+/// Awaits one answer from the server, failing as unreachable after the setup's timeout. The
+/// inner error is what the server or ldap3 reported, for the caller to map.
+pub(super) async fn answer<T>(
+    settings: &LdapSettings,
+    request: impl Future<Output = Result<T, ldap3::LdapError>>,
+) -> Result<Result<T, ldap3::LdapError>, ConnectorError> {
+    tokio::time::timeout(settings.timeout, request)
+        .await
+        .map_err(|_| timed_out(settings))
+}
+
+/// Checks that the settings work: the bind succeeds and the bind DN can read the base DN and
+/// the user and group bases.
+pub(super) async fn validate(settings: &LdapSettings) -> Result<(), ConnectorError> {
+    let mut ldap = connect(settings).await?;
+    let mut checked: Vec<String> = Vec::new();
+    for base in [Base::Base, Base::Users, Base::Groups] {
+        let dn = base.dn(settings).to_lowercase();
+        if checked.contains(&dn) {
+            continue;
+        }
+        // "1.1": no attributes, only whether the entry is there and readable.
+        let attributes = vec!["1.1".to_string()];
+        let base_dn = base.dn(settings).to_string();
+        let mut search = Search::start(
+            &mut ldap,
+            settings,
+            base,
+            &base_dn,
+            Scope::Base,
+            "(objectClass=*)",
+            attributes,
+        )
+        .await?;
+        if search.next_batch(settings, 1).await?.is_empty() {
+            // Servers answer noSuchObject for a missing base; an entry hidden by access control
+            // looks the same to the bind DN.
+            return Err(crate::connectors::setup::invalid(
+                base.field(),
+                format!("the bind DN cannot see {base_dn:?}"),
+            ));
+        }
+        checked.push(dn);
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! LDAP connector (OpenLDAP, Active Directory, FreeIPA …): user entries are accounts, group
+//! entries (groupOfNames, groupOfUniqueNames, posixGroup) are resources and their member,
+//! uniqueMember and memberUid values are access. Entries are known by entryUUID.
+//!
+//! Every search uses the Simple Paged Results control, since directories cap a plain search at
+//! a few hundred or thousand entries, and skips referrals. Each listing and push operation
+//! opens a connection of its own, as the PostgreSQL connector does.
+
+mod connect;
+mod dn;
+mod entry;
+mod errors;
+mod listing;
+mod pages;
+mod push;
+mod search;
+mod settings;
+mod setup;
+
+pub use settings::LdapSettings;
+pub use setup::SETUP_FIELDS;
+
+use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
+
+/// Reads and writes the users and groups of one directory.
+#[derive(Debug)]
+pub struct LdapConnector {
+    settings: LdapSettings,
+    /// Left by a finished accounts listing for the access listing after it (see
+    /// [`listing::IndexSlot`]).
+    users: listing::IndexSlot,
+}
+
+impl LdapConnector {
+    pub fn new(settings: LdapSettings) -> Self {
+        LdapConnector {
+            settings,
+            users: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for LdapConnector {
+    async fn validate(&self) -> Result<(), ConnectorError> {
+        connect::validate(&self.settings).await
+    }
+
+    fn list_accounts(&self) -> PageStream<'_, RemoteAccount> {
+        listing::accounts(&self.settings, &self.users)
+    }
+
+    fn list_resources(&self) -> PageStream<'_, RemoteResource> {
+        listing::resources(&self.settings)
+    }
+
+    fn list_access(&self) -> PageStream<'_, RemoteAccess> {
+        listing::access(&self.settings, &self.users)
+    }
+
+    async fn add_member(
+        &self,
+        resource_external_id: &str,
+        account_external_id: &str,
+    ) -> Result<(), ConnectorError> {
+        push::add_member(&self.settings, resource_external_id, account_external_id).await
+    }
+
+    async fn remove_member(
+        &self,
+        resource_external_id: &str,
+        account_external_id: &str,
+    ) -> Result<(), ConnectorError> {
+        push::remove_member(&self.settings, resource_external_id, account_external_id).await
+    }
+
+    async fn create_resource(&self, name: &str) -> Result<RemoteResource, ConnectorError> {
+        push::create_resource(&self.settings, name).await
+    }
+}

@@ -1,0 +1,351 @@
+//! What a sync pushes: members added to and removed from groups, and new groups. Each operation
+//! opens its own connection. Groups and users are named by entryUUID and looked up at the moment
+//! of the change, so a rename or move between pull and push does not misdirect it.
+//!
+//! A group's membership attribute follows its object class: `member` (user DNs) for
+//! groupOfNames, `uniqueMember` (user DNs) for groupOfUniqueNames, `memberUid` (usernames) for
+//! posixGroup.
+//!
+//! groupOfNames and groupOfUniqueNames must have at least one member, so Oblique keeps the bind
+//! DN in a group that would otherwise be empty: a group it creates starts with the bind DN as
+//! its only member, the bind DN goes when the first real member is added, and comes back when
+//! the last one is removed. Listings never report the bind DN as a member.
+
+use std::collections::HashSet;
+
+use ldap3::{Ldap, Mod, Scope, dn_escape, ldap_escape};
+
+use super::connect::{answer, connect};
+use super::errors::{operation_error, rc, result_error};
+use super::listing::{MEMBER, MEMBER_UID, UNIQUE_MEMBER, group_search};
+use super::search::Search;
+use super::settings::{Base, LdapSettings};
+use crate::connectors::{ConnectorError, RemoteResource};
+
+/// A group as it is named right now, and how it lists its members.
+struct Group {
+    dn: String,
+    attribute: &'static str,
+}
+
+/// A user as it is named right now.
+struct User {
+    dn: String,
+    username: String,
+}
+
+impl Group {
+    /// How this group names `user` among its members.
+    fn value_for(&self, user: &User) -> String {
+        if self.attribute == MEMBER_UID {
+            user.username.clone()
+        } else {
+            user.dn.clone()
+        }
+    }
+
+    fn needs_a_member(&self) -> bool {
+        self.attribute != MEMBER_UID
+    }
+}
+
+/// Adds `account` to `resource`; success when it already is a member.
+pub(super) async fn add_member(
+    settings: &LdapSettings,
+    resource_id: &str,
+    account_id: &str,
+) -> Result<(), ConnectorError> {
+    let mut ldap = connect(settings).await?;
+    let group = find_group(&mut ldap, settings, resource_id).await?;
+    let user = find_user(&mut ldap, settings, account_id).await?;
+    let value = group.value_for(&user);
+    let placeholder = &settings.bind_dn;
+    let mut changes = vec![Mod::Add(group.attribute, HashSet::from([value.as_str()]))];
+    let drop_placeholder = group.needs_a_member()
+        && !value.eq_ignore_ascii_case(placeholder)
+        && has_value(&mut ldap, settings, &group, placeholder).await?;
+    if drop_placeholder {
+        changes.push(Mod::Delete(
+            group.attribute,
+            HashSet::from([placeholder.as_str()]),
+        ));
+    }
+    let result = modify(&mut ldap, settings, &group, changes).await?;
+    match result.rc {
+        rc::SUCCESS => Ok(()),
+        // Already a member, or the placeholder already gone: someone changed the group since
+        // we looked. Each change on its own then, each idempotent.
+        rc::ATTRIBUTE_OR_VALUE_EXISTS | rc::NO_SUCH_ATTRIBUTE if drop_placeholder => {
+            let add = Mod::Add(group.attribute, HashSet::from([value.as_str()]));
+            let result = modify(&mut ldap, settings, &group, vec![add]).await?;
+            if !matches!(result.rc, rc::SUCCESS | rc::ATTRIBUTE_OR_VALUE_EXISTS) {
+                return Err(change_error(&group, &result));
+            }
+            let remove = Mod::Delete(group.attribute, HashSet::from([placeholder.as_str()]));
+            let result = modify(&mut ldap, settings, &group, vec![remove]).await?;
+            match result.rc {
+                // 65: the placeholder is the only member left after all; it stays.
+                rc::SUCCESS | rc::NO_SUCH_ATTRIBUTE | rc::OBJECT_CLASS_VIOLATION => Ok(()),
+                _ => Err(change_error(&group, &result)),
+            }
+        }
+        rc::ATTRIBUTE_OR_VALUE_EXISTS => Ok(()),
+        _ => Err(change_error(&group, &result)),
+    }
+}
+
+/// Removes `account` from `resource`; success when it is not a member.
+pub(super) async fn remove_member(
+    settings: &LdapSettings,
+    resource_id: &str,
+    account_id: &str,
+) -> Result<(), ConnectorError> {
+    let mut ldap = connect(settings).await?;
+    let group = find_group(&mut ldap, settings, resource_id).await?;
+    let user = find_user(&mut ldap, settings, account_id).await?;
+    let value = group.value_for(&user);
+    let remove = Mod::Delete(group.attribute, HashSet::from([value.as_str()]));
+    let result = modify(&mut ldap, settings, &group, vec![remove.clone()]).await?;
+    match result.rc {
+        rc::SUCCESS | rc::NO_SUCH_ATTRIBUTE => Ok(()),
+        // The last member of a group that needs one: the placeholder takes its place, in the
+        // same operation so the group is never without a member.
+        rc::OBJECT_CLASS_VIOLATION if group.needs_a_member() => {
+            let placeholder = Mod::Add(group.attribute, HashSet::from([settings.bind_dn.as_str()]));
+            let result = modify(&mut ldap, settings, &group, vec![placeholder, remove]).await?;
+            match result.rc {
+                rc::SUCCESS | rc::NO_SUCH_ATTRIBUTE => Ok(()),
+                _ => Err(change_error(&group, &result)),
+            }
+        }
+        _ => Err(change_error(&group, &result)),
+    }
+}
+
+/// Creates a groupOfNames `cn=<name>` under the group base, with the bind DN as placeholder
+/// member. A name already taken is an error: adopting someone else's group would hand its
+/// members to Oblique.
+pub(super) async fn create_resource(
+    settings: &LdapSettings,
+    name: &str,
+) -> Result<RemoteResource, ConnectorError> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        let message = format!("{name:?} is not a valid group name");
+        return Err(ConnectorError::Remote(message));
+    }
+    let mut ldap = connect(settings).await?;
+    let dn = format!("cn={},{}", dn_escape(name), settings.group_base);
+    let entry = vec![
+        ("objectClass", HashSet::from(["top", "groupOfNames"])),
+        ("cn", HashSet::from([name])),
+        (MEMBER, HashSet::from([settings.bind_dn.as_str()])),
+    ];
+    let add = ldap.with_timeout(settings.timeout).add(&dn, entry);
+    let result = answer(settings, add)
+        .await?
+        .map_err(|error| operation_error(error, settings, |r| result_error("add", r)))?;
+    match result.rc {
+        rc::SUCCESS => {}
+        rc::ENTRY_ALREADY_EXISTS => {
+            let message = format!("a group named {name:?} already exists");
+            return Err(ConnectorError::Remote(message));
+        }
+        rc::INSUFFICIENT_ACCESS_RIGHTS => {
+            let message = format!(
+                "the bind DN may not create groups under config.group_base: {}",
+                result.text
+            );
+            return Err(ConnectorError::Remote(message));
+        }
+        _ => return Err(result_error(&format!("create group {name:?}"), &result)),
+    }
+    // Read back through the group filter: a group the listings cannot see would be taken for
+    // deleted by the next sync.
+    let attributes = vec!["entryUUID".to_string()];
+    let filter = settings.group_filter.clone();
+    let search = Search::start(
+        &mut ldap,
+        settings,
+        Base::Groups,
+        &dn,
+        Scope::Base,
+        &filter,
+        attributes,
+    );
+    let created = search.await?.collect(settings).await?;
+    let uuid = created
+        .first()
+        .and_then(|entry| entry.first_text("entryUUID").ok().flatten())
+        .map(str::to_string);
+    let Some(uuid) = uuid else {
+        let delete = ldap.with_timeout(settings.timeout).delete(&dn);
+        let _ = answer(settings, delete).await;
+        return Err(ConnectorError::Remote(format!(
+            "a groupOfNames named {name:?} would not match config.group_filter (or has no \
+             entryUUID): not created"
+        )));
+    };
+    Ok(RemoteResource {
+        external_id: uuid,
+        resource_type: "group".into(),
+        name: name.to_string(),
+        description: String::new(),
+    })
+}
+
+/// The group whose entryUUID is `external_id`, among those the listings see.
+async fn find_group(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    external_id: &str,
+) -> Result<Group, ConnectorError> {
+    let uuid = entry_uuid(external_id, "group")?;
+    let filter = format!(
+        "(&{}(entryUUID={}))",
+        settings.group_filter,
+        ldap_escape(uuid)
+    );
+    let mut scoped = settings.clone();
+    scoped.group_filter = filter;
+    let search = group_search(ldap, &scoped, vec!["objectClass".into()]).await?;
+    let Some(entry) = search.collect(settings).await?.into_iter().next() else {
+        let message = format!("group {uuid} no longer exists under config.group_base");
+        return Err(ConnectorError::Remote(message));
+    };
+    let classes: Vec<String> = entry
+        .texts("objectClass")
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let has = |class: &str| classes.iter().any(|c| c == class);
+    let attribute = if has("groupofnames") || has("group") {
+        // `group` is Active Directory's class, which lists members in `member` too.
+        MEMBER
+    } else if has("groupofuniquenames") {
+        UNIQUE_MEMBER
+    } else if has("posixgroup") {
+        MEMBER_UID
+    } else {
+        return Err(ConnectorError::Remote(format!(
+            "group {} is none of groupOfNames, groupOfUniqueNames or posixGroup: Oblique does \
+             not know how it lists members",
+            entry.dn
+        )));
+    };
+    Ok(Group {
+        dn: entry.dn,
+        attribute,
+    })
+}
+
+/// The user whose entryUUID is `external_id`, among those the listings see.
+async fn find_user(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    external_id: &str,
+) -> Result<User, ConnectorError> {
+    let uuid = entry_uuid(external_id, "account")?;
+    let filter = format!(
+        "(&{}(entryUUID={}))",
+        settings.user_filter,
+        ldap_escape(uuid)
+    );
+    let attributes = vec![settings.username_attribute.clone()];
+    let base = settings.user_base.clone();
+    let search = Search::start(
+        ldap,
+        settings,
+        Base::Users,
+        &base,
+        Scope::Subtree,
+        &filter,
+        attributes,
+    );
+    let Some(entry) = search.await?.collect(settings).await?.into_iter().next() else {
+        let message = format!("account {uuid} no longer exists under config.user_base");
+        return Err(ConnectorError::Remote(message));
+    };
+    let username = match entry.first_text(&settings.username_attribute) {
+        Ok(Some(username)) => username.to_string(),
+        _ => {
+            let message = format!(
+                "account {} has no readable {}",
+                entry.dn, settings.username_attribute
+            );
+            return Err(ConnectorError::Remote(message));
+        }
+    };
+    Ok(User {
+        dn: entry.dn,
+        username,
+    })
+}
+
+fn entry_uuid<'a>(external_id: &'a str, kind: &str) -> Result<&'a str, ConnectorError> {
+    let looks_right = external_id.len() == 36
+        && external_id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-');
+    if looks_right {
+        Ok(external_id)
+    } else {
+        let message = format!("{external_id:?} is not the entryUUID of an LDAP {kind}");
+        Err(ConnectorError::Remote(message))
+    }
+}
+
+/// Whether `group` lists `value` among its members (the server compares, by the attribute's
+/// matching rule).
+async fn has_value(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    group: &Group,
+    value: &str,
+) -> Result<bool, ConnectorError> {
+    let compare = ldap
+        .with_timeout(settings.timeout)
+        .compare(&group.dn, group.attribute, value);
+    let result = answer(settings, compare)
+        .await?
+        .map_err(|error| operation_error(error, settings, |r| result_error("compare", r)))?
+        .0;
+    match result.rc {
+        rc::COMPARE_TRUE => Ok(true),
+        rc::COMPARE_FALSE | rc::NO_SUCH_ATTRIBUTE => Ok(false),
+        _ => Err(result_error("compare", &result)),
+    }
+}
+
+/// Modifies the group; returns the result when it is success or one of the codes that mean
+/// "already so" or "last member" (20, 16, 65), for the caller to judge, and an error otherwise.
+async fn modify(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    group: &Group,
+    changes: Vec<Mod<&str>>,
+) -> Result<ldap3::LdapResult, ConnectorError> {
+    let modify = ldap
+        .with_timeout(settings.timeout)
+        .modify(&group.dn, changes);
+    let result = answer(settings, modify)
+        .await?
+        .map_err(|error| operation_error(error, settings, |r| result_error("modify", r)))?;
+    match result.rc {
+        rc::SUCCESS
+        | rc::ATTRIBUTE_OR_VALUE_EXISTS
+        | rc::NO_SUCH_ATTRIBUTE
+        | rc::OBJECT_CLASS_VIOLATION => Ok(result),
+        _ => Err(change_error(group, &result)),
+    }
+}
+
+fn change_error(group: &Group, result: &ldap3::LdapResult) -> ConnectorError {
+    if result.rc == rc::INSUFFICIENT_ACCESS_RIGHTS {
+        return ConnectorError::Remote(format!(
+            "the bind DN may not change the members of {}: {}",
+            group.dn, result.text
+        ));
+    }
+    result_error(&format!("change the members of {}", group.dn), result)
+}

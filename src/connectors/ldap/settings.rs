@@ -1,0 +1,107 @@
+//! How to reach one directory and what to read from it, as read from an integration's setup.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How to reach one LDAP directory, and where its users and groups are.
+#[derive(Clone)]
+pub struct LdapSettings {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`, nothing after the authority.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    pub starttls: bool,
+    pub bind_dn: String,
+    /// Secret: never logged, never in errors, hidden by `Debug`.
+    pub bind_password: String,
+    pub base_dn: String,
+    pub user_base: String,
+    pub group_base: String,
+    pub user_filter: String,
+    pub group_filter: String,
+    pub username_attribute: String,
+    pub email_attribute: String,
+    /// Attributes copied to each account, in the configured order.
+    pub user_attributes: Vec<String>,
+    /// Entries per Simple Paged Results page, and items per listed page.
+    pub page_size: u16,
+    /// Budget for connecting (TCP, TLS, bind) and for each answer awaited afterwards.
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for LdapSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LdapSettings")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password", &"***")
+            .field("base_dn", &self.base_dn)
+            .field("user_base", &self.user_base)
+            .field("group_base", &self.group_base)
+            .field("user_filter", &self.user_filter)
+            .field("group_filter", &self.group_filter)
+            .field("username_attribute", &self.username_attribute)
+            .field("email_attribute", &self.email_attribute)
+            .field("user_attributes", &self.user_attributes)
+            .field("page_size", &self.page_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The searches a connector runs, each naming the setup field that chose its base, so that a
+/// base the server does not know is reported against the right field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Base {
+    Base,
+    Users,
+    Groups,
+}
+
+impl Base {
+    pub(super) fn dn(self, settings: &LdapSettings) -> &str {
+        match self {
+            Base::Base => &settings.base_dn,
+            Base::Users => &settings.user_base,
+            Base::Groups => &settings.group_base,
+        }
+    }
+
+    pub(super) fn field(self) -> &'static str {
+        match self {
+            Base::Base => "config.base_dn",
+            Base::Users => "config.user_base",
+            Base::Groups => "config.group_base",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let settings = LdapSettings {
+            url: "ldap://dir".into(),
+            starttls: false,
+            bind_dn: "cn=oblique,dc=example,dc=org".into(),
+            bind_password: "s3cret-Ldap-77".into(),
+            base_dn: "dc=example,dc=org".into(),
+            user_base: "dc=example,dc=org".into(),
+            group_base: "dc=example,dc=org".into(),
+            user_filter: "(objectClass=inetOrgPerson)".into(),
+            group_filter: "(objectClass=groupOfNames)".into(),
+            username_attribute: "uid".into(),
+            email_attribute: "mail".into(),
+            user_attributes: vec!["cn".into()],
+            page_size: 500,
+            timeout: Duration::from_secs(1),
+        };
+        let debug = format!("{settings:?}");
+        assert!(
+            debug.contains("***") && !debug.contains("s3cret"),
+            "{debug}"
+        );
+    }
+}

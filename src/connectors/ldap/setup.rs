@@ -1,0 +1,377 @@
+//! The setup form of the `ldap` integration type, and reading a checked setup into settings.
+
+use std::time::Duration;
+
+use super::settings::LdapSettings;
+use crate::connectors::setup::invalid;
+use crate::connectors::{ConnectorError, Setup, SetupField};
+
+const fn field(
+    name: &'static str,
+    description: &'static str,
+    required: bool,
+    secret: bool,
+    default: Option<&'static str>,
+) -> SetupField {
+    SetupField {
+        name,
+        description,
+        required,
+        secret,
+        default,
+    }
+}
+
+pub(super) const DEFAULT_GROUP_FILTER: &str =
+    "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))";
+
+/// The largest page a setup may ask for: servers cap pages well below this anyway.
+const MAX_PAGE_SIZE: u16 = 10_000;
+const MAX_TIMEOUT_SECONDS: u64 = 3600;
+
+/// The setup form of the `ldap` integration type.
+pub const SETUP_FIELDS: &[SetupField] = &[
+    field(
+        "url",
+        "ldap://host[:port] or ldaps://host[:port]",
+        true,
+        false,
+        None,
+    ),
+    field(
+        "starttls",
+        "true to upgrade an ldap:// connection with StartTLS",
+        false,
+        false,
+        Some("false"),
+    ),
+    field("bind_dn", "DN Oblique binds as", true, false, None),
+    field("bind_password", "Password of the bind DN", true, true, None),
+    field(
+        "base_dn",
+        "Base DN of the directory (checked at setup)",
+        true,
+        false,
+        None,
+    ),
+    field(
+        "user_base",
+        "Where users are searched (default: base_dn)",
+        false,
+        false,
+        None,
+    ),
+    field(
+        "group_base",
+        "Where groups are searched and created (default: base_dn)",
+        false,
+        false,
+        None,
+    ),
+    field(
+        "user_filter",
+        "LDAP filter selecting user entries",
+        false,
+        false,
+        Some("(objectClass=inetOrgPerson)"),
+    ),
+    field(
+        "group_filter",
+        "LDAP filter selecting group entries",
+        false,
+        false,
+        Some(DEFAULT_GROUP_FILTER),
+    ),
+    field(
+        "username_attribute",
+        "Attribute holding the username",
+        false,
+        false,
+        Some("uid"),
+    ),
+    field(
+        "email_attribute",
+        "Attribute holding the email address",
+        false,
+        false,
+        Some("mail"),
+    ),
+    field(
+        "user_attributes",
+        "Comma-separated attributes copied to each account",
+        false,
+        false,
+        Some("cn,givenName,sn,title,departmentNumber,employeeType,manager,telephoneNumber"),
+    ),
+    field(
+        "page_size",
+        "Entries per Simple Paged Results page",
+        false,
+        false,
+        Some("500"),
+    ),
+    field(
+        "timeout",
+        "Seconds to wait for connecting or for any one answer",
+        false,
+        false,
+        Some("30"),
+    ),
+];
+
+impl LdapSettings {
+    /// Reads a setup checked against [`SETUP_FIELDS`].
+    pub fn from_setup(setup: &Setup) -> Result<Self, ConnectorError> {
+        let config = |name: &str| match setup.config(name).map(str::trim) {
+            Some(value) if !value.is_empty() => Ok(value.to_string()),
+            _ => Err(invalid(format!("config.{name}"), "is required")),
+        };
+        let url = config("url")?;
+        let starttls = match config("starttls")?.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(invalid("config.starttls", "must be true or false")),
+        };
+        check_url(&url, starttls)?;
+        let base_dn = config("base_dn")?;
+        let under_base = |name: &str| config(name).unwrap_or_else(|_| base_dn.clone());
+        let settings = LdapSettings {
+            starttls,
+            bind_dn: config("bind_dn")?,
+            // Not trimmed: spaces may be part of a password.
+            bind_password: match setup.credential("bind_password") {
+                Some(password) if !password.is_empty() => password.to_string(),
+                _ => return Err(invalid("credentials.bind_password", "is required")),
+            },
+            user_base: under_base("user_base"),
+            group_base: under_base("group_base"),
+            user_filter: filter(&config("user_filter")?, "config.user_filter")?,
+            group_filter: filter(&config("group_filter")?, "config.group_filter")?,
+            username_attribute: attribute(&config("username_attribute")?, "username_attribute")?,
+            email_attribute: attribute(&config("email_attribute")?, "email_attribute")?,
+            user_attributes: attribute_list(&config("user_attributes")?)?,
+            page_size: number(
+                &config("page_size")?,
+                "config.page_size",
+                MAX_PAGE_SIZE.into(),
+            )? as u16,
+            timeout: Duration::from_secs(number(
+                &config("timeout")?,
+                "config.timeout",
+                MAX_TIMEOUT_SECONDS,
+            )?),
+            url,
+            base_dn,
+        };
+        Ok(settings)
+    }
+}
+
+/// Only a scheme and an authority: an LDAP URL's DN, attributes or filter would silently
+/// disagree with the other fields, and `ldapi://` would reach a socket on Oblique's own machine.
+fn check_url(url: &str, starttls: bool) -> Result<(), ConnectorError> {
+    let lower = url.to_ascii_lowercase();
+    let (tls, rest) = if let Some(rest) = lower.strip_prefix("ldaps://") {
+        (true, rest)
+    } else if let Some(rest) = lower.strip_prefix("ldap://") {
+        (false, rest)
+    } else {
+        return Err(invalid("config.url", "must start with ldap:// or ldaps://"));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || authority.contains(['/', '?', '@', ' ']) {
+        return Err(invalid(
+            "config.url",
+            "must be ldap://host[:port] or ldaps://host[:port], with nothing after the host",
+        ));
+    }
+    if tls && starttls {
+        return Err(invalid(
+            "config.starttls",
+            "ldaps:// is already TLS: StartTLS applies to ldap:// only",
+        ));
+    }
+    Ok(())
+}
+
+fn filter(value: &str, field: &str) -> Result<String, ConnectorError> {
+    match ldap3::parse_filter(value) {
+        Ok(_) => Ok(value.to_string()),
+        Err(()) => Err(invalid(
+            field,
+            format!("{value:?} is not an LDAP filter, e.g. (objectClass=inetOrgPerson)"),
+        )),
+    }
+}
+
+/// An attribute description: a name or numeric OID, with options (`cn;lang-de`).
+fn attribute(value: &str, field: &str) -> Result<String, ConnectorError> {
+    let valid = value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ';' | '.'));
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(
+            format!("config.{field}"),
+            format!("{value:?} is not an attribute name"),
+        ))
+    }
+}
+
+fn attribute_list(value: &str) -> Result<Vec<String>, ConnectorError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let name = attribute(name, "user_attributes")?;
+        if name.eq_ignore_ascii_case("dn") {
+            return Err(invalid(
+                "config.user_attributes",
+                "dn is not an attribute: every account has its DN as attribute dn already",
+            ));
+        }
+        if !names.iter().any(|known| known.eq_ignore_ascii_case(&name)) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+fn number(value: &str, field: &str, max: u64) -> Result<u64, ConnectorError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| invalid(field, format!("must be a whole number from 1 to {max}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn read(extra: &[(&str, &str)]) -> Result<LdapSettings, ConnectorError> {
+        let mut config = pairs(&[
+            ("url", "ldap://dir.internal:389"),
+            ("bind_dn", "cn=oblique,dc=example,dc=org"),
+            ("base_dn", "dc=example,dc=org"),
+        ]);
+        config.extend(pairs(extra));
+        let credentials = pairs(&[("bind_password", " pw with spaces ")]);
+        let setup = Setup::check(SETUP_FIELDS, config, credentials)?;
+        LdapSettings::from_setup(&setup)
+    }
+
+    #[track_caller]
+    fn assert_invalid(extra: &[(&str, &str)], expected: &str) {
+        match read(extra) {
+            Err(ConnectorError::InvalidSetup { field, .. }) => assert_eq!(field, expected),
+            other => panic!("expected InvalidSetup on {expected}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fills_the_defaults() {
+        let read = read(&[]).unwrap();
+        assert_eq!(read.url, "ldap://dir.internal:389");
+        assert!(!read.starttls);
+        assert_eq!(read.bind_password, " pw with spaces ");
+        assert_eq!(read.user_base, "dc=example,dc=org");
+        assert_eq!(read.group_base, "dc=example,dc=org");
+        assert_eq!(read.user_filter, "(objectClass=inetOrgPerson)");
+        assert_eq!(read.group_filter, DEFAULT_GROUP_FILTER);
+        assert_eq!(read.username_attribute, "uid");
+        assert_eq!(read.email_attribute, "mail");
+        assert_eq!(
+            read.user_attributes,
+            [
+                "cn",
+                "givenName",
+                "sn",
+                "title",
+                "departmentNumber",
+                "employeeType",
+                "manager",
+                "telephoneNumber"
+            ]
+        );
+        assert_eq!(read.page_size, 500);
+        assert_eq!(read.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn reads_what_the_caller_set() {
+        let settings = read(&[
+            ("url", "ldaps://dir.internal/"),
+            ("user_base", "ou=people,dc=example,dc=org"),
+            ("group_base", "ou=groups,dc=example,dc=org"),
+            (
+                "user_filter",
+                "(&(objectClass=person)(!(loginDisabled=TRUE)))",
+            ),
+            ("username_attribute", "sAMAccountName"),
+            ("user_attributes", " title , cn;lang-de,, Title ,2.5.4.4"),
+            ("page_size", "1000"),
+            ("timeout", "5"),
+        ])
+        .unwrap();
+        assert_eq!(settings.user_base, "ou=people,dc=example,dc=org");
+        assert_eq!(settings.group_base, "ou=groups,dc=example,dc=org");
+        assert_eq!(settings.username_attribute, "sAMAccountName");
+        assert_eq!(settings.user_attributes, ["title", "cn;lang-de", "2.5.4.4"]);
+        assert_eq!((settings.page_size, settings.timeout.as_secs()), (1000, 5));
+        assert!(read(&[("starttls", "TRUE")]).unwrap().starttls);
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_invalid(&[("url", "http://dir")], "config.url");
+        assert_invalid(&[("url", "ldapi:///var/run/slapd.sock")], "config.url");
+        assert_invalid(&[("url", "ldap://")], "config.url");
+        assert_invalid(&[("url", "ldap://dir/dc=example,dc=org?uid")], "config.url");
+        assert_invalid(&[("starttls", "yes")], "config.starttls");
+        assert_invalid(
+            &[("url", "ldaps://dir"), ("starttls", "true")],
+            "config.starttls",
+        );
+        assert_invalid(
+            &[("user_filter", "objectClass=person)")],
+            "config.user_filter",
+        );
+        assert_invalid(&[("group_filter", "(cn=a")], "config.group_filter");
+        assert_invalid(
+            &[("username_attribute", "uid)(x=*")],
+            "config.username_attribute",
+        );
+        assert_invalid(&[("email_attribute", "-mail")], "config.email_attribute");
+        assert_invalid(&[("user_attributes", "cn,dn")], "config.user_attributes");
+        assert_invalid(&[("user_attributes", "cn,a b")], "config.user_attributes");
+        for size in ["0", "-1", "10001", "many"] {
+            assert_invalid(&[("page_size", size)], "config.page_size");
+        }
+        assert_invalid(&[("timeout", "0")], "config.timeout");
+        assert_invalid(&[("timeout", "1.5")], "config.timeout");
+
+        let no_password = Setup::check(
+            SETUP_FIELDS,
+            pairs(&[
+                ("url", "ldap://d"),
+                ("bind_dn", "cn=a"),
+                ("base_dn", "dc=b"),
+            ]),
+            pairs(&[]),
+        );
+        assert!(matches!(
+            no_password,
+            Err(ConnectorError::InvalidSetup { field, .. }) if field == "credentials.bind_password"
+        ));
+    }
+}
