@@ -1,0 +1,206 @@
+//! The end of a pull: the merge, the mass-deletion guard, dry runs, and finishing the run in
+//! the same transaction as the changes it applies.
+
+use serde_json::json;
+
+use super::Engine;
+use super::events::{EMIT_SQL, EventDraft, EventKind, Phase};
+use super::merge::{self, Merged};
+use super::runner::{Stopped, internal};
+use super::stage::Staging;
+use super::stats::{ChangeCounts, RunStats};
+use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::db::sync_runs;
+
+/// How many changes a dry run reports as events.
+const PREVIEW_CHANGES: i64 = 20;
+
+/// Merges in one transaction. A dry run, a tripped mass-deletion guard or a run that stopped
+/// being ours rolls everything back.
+pub async fn apply(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    integration: &IntegrationRow,
+    staging: &mut Staging,
+) -> Result<RunStats, Stopped> {
+    let tx = staging.client().transaction().await.map_err(internal)?;
+    let merged = merge::apply(&tx, integration.id, run.id)
+        .await
+        .map_err(internal)?;
+    let stats = merged.stats;
+    if let Some(refusal) = mass_deletion(&merged, integration, run) {
+        tx.rollback().await.map_err(internal)?;
+        return Err(Stopped::Failed(refusal));
+    }
+    if run.dry_run {
+        let preview = merge::preview(&tx, integration.id, PREVIEW_CHANGES)
+            .await
+            .map_err(internal)?;
+        tx.rollback().await.map_err(internal)?;
+        return finish_dry_run(engine, worker, run, &merged, preview).await;
+    }
+    let stats_json = serde_json::to_value(stats).map_err(internal)?;
+    let finished = tx
+        .execute(
+            "UPDATE sync_runs SET state = 'succeeded', stats = $3, finished_at = now(),
+                 phase = NULL, lease_expires_at = NULL
+             WHERE id = $1 AND state = 'running' AND claimed_by = $2",
+            &[&run.id, &worker, &stats_json],
+        )
+        .await
+        .map_err(internal)?;
+    if finished != 1 {
+        // Cancelled while merging: the rollback (on drop) leaves no trace.
+        return Err(Stopped::Cancelled);
+    }
+    tx.execute(
+        "UPDATE integrations SET last_pulled_at = now() WHERE id = $1",
+        &[&integration.id],
+    )
+    .await
+    .map_err(internal)?;
+    if stats.changed() > 0 || stats.errors > 0 {
+        tx.execute(
+            "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, details)
+             VALUES (uuid_generate_v7(), 'system', 'system', 'sync.apply', $1, $2)",
+            &[&integration.id, &json!({"run_id": run.id, "stats": stats})],
+        )
+        .await
+        .map_err(internal)?;
+    }
+    if merged.unresolved_access > 0 {
+        emit_in(&tx, run.id, unresolved_warning(&merged))
+            .await
+            .map_err(internal)?;
+    }
+    emit_in(
+        &tx,
+        run.id,
+        EventDraft::new(EventKind::Finished)
+            .state("succeeded")
+            .stats(stats)
+            .message(summary(&stats)),
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(stats)
+}
+
+/// Refuses a merge that would soft delete more than the integration allows, unless the run was
+/// told to.
+fn mass_deletion(
+    merged: &Merged,
+    integration: &IntegrationRow,
+    run: &SyncRunRow,
+) -> Option<String> {
+    if run.allow_mass_deletion {
+        return None;
+    }
+    let limit = i64::from(integration.max_deletion_percent);
+    [
+        (
+            "accounts",
+            merged.stats.accounts.deleted,
+            merged.live_accounts_before,
+        ),
+        (
+            "resources",
+            merged.stats.resources.deleted,
+            merged.live_resources_before,
+        ),
+    ]
+    .into_iter()
+    .find(|(_, deleted, live)| *deleted > 0 && deleted * 100 > limit * live)
+    .map(|(kind, deleted, live)| {
+        format!(
+            "mass-deletion guard: this sync would soft delete {deleted} of {live} {kind} \
+             (more than max_deletion_percent = {limit}%); nothing was applied. Check the remote \
+             system, then trigger a sync with allow_mass_deletion to apply it"
+        )
+    })
+}
+
+async fn finish_dry_run(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    merged: &Merged,
+    preview: Vec<String>,
+) -> Result<RunStats, Stopped> {
+    let stats = merged.stats;
+    for change in preview {
+        engine
+            .emit(
+                run.id,
+                EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")),
+            )
+            .await
+            .map_err(internal)?;
+    }
+    if merged.unresolved_access > 0 {
+        engine
+            .emit(run.id, unresolved_warning(merged))
+            .await
+            .map_err(internal)?;
+    }
+    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let finished = sync_runs::finish_dry_run(&mut conn, run.id, worker, &stats, &summary(&stats))
+        .await
+        .map_err(internal)?;
+    if !finished {
+        return Err(Stopped::Cancelled);
+    }
+    Ok(stats)
+}
+
+fn unresolved_warning(merged: &Merged) -> EventDraft {
+    EventDraft::new(EventKind::Warning)
+        .phase(Phase::Access)
+        .message(format!(
+            "{} memberships name accounts or resources outside the synced ones; ignored",
+            merged.unresolved_access
+        ))
+}
+
+fn summary(stats: &RunStats) -> String {
+    let kind = |name: &str, c: &ChangeCounts| {
+        format!(
+            "{name} +{} ~{} -{} ={}",
+            c.created, c.updated, c.deleted, c.unchanged
+        )
+    };
+    format!(
+        "{}; {}; {}; {}; {} unreadable",
+        kind("accounts", &stats.accounts),
+        kind("attributes", &stats.attributes),
+        kind("resources", &stats.resources),
+        kind("access", &stats.access),
+        stats.errors
+    )
+}
+
+/// Emits inside the merge transaction: the event exists (and is published) only if it commits.
+async fn emit_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    run_id: uuid::Uuid,
+    draft: EventDraft,
+) -> Result<(), tokio_postgres::Error> {
+    let (kind, message, stats) = draft.columns();
+    tx.execute(
+        EMIT_SQL,
+        &[
+            &run_id,
+            &kind.as_str(),
+            &draft.phase.map(Phase::as_str),
+            &draft.processed,
+            &draft.total,
+            &stats,
+            &draft.state,
+            &message,
+        ],
+    )
+    .await?;
+    Ok(())
+}
