@@ -33,17 +33,23 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SyncEvent, Status>> 
 struct CutOff {
     items: mpsc::Receiver<pb::SyncEvent>,
     cut: Option<oneshot::Receiver<Status>>,
+    /// Set once the error went out: events still buffered are dropped, not sent after it.
+    ended: bool,
 }
 
 impl Stream for CutOff {
     type Item = Result<pb::SyncEvent, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
         if let Some(cut) = self.cut.as_mut()
             && let Poll::Ready(status) = Pin::new(cut).poll(cx)
         {
             self.cut = None;
             if let Ok(status) = status {
+                self.ended = true;
                 self.items.close();
                 return Poll::Ready(Some(Err(status)));
             }
@@ -69,6 +75,7 @@ impl Feed {
         let stream = CutOff {
             items: items_rx,
             cut: Some(cut_rx),
+            ended: false,
         };
         (feed, Box::pin(stream))
     }
@@ -184,5 +191,68 @@ async fn read_stored(pool: &Pool, run_id: Uuid, after: i64) -> Option<Vec<SyncEv
             tracing::warn!(error = format!("{error:#}"), %run_id, "reading stored sync events");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::sync::events::EventKind;
+
+    fn event(seq: i64) -> SyncEvent {
+        SyncEvent {
+            run_id: Uuid::nil(),
+            integration_id: Uuid::nil(),
+            seq,
+            at: chrono::Utc::now(),
+            kind: EventKind::Progress,
+            phase: None,
+            processed: seq,
+            total: 0,
+            stats: None,
+            state: "running".into(),
+            message: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_stops_reading_is_cut_off_and_publishing_never_waits() {
+        let hub = EventHub::new();
+        let mut stream = subscribe(&hub, None, CancellationToken::new());
+        // Far more than the stream buffers, published without anyone reading: each publish
+        // returns at once.
+        for seq in 1..=(STREAM_BUFFER as i64 * 4) {
+            hub.publish(event(seq));
+            tokio::task::yield_now().await;
+        }
+        let first = stream.next().await.expect("an answer");
+        let status = first.expect_err("cut off before the buffered events");
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(
+            stream.next().await.is_none(),
+            "the stream ends after cutting off"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_keeps_up_gets_every_event_in_order() {
+        let hub = EventHub::new();
+        let mut stream = subscribe(&hub, None, CancellationToken::new());
+        for seq in 1..=10 {
+            hub.publish(event(seq));
+            let got = stream.next().await.expect("event").expect("ok");
+            assert_eq!(got.seq, seq);
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_an_endless_subscription() {
+        let hub = EventHub::new();
+        let shutdown = CancellationToken::new();
+        let mut stream = subscribe(&hub, None, shutdown.clone());
+        shutdown.cancel();
+        assert!(stream.next().await.is_none());
     }
 }

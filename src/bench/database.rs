@@ -21,7 +21,12 @@ pub struct BenchDatabase {
 }
 
 impl BenchDatabase {
-    pub async fn open(database_url: Option<&str>) -> anyhow::Result<Self> {
+    /// `session_options` (e.g. `-c enable_nestloop=off`) go to every connection to the
+    /// benchmark's database, the engine's included, as the libpq `options` parameter.
+    pub async fn open(
+        database_url: Option<&str>,
+        session_options: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let name = format!("oblique_bench_{}", uuid::Uuid::new_v4().simple());
         let (admin_url, cluster) = match database_url {
             Some(url) => (with_database(url, "postgres")?, None),
@@ -49,7 +54,7 @@ impl BenchDatabase {
             }
         };
         let database = BenchDatabase {
-            url: with_database(&admin_url, &name)?,
+            url: with_options(&with_database(&admin_url, &name)?, session_options),
             name,
             admin_url,
             cluster,
@@ -121,9 +126,37 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     Ok(format!("{base}/{database}{query}"))
 }
 
+/// `url` with the libpq `options` parameter added (percent-encoded).
+fn with_options(url: &str, options: Option<&str>) -> String {
+    let Some(options) = options.filter(|o| !o.is_empty()) else {
+        return url.to_string();
+    };
+    let encoded: String = options
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options={encoded}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{with_database, with_options};
+
+    #[test]
+    fn adds_session_options() {
+        assert_eq!(
+            with_options("postgres://h/d", Some("-c a=b")),
+            "postgres://h/d?options=-c%20a%3Db"
+        );
+        assert_eq!(
+            with_options("postgres://h/d?x=1", None),
+            "postgres://h/d?x=1"
+        );
+    }
 
     #[test]
     fn replaces_the_database() {

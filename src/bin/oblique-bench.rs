@@ -41,6 +41,10 @@ struct Args {
     /// After the runs, keep the database (and throwaway server) until Ctrl-C, for psql.
     #[arg(long)]
     keep: bool,
+    /// Server settings for every connection to the benchmark's database, the engine's included
+    /// (libpq `options`), e.g. "-c enable_nestloop=off" to try a planner setting.
+    #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
+    session_options: Option<String>,
     /// Server to benchmark on; without it a throwaway cluster is started.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -287,7 +291,11 @@ async fn main() -> anyhow::Result<()> {
         access: args.access,
     };
     sizes.check()?;
-    let db = BenchDatabase::open(args.database_url.as_deref()).await?;
+    let db = BenchDatabase::open(
+        args.database_url.as_deref(),
+        args.session_options.as_deref(),
+    )
+    .await?;
     let outcome = tokio::select! {
         outcome = bench(&args, sizes, &db) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),

@@ -40,6 +40,12 @@ pub async fn apply(
         tx.rollback().await.map_err(internal)?;
         return finish_dry_run(engine, worker, run, &merged, preview).await;
     }
+    // Before the run's state changes: afterwards only its FINISHED event is taken.
+    if merged.unresolved_access > 0 {
+        emit_in(&tx, run.id, unresolved_warning(&merged))
+            .await
+            .map_err(internal)?;
+    }
     let stats_json = serde_json::to_value(stats).map_err(internal)?;
     let finished = tx
         .execute(
@@ -68,11 +74,6 @@ pub async fn apply(
         )
         .await
         .map_err(internal)?;
-    }
-    if merged.unresolved_access > 0 {
-        emit_in(&tx, run.id, unresolved_warning(&merged))
-            .await
-            .map_err(internal)?;
     }
     emit_in(
         &tx,

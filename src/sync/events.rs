@@ -82,11 +82,13 @@ impl SyncEvent {
     }
 }
 
-/// Numbers, stores and publishes one event. Parameters: run id, kind, phase, processed, total,
+/// Numbers, stores and publishes one event. Once a run has ended only its FINISHED event is
+/// taken: a worker that has not yet noticed a cancellation cannot add events after it. Parameters: run id, kind, phase, processed, total,
 /// stats (jsonb), new state (NULL keeps the run's), message. Shared by the diesel connections and
 /// the engine's staging connection, so both emit the same way.
 pub const EMIT_SQL: &str = "WITH numbered AS (
-        UPDATE sync_runs SET event_seq = event_seq + 1 WHERE id = $1
+        UPDATE sync_runs SET event_seq = event_seq + 1
+        WHERE id = $1 AND (state IN ('queued', 'running') OR $2 = 'finished')
         RETURNING id, integration_id, event_seq, state
     ), stored AS (
         INSERT INTO sync_events

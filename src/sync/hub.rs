@@ -45,6 +45,12 @@ impl EventHub {
         self.queued.notified().await;
     }
 
+    /// Broadcasts an event as if it had arrived by NOTIFY (for tests of the streams).
+    #[cfg(test)]
+    pub fn publish(&self, event: SyncEvent) {
+        let _ = self.events.send(Arc::new(event));
+    }
+
     /// Listens forever, reconnecting after a database outage. Events NOTIFYed while the
     /// connection is down are not broadcast; they stay readable from `sync_events`.
     pub async fn listen(self, database_url: String) {

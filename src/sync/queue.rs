@@ -228,21 +228,37 @@ async fn enqueue_for(
     if ids.is_empty() {
         return Ok(0);
     }
-    let queued = diesel::sql_query(
+    #[derive(QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let queued: Vec<Queued> = diesel::sql_query(
         "INSERT INTO sync_runs (id, integration_id, trigger, requested_by)
          SELECT uuid_generate_v7(), i.id, $2, 'system'
          FROM integrations i
          WHERE i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL
-         ON CONFLICT (integration_id) WHERE state IN ('queued', 'running') DO NOTHING",
+         ON CONFLICT (integration_id) WHERE state IN ('queued', 'running') DO NOTHING
+         RETURNING id",
     )
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(trigger)
-    .execute(conn)
+    .load(conn)
     .await?;
-    if queued > 0 {
+    for run in &queued {
+        events::emit(
+            conn,
+            run.id,
+            EventDraft::new(EventKind::StateChanged)
+                .state("queued")
+                .message(format!("queued ({trigger})")),
+        )
+        .await?;
+    }
+    if !queued.is_empty() {
         notify_queued(conn).await?;
     }
-    Ok(queued)
+    Ok(queued.len())
 }
 
 /// Queues a run (the caller made sure none is active) and wakes the workers.

@@ -140,7 +140,7 @@ async fn the_initial_sync_mirrors_the_remote() {
         .await;
     let (integration, run) = synced(&app, &roles).await;
     assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
-    let stats = run.stats.clone().unwrap();
+    let stats = run.stats.unwrap();
     assert_eq!(stats.accounts.unwrap().created, 2);
     assert_eq!(stats.resources.unwrap().created, 2);
     assert_eq!(

@@ -26,11 +26,8 @@ async fn create(app: &TestApp, roles: &RemoteRoles, name: &str, interval: i32) -
     let mut request = roles.create_request(name).await;
     request.sync_interval_seconds = interval;
     let mut client = app.admin.integrations.clone();
-    client
-        .create_integration(request)
-        .await
-        .unwrap()
-        .into_inner()
+    let created = client.create_integration(request).await;
+    created.expect("create").into_inner()
 }
 
 /// An integration whose initial run has succeeded, and that run's id.
@@ -51,8 +48,11 @@ fn kind_state(event: &pb::SyncEvent) -> (Kind, State) {
 }
 
 async fn trigger(app: &TestApp, integration_id: &str) -> Reply<pb::SyncRun> {
-    let mut request = pb::TriggerSyncRequest::default();
-    request.integration_id = integration_id.into();
+    let integration_id = integration_id.into();
+    let request = pb::TriggerSyncRequest {
+        integration_id,
+        ..Default::default()
+    };
     let mut sync = app.service.sync.clone();
     Ok(sync.trigger_sync(request).await?.into_inner())
 }
@@ -65,38 +65,39 @@ async fn cancel(app: &TestApp, id: &str) -> Reply<pb::SyncRun> {
 
 /// Newest first.
 async fn runs(app: &TestApp, integration_id: &str) -> Vec<pb::SyncRun> {
-    let mut request = pb::ListSyncRunsRequest::default();
-    request.integration_id = integration_id.into();
+    let integration_id = integration_id.into();
+    let request = pb::ListSyncRunsRequest {
+        integration_id,
+        ..Default::default()
+    };
     let listed = app.viewer.sync.clone().list_sync_runs(request).await;
     listed.expect("ListSyncRuns").into_inner().runs
 }
 
 /// Usernames of the integration's accounts, soft-deleted ones included.
 async fn usernames(app: &TestApp, integration_id: &str) -> Vec<String> {
-    let mut request = pb::ListAccountsRequest::default();
-    (request.integration_id, request.include_deleted) = (integration_id.into(), true);
+    let (integration_id, include_deleted) = (integration_id.into(), true);
+    let request = pb::ListAccountsRequest {
+        integration_id,
+        include_deleted,
+        ..Default::default()
+    };
     let listed = app.viewer.integrations.clone().list_accounts(request).await;
     let accounts = listed.expect("ListAccounts").into_inner().accounts;
     accounts.into_iter().map(|a| a.username).collect()
 }
 
 async fn open_watch(clients: &Clients, run_id: &str) -> Reply<Streaming<pb::SyncEvent>> {
-    let request = pb::WatchSyncRunRequest::default();
     let request = pb::WatchSyncRunRequest {
         run_id: run_id.into(),
-        ..request
     };
-    Ok(clients
-        .sync
-        .clone()
-        .watch_sync_run(request)
-        .await?
-        .into_inner())
+    let mut sync = clients.sync.clone();
+    Ok(sync.watch_sync_run(request).await?.into_inner())
 }
 
 async fn subscribe(clients: &Clients, integration_id: &str) -> Reply<Streaming<pb::SyncEvent>> {
-    let mut request = pb::SubscribeSyncEventsRequest::default();
-    request.integration_id = integration_id.into();
+    let integration_id = integration_id.into();
+    let request = pb::SubscribeSyncEventsRequest { integration_id };
     let mut sync = clients.sync.clone();
     Ok(sync.subscribe_sync_events(request).await?.into_inner())
 }
@@ -124,6 +125,17 @@ async fn block_remote_listings(roles: &RemoteRoles) -> AsyncPgConnection {
     conn
 }
 
+/// What the stream delivers until it stays quiet for a moment (a bounded wait, not a timing
+/// assertion: events that are due have long been published when this is called).
+async fn drain(stream: &mut Streaming<pb::SyncEvent>) -> Vec<pb::SyncEvent> {
+    let quiet = std::time::Duration::from_millis(500);
+    let mut events = Vec::new();
+    while let Ok(event) = tokio::time::timeout(quiet, stream.message()).await {
+        events.push(event.expect("subscription").expect("open"));
+    }
+    events
+}
+
 async fn release(mut lock: AsyncPgConnection) {
     lock.batch_execute("ROLLBACK").await.expect("release");
 }
@@ -143,6 +155,7 @@ async fn cancel_stops_a_running_run_and_applies_nothing() {
     let roles = remote_roles().await;
     let (integration, initial) = synced(&app, &roles, "cancelled").await;
     roles.sql("CREATE ROLE {p}_bob LOGIN").await;
+    let mut subscription = subscribe(&app.viewer, &integration.id).await.unwrap();
 
     // The listing waits on the lock, so the run is caught while running; assertions come after
     // the release so that a failing one never leaves the remote locked.
@@ -152,14 +165,12 @@ async fn cancel_stops_a_running_run_and_applies_nothing() {
     let cancelled = cancel(&app, &run.id).await;
     release(lock).await;
 
-    assert_eq!(state(cancelled.expect("cancel")), State::Cancelled);
+    assert_eq!(cancelled.expect("cancel").state(), State::Cancelled);
     let ended = wait_for_run(&app.viewer, &run.id).await;
     assert_eq!(ended.state(), State::Cancelled, "{ended:?}");
     let events = watch(&app.viewer, &run.id).await;
-    assert_eq!(
-        kind_state(events.last().unwrap()),
-        (Kind::Finished, State::Cancelled)
-    );
+    let finished = (Kind::Finished, State::Cancelled);
+    assert_eq!(kind_state(events.last().unwrap()), finished);
     // Unchanged also means the stopped worker wrote nothing more to the run (e.g. its phase).
     let again = cancel(&app, &run.id).await.expect("cancel again");
     assert_eq!(again, ended, "cancelling a cancelled run changes nothing");
@@ -170,15 +181,19 @@ async fn cancel_stops_a_running_run_and_applies_nothing() {
     // Only the cancelled run held the role back: the next run brings it.
     let next = trigger(&app, &integration.id).await.expect("trigger");
     assert_ne!(next.id, run.id);
-    assert_eq!(
-        state(wait_for_run(&app.viewer, &next.id).await),
-        State::Succeeded
-    );
-    assert_eq!(
-        state(wait_for_run(&app.viewer, &run.id).await),
-        State::Cancelled
-    );
+    assert_eq!(ends(&app, &next.id).await, State::Succeeded);
+    assert_eq!(ends(&app, &run.id).await, State::Cancelled);
     assert!(usernames(&app, &integration.id).await.contains(&bob));
+
+    // FINISHED is the last event a run gets: the stopped worker publishes nothing after it.
+    let mut published = drain(&mut subscription).await;
+    published.retain(|event| event.run_id == run.id);
+    let last = published.last().expect("the cancelled run's events");
+    assert_eq!(
+        kind_state(last),
+        finished,
+        "events after FINISHED: {published:?}"
+    );
 }
 
 #[tokio::test]
@@ -192,14 +207,10 @@ async fn an_integration_has_at_most_one_active_run() {
 
     assert_eq!(trigger(&app, &integration.id).await.unwrap().id, initial.id);
     assert_eq!(trigger(&app, &integration.id).await.unwrap().id, initial.id);
-    let both = tokio::join!(
-        trigger(&app, &integration.id),
-        trigger(&app, &integration.id)
-    );
-    assert_eq!(
-        (both.0.unwrap().id, both.1.unwrap().id),
-        (initial.id.clone(), initial.id)
-    );
+    let id = &integration.id;
+    let (first, second) = tokio::join!(trigger(&app, id), trigger(&app, id));
+    assert_eq!(first.unwrap().id, initial.id);
+    assert_eq!(second.unwrap().id, initial.id);
     let listed = runs(&app, &integration.id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].state(), State::Queued);
@@ -216,11 +227,8 @@ async fn a_killed_workers_lease_expires_and_a_new_run_converges() {
         "UPDATE sync_runs SET state = 'running', claimed_by = 'dead-worker/0', started_at = now(),
              lease_expires_at = now() - interval '1 second' WHERE id = '{orphan}'"
     );
-    app.conn()
-        .await
-        .batch_execute(&sql)
-        .await
-        .expect("orphaning the run");
+    let mut conn = app.conn().await;
+    conn.batch_execute(&sql).await.expect("orphaning the run");
 
     let replica = app.spawn_replica(test_engine()).await;
     let failed = wait_for_run(&replica.viewer, &orphan).await;
@@ -232,14 +240,9 @@ async fn a_killed_workers_lease_expires_and_a_new_run_converges() {
     })
     .await;
     assert_eq!(retry.trigger(), SyncTrigger::Scheduled);
-    assert_eq!(
-        state(wait_for_run(&app.viewer, &retry.id).await),
-        State::Succeeded
-    );
-    assert_eq!(
-        usernames(&app, &integration.id).await,
-        vec![roles.name("alice")]
-    );
+    assert_eq!(ends(&app, &retry.id).await, State::Succeeded);
+    let names = usernames(&app, &integration.id).await;
+    assert_eq!(names, vec![roles.name("alice")]);
 }
 
 #[tokio::test]
@@ -265,39 +268,24 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
             }
         }
     };
-    tokio::time::timeout(PATIENCE, follow)
-        .await
-        .expect("FINISHED never reached A");
+    let followed = tokio::time::timeout(PATIENCE, follow).await;
+    followed.expect("FINISHED never reached A");
 
     let events = watch(&a.viewer, &run_id).await;
     let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=events.len() as i64).collect::<Vec<_>>(),
-        "gapless"
-    );
+    let gapless: Vec<i64> = (1..=events.len() as i64).collect();
+    assert_eq!(seqs, gapless);
     let running = (Kind::StateChanged, State::Running);
     let claims = events.iter().filter(|event| kind_state(event) == running);
     assert_eq!(claims.count(), 1, "executed exactly once: {events:?}");
-    assert_eq!(
-        kind_state(events.last().unwrap()),
-        (Kind::Finished, State::Succeeded)
-    );
-    let live: Vec<_> = seen
-        .into_iter()
-        .filter(|event| event.run_id == run_id)
-        .collect();
-    assert_eq!(
-        live, events,
-        "the subscriber on A saw every event, in order"
-    );
+    let succeeded = (Kind::Finished, State::Succeeded);
+    assert_eq!(kind_state(events.last().unwrap()), succeeded);
+    seen.retain(|event| event.run_id == run_id);
+    assert_eq!(seen, events, "A's subscriber saw every event");
     assert_eq!(runs(&b, &integration.id).await.len(), 1);
 
-    // Nothing of this run reaches a subscriber filtered on another integration. This only waits
-    // a little for stray events; it asserts nothing about time.
-    let short = std::time::Duration::from_millis(500);
-    while let Ok(event) = tokio::time::timeout(short, others.message()).await {
-        let event = event.expect("filtered subscription").expect("open");
+    // Nothing of this run reaches a subscriber filtered on another integration.
+    for event in drain(&mut others).await {
         assert_eq!(event.integration_id, other.id, "{event:?}");
     }
 }
@@ -326,10 +314,8 @@ async fn watching_a_finished_run_replays_every_phase_and_ends() {
     assert_eq!(kind_state(last), (Kind::Finished, State::Succeeded));
     let stats = last.stats.expect("FINISHED carries the stats");
     assert_eq!(stats.accounts.expect("accounts").created, 1);
-    assert_eq!(
-        events.iter().filter(|e| e.kind() == Kind::Finished).count(),
-        1
-    );
+    let finished = events.iter().filter(|e| e.kind() == Kind::Finished);
+    assert_eq!(finished.count(), 1);
 }
 
 #[tokio::test]
@@ -348,9 +334,8 @@ async fn streams_check_tokens_roles_and_ids() {
     let first = stream.message().await.expect("event").expect("open");
     assert_eq!(kind_state(&first), (Kind::StateChanged, State::Queued));
     subscribe(viewer, "").await.expect("subscribe to all");
-    subscribe(viewer, &integration.id)
-        .await
-        .expect("subscribe to one");
+    let one = subscribe(viewer, &integration.id).await;
+    one.expect("subscribe to one");
 
     let unknown = Uuid::now_v7().to_string();
     expect_code(open_watch(viewer, &unknown).await, Code::NotFound);
@@ -371,36 +356,20 @@ async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
     let lock = block_remote_listings(&roles).await;
     let run = trigger(&app, &integration.id).await.expect("trigger");
     wait_until_running(&app, &run.id).await;
-    let request = pb::DeleteIntegrationRequest {
-        id: integration.id.clone(),
-        force: true,
-    };
-    let deleted = app
-        .admin
-        .integrations
-        .clone()
-        .delete_integration(request)
+    let (id, force) = (integration.id.clone(), true);
+    let mut client = app.admin.integrations.clone();
+    let deleted = client
+        .delete_integration(pb::DeleteIntegrationRequest { id, force })
         .await;
     release(lock).await;
 
-    assert_eq!(
-        deleted.expect("delete").into_inner().cancelled_run_id,
-        run.id
-    );
-    assert_eq!(
-        state(wait_for_run(&app.viewer, &run.id).await),
-        State::Cancelled
-    );
+    let deleted = deleted.expect("delete").into_inner();
+    assert_eq!(deleted.cancelled_run_id, run.id);
+    assert_eq!(ends(&app, &run.id).await, State::Cancelled);
     let names = usernames(&app, &integration.id).await;
-    assert_eq!(
-        names,
-        vec![roles.name("alice")],
-        "the cancelled run applied nothing"
-    );
-    expect_code(
-        trigger(&app, &integration.id).await,
-        Code::FailedPrecondition,
-    );
+    assert_eq!(names, vec![roles.name("alice")], "nothing applied");
+    let refused = trigger(&app, &integration.id).await;
+    expect_code(refused, Code::FailedPrecondition);
 
     // A live integration on a 1 s interval getting two scheduled runs proves the scheduler has
     // ticked since the delete; it must have queued nothing for the deleted one.
@@ -409,7 +378,7 @@ async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
         let listed = runs(&app, &ticker.id).await;
         let scheduled = listed
             .iter()
-            .filter(|run| run.trigger() == SyncTrigger::Scheduled);
+            .filter(|r| r.trigger() == SyncTrigger::Scheduled);
         (scheduled.count() >= 2).then_some(())
     })
     .await;
@@ -428,16 +397,11 @@ async fn the_scheduler_queues_a_run_when_the_interval_has_passed() {
         let listed = runs(&app, &integration.id).await;
         listed
             .into_iter()
-            .find(|run| run.trigger() == SyncTrigger::Scheduled)
+            .find(|r| r.trigger() == SyncTrigger::Scheduled)
     })
     .await;
-    assert!(
-        scheduled.id > initial.id,
-        "queued after the initial run (ids are UUIDv7)"
-    );
+    // Run ids are UUIDv7: a greater one was queued later.
+    assert!(scheduled.id > initial.id, "{scheduled:?}");
     assert_eq!(scheduled.requested_by, "system");
-    assert_eq!(
-        state(wait_for_run(&app.viewer, &scheduled.id).await),
-        State::Succeeded
-    );
+    assert_eq!(ends(&app, &scheduled.id).await, State::Succeeded);
 }

@@ -6,6 +6,7 @@ use super::errors::{bind_error, connect_error, operation_error, rc, timed_out};
 use super::search::Search;
 use super::settings::{Base, LdapSettings};
 use crate::connectors::ConnectorError;
+use crate::connectors::setup::invalid;
 
 /// Connects (with StartTLS when set) and binds; the connection task is spawned on tokio and
 /// ends when the last clone of the returned handle is dropped.
@@ -54,7 +55,7 @@ pub(super) async fn answer<T>(
 pub(super) async fn validate(settings: &LdapSettings) -> Result<(), ConnectorError> {
     let mut ldap = connect(settings).await?;
     let mut checked: Vec<String> = Vec::new();
-    for base in [Base::Base, Base::Users, Base::Groups] {
+    for base in [Base::Directory, Base::Users, Base::Groups] {
         let dn = base.dn(settings).to_lowercase();
         if checked.contains(&dn) {
             continue;
@@ -75,7 +76,7 @@ pub(super) async fn validate(settings: &LdapSettings) -> Result<(), ConnectorErr
         if search.next_batch(settings, 1).await?.is_empty() {
             // Servers answer noSuchObject for a missing base; an entry hidden by access control
             // looks the same to the bind DN.
-            return Err(crate::connectors::setup::invalid(
+            return Err(invalid(
                 base.field(),
                 format!("the bind DN cannot see {base_dn:?}"),
             ));

@@ -115,6 +115,17 @@ pub(super) fn connect_error(error: LdapError, settings: &LdapSettings) -> Connec
             "config.starttls",
             format!("the server refused StartTLS: {}", describe(&result)),
         ),
+        // Accepted, then closed at the first TLS message: a plain LDAP port, most likely.
+        LdapError::Io { source }
+            if source.kind() == std::io::ErrorKind::UnexpectedEof
+                && settings.url.to_ascii_lowercase().starts_with("ldaps://") =>
+        {
+            invalid(
+                "config.url",
+                "the server closed the connection during the TLS handshake: is this an \
+                 ldaps:// port? (use ldap:// with starttls for a plain port)",
+            )
+        }
         other => transport(&other, settings)
             .unwrap_or_else(|| ConnectorError::Remote(format!("LDAP: {other}"))),
     }

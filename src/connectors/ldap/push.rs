@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use ldap3::{Ldap, Mod, Scope, dn_escape, ldap_escape};
 
 use super::connect::{answer, connect};
+use super::dn;
 use super::errors::{operation_error, rc, result_error};
 use super::listing::{MEMBER, MEMBER_UID, UNIQUE_MEMBER, group_search};
 use super::search::Search;
@@ -62,7 +63,7 @@ pub(super) async fn add_member(
     let placeholder = &settings.bind_dn;
     let mut changes = vec![Mod::Add(group.attribute, HashSet::from([value.as_str()]))];
     let drop_placeholder = group.needs_a_member()
-        && !value.eq_ignore_ascii_case(placeholder)
+        && dn::normalize(&value) != dn::normalize(placeholder)
         && has_value(&mut ldap, settings, &group, placeholder).await?;
     if drop_placeholder {
         changes.push(Mod::Delete(

@@ -53,7 +53,8 @@ impl fmt::Debug for LdapSettings {
 /// base the server does not know is reported against the right field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Base {
-    Base,
+    /// base_dn itself.
+    Directory,
     Users,
     Groups,
 }
@@ -61,7 +62,7 @@ pub(super) enum Base {
 impl Base {
     pub(super) fn dn(self, settings: &LdapSettings) -> &str {
         match self {
-            Base::Base => &settings.base_dn,
+            Base::Directory => &settings.base_dn,
             Base::Users => &settings.user_base,
             Base::Groups => &settings.group_base,
         }
@@ -69,7 +70,7 @@ impl Base {
 
     pub(super) fn field(self) -> &'static str {
         match self {
-            Base::Base => "config.base_dn",
+            Base::Directory => "config.base_dn",
             Base::Users => "config.user_base",
             Base::Groups => "config.group_base",
         }

@@ -3,6 +3,7 @@
 
 pub mod remote;
 pub mod servers;
+pub mod slapd;
 
 use std::net::SocketAddr;
 

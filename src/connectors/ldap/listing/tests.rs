@@ -1,0 +1,131 @@
+use std::time::Duration;
+
+use super::*;
+use crate::connectors::ldap::entry::tests::entry;
+
+fn settings() -> LdapSettings {
+    LdapSettings {
+        url: "ldap://dir".into(),
+        starttls: false,
+        bind_dn: "cn=oblique,dc=example,dc=org".into(),
+        bind_password: "pw".into(),
+        base_dn: "dc=example,dc=org".into(),
+        user_base: "dc=example,dc=org".into(),
+        group_base: "dc=example,dc=org".into(),
+        user_filter: "(objectClass=inetOrgPerson)".into(),
+        group_filter: "(objectClass=groupOfNames)".into(),
+        username_attribute: "uid".into(),
+        email_attribute: "mail".into(),
+        user_attributes: vec!["title".into(), "cn".into()],
+        page_size: 2,
+        timeout: Duration::from_secs(1),
+    }
+}
+
+const UUID: &[u8] = b"5f9c1a52-0000-4000-8000-000000000001";
+
+#[test]
+fn reads_an_account() {
+    let ann = entry(
+        b"uid=ann,ou=people,dc=example,dc=org",
+        &[
+            ("entryUUID", &[UUID]),
+            ("uid", &[b"ann"]),
+            ("mail", &[b"ann@example.org", b"a@example.org"]),
+            ("cn", &[b"Ann Smith", b"Annie"]),
+            ("title", &[b"Engineer", b"Author"]),
+        ],
+    );
+    let account = read_account(&ann, &settings()).unwrap();
+    assert_eq!(account.external_id.as_bytes(), UUID);
+    assert_eq!(account.username, "ann");
+    assert_eq!(account.email.as_deref(), Some("ann@example.org"));
+    assert_eq!(account.display_name, "Ann Smith");
+    assert_eq!(
+        account.attributes,
+        [
+            (
+                "dn".to_string(),
+                vec!["uid=ann,ou=people,dc=example,dc=org".to_string()]
+            ),
+            (
+                "title".to_string(),
+                vec!["Engineer".into(), "Author".into()]
+            ),
+            ("cn".to_string(), vec!["Ann Smith".into(), "Annie".into()]),
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_account_is_a_problem_naming_it() {
+    let nameless = entry(b"cn=x,dc=example,dc=org", &[("entryUUID", &[UUID])]);
+    let problem = read_account(&nameless, &settings()).unwrap_err();
+    assert_eq!(problem.object, "account:cn=x,dc=example,dc=org");
+    assert_eq!(
+        problem.external_id.as_deref().map(str::as_bytes),
+        Some(UUID)
+    );
+    assert!(
+        problem.message.contains("has no uid"),
+        "{}",
+        problem.message
+    );
+
+    let binary = entry(
+        b"uid=b,dc=example,dc=org",
+        &[
+            ("entryUUID", &[UUID]),
+            ("uid", &[b"b"]),
+            ("title", &[b"\xff"]),
+        ],
+    );
+    let problem = read_account(&binary, &settings()).unwrap_err();
+    assert!(problem.message.contains("title"), "{}", problem.message);
+
+    let anonymous = entry(b"uid=c,dc=example,dc=org", &[("uid", &[b"c"])]);
+    let problem = read_account(&anonymous, &settings()).unwrap_err();
+    assert_eq!(problem.external_id, None);
+}
+
+#[tokio::test]
+async fn memberships_resolve_by_dn_and_username_and_skip_the_placeholder() {
+    let settings = settings();
+    let mut index = UserIndex::default();
+    let ann = entry(
+        b"uid=ann,ou=people,dc=example,dc=org",
+        &[("entryUUID", &[b"u-ann"]), ("uid", &[b"Ann"])],
+    );
+    index.insert(&ann, &settings);
+    let group = entry(
+        b"cn=g,dc=example,dc=org",
+        &[
+            ("entryUUID", &[b"g-1"]),
+            (
+                "member",
+                &[
+                    b"uid=Ann, ou=People,dc=example,dc=org",
+                    b"CN=oblique,dc=example,dc=org",
+                    b"uid=ghost,dc=example,dc=org",
+                ],
+            ),
+            ("memberUid", &[b"ann", b"nobody"]),
+        ],
+    );
+    let placeholder = dn::normalize(&settings.bind_dn);
+    let stream = spawn_listing(2, |mut pages| async move {
+        push_memberships(&group, &index, &placeholder, &mut pages).await?;
+        Ok(pages)
+    });
+    use futures::TryStreamExt;
+    let pages: Vec<Vec<Listed<RemoteAccess>>> = stream.try_collect().await.unwrap();
+    let accounts: Vec<String> = pages
+        .into_iter()
+        .flatten()
+        .map(|pair| pair.unwrap().account_external_id)
+        .collect();
+    assert_eq!(
+        accounts,
+        ["u-ann", "uid=ghost,dc=example,dc=org", "u-ann", "nobody"]
+    );
+}

@@ -1,0 +1,127 @@
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn read(extra: &[(&str, &str)]) -> Result<LdapSettings, ConnectorError> {
+    let mut config = pairs(&[
+        ("url", "ldap://dir.internal:389"),
+        ("bind_dn", "cn=oblique,dc=example,dc=org"),
+        ("base_dn", "dc=example,dc=org"),
+    ]);
+    config.extend(pairs(extra));
+    let credentials = pairs(&[("bind_password", " pw with spaces ")]);
+    let setup = Setup::check(SETUP_FIELDS, config, credentials)?;
+    LdapSettings::from_setup(&setup)
+}
+
+#[track_caller]
+fn assert_invalid(extra: &[(&str, &str)], expected: &str) {
+    match read(extra) {
+        Err(ConnectorError::InvalidSetup { field, .. }) => assert_eq!(field, expected),
+        other => panic!("expected InvalidSetup on {expected}, got {other:?}"),
+    }
+}
+
+#[test]
+fn fills_the_defaults() {
+    let read = read(&[]).unwrap();
+    assert_eq!(read.url, "ldap://dir.internal:389");
+    assert!(!read.starttls);
+    assert_eq!(read.bind_password, " pw with spaces ");
+    assert_eq!(read.user_base, "dc=example,dc=org");
+    assert_eq!(read.group_base, "dc=example,dc=org");
+    assert_eq!(read.user_filter, "(objectClass=inetOrgPerson)");
+    assert_eq!(read.group_filter, DEFAULT_GROUP_FILTER);
+    assert_eq!(read.username_attribute, "uid");
+    assert_eq!(read.email_attribute, "mail");
+    assert_eq!(
+        read.user_attributes,
+        [
+            "cn",
+            "givenName",
+            "sn",
+            "title",
+            "departmentNumber",
+            "employeeType",
+            "manager",
+            "telephoneNumber"
+        ]
+    );
+    assert_eq!(read.page_size, 500);
+    assert_eq!(read.timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn reads_what_the_caller_set() {
+    let settings = read(&[
+        ("url", "ldaps://dir.internal/"),
+        ("user_base", "ou=people,dc=example,dc=org"),
+        ("group_base", "ou=groups,dc=example,dc=org"),
+        (
+            "user_filter",
+            "(&(objectClass=person)(!(loginDisabled=TRUE)))",
+        ),
+        ("username_attribute", "sAMAccountName"),
+        ("user_attributes", " title , cn;lang-de,, Title ,2.5.4.4"),
+        ("page_size", "1000"),
+        ("timeout", "5"),
+    ])
+    .unwrap();
+    assert_eq!(settings.user_base, "ou=people,dc=example,dc=org");
+    assert_eq!(settings.group_base, "ou=groups,dc=example,dc=org");
+    assert_eq!(settings.username_attribute, "sAMAccountName");
+    assert_eq!(settings.user_attributes, ["title", "cn;lang-de", "2.5.4.4"]);
+    assert_eq!((settings.page_size, settings.timeout.as_secs()), (1000, 5));
+    assert!(read(&[("starttls", "TRUE")]).unwrap().starttls);
+}
+
+#[test]
+fn names_the_field_at_fault() {
+    assert_invalid(&[("url", "http://dir")], "config.url");
+    assert_invalid(&[("url", "ldapi:///var/run/slapd.sock")], "config.url");
+    assert_invalid(&[("url", "ldap://")], "config.url");
+    assert_invalid(&[("url", "ldap://dir/dc=example,dc=org?uid")], "config.url");
+    assert_invalid(&[("starttls", "yes")], "config.starttls");
+    assert_invalid(
+        &[("url", "ldaps://dir"), ("starttls", "true")],
+        "config.starttls",
+    );
+    assert_invalid(
+        &[("user_filter", "objectClass=person)")],
+        "config.user_filter",
+    );
+    assert_invalid(&[("group_filter", "(cn=a")], "config.group_filter");
+    assert_invalid(
+        &[("username_attribute", "uid)(x=*")],
+        "config.username_attribute",
+    );
+    assert_invalid(&[("email_attribute", "-mail")], "config.email_attribute");
+    assert_invalid(&[("user_attributes", "cn,dn")], "config.user_attributes");
+    assert_invalid(&[("user_attributes", "cn,a b")], "config.user_attributes");
+    for size in ["0", "-1", "10001", "many"] {
+        assert_invalid(&[("page_size", size)], "config.page_size");
+    }
+    assert_invalid(&[("timeout", "0")], "config.timeout");
+    assert_invalid(&[("timeout", "1.5")], "config.timeout");
+
+    let no_password = Setup::check(
+        SETUP_FIELDS,
+        pairs(&[
+            ("url", "ldap://d"),
+            ("bind_dn", "cn=a"),
+            ("base_dn", "dc=b"),
+        ]),
+        pairs(&[]),
+    );
+    assert!(matches!(
+        no_password,
+        Err(ConnectorError::InvalidSetup { field, .. }) if field == "credentials.bind_password"
+    ));
+}

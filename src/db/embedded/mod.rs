@@ -1,0 +1,384 @@
+//! A private PostgreSQL server run from the machine's PostgreSQL binaries: the durable
+//! database of `oblique serve` when no DATABASE_URL is configured, and throwaway servers
+//! for tests. Everything blocks; async callers should use `spawn_blocking`.
+//!
+//! `dir` holds `data/` (the cluster) and `postgres.log`: initdb wants an empty directory,
+//! and the log must live outside the cluster yet be writable by the server's OS user.
+
+use std::cmp::Reverse;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SERVER_BINARIES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; searched: {}; install PostgreSQL (e.g. apt-get install postgresql) or set DATABASE_URL",
+        .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoBinaries { searched: Vec<PathBuf> },
+    #[error(
+        "running as root, but there is no `postgres` OS user to run PostgreSQL as (it refuses to run as root); install the postgresql package, run as another user, or set DATABASE_URL"
+    )]
+    NoPostgresUser,
+    #[error(
+        "the `postgres` OS user cannot reach {dir}; every directory above the PostgreSQL data directory must be searchable by it (e.g. chmod o+x {dir}), or choose another data directory"
+    )]
+    Unreachable { dir: PathBuf },
+    #[error("{dir} exists but is neither empty nor a PostgreSQL cluster; move it aside")]
+    NotACluster { dir: PathBuf },
+    #[error("{what} failed: {detail}")]
+    Command { what: String, detail: String },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub struct PostgresBinaries {
+    pub bindir: PathBuf,
+}
+
+impl PostgresBinaries {
+    /// Search order: each dir on PATH that has all of initdb+pg_ctl+postgres;
+    /// `pg_config --bindir`; /usr/lib/postgresql/*/bin (highest version first).
+    pub fn locate() -> Result<Self, EmbeddedError> {
+        let mut candidates = Vec::new();
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            // Debian links pg_ctl/initdb into PATH without `postgres`: follow the link.
+            let linked = fs::canonicalize(dir.join("pg_ctl")).ok();
+            candidates.push(dir);
+            candidates.extend(linked.and_then(|p| p.parent().map(Path::to_path_buf)));
+        }
+        if let Ok(out) = Command::new("pg_config")
+            .arg("--bindir")
+            .stderr(Stdio::null())
+            .output()
+            && out.status.success()
+        {
+            candidates.push(String::from_utf8_lossy(&out.stdout).trim().into());
+        }
+        let installed = fs::read_dir("/usr/lib/postgresql").into_iter().flatten();
+        let mut versioned: Vec<PathBuf> = installed.flatten().map(|e| e.path()).collect();
+        // Numeric, so that 15 beats 9.6.
+        versioned.sort_by_cached_key(|p| Reverse(version_key(p)));
+        candidates.extend(versioned.into_iter().map(|dir| dir.join("bin")));
+
+        let mut searched: Vec<PathBuf> = Vec::new();
+        for dir in candidates {
+            if dir.as_os_str().is_empty() || searched.contains(&dir) {
+                continue;
+            }
+            let executable =
+                |b| fs::metadata(dir.join(b)).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0);
+            if SERVER_BINARIES.iter().all(executable) {
+                // Absolute: the binaries run from another working directory.
+                let bindir = fs::canonicalize(&dir)?;
+                return Ok(Self { bindir });
+            }
+            searched.push(dir);
+        }
+        Err(EmbeddedError::NoBinaries { searched })
+    }
+}
+
+fn version_key(dir: &Path) -> Vec<u32> {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    name.split('.').map(|n| n.parse().unwrap_or(0)).collect()
+}
+
+pub struct EmbeddedPostgres {
+    dir: PathBuf,
+    bindir: PathBuf,
+    /// We are root: PostgreSQL refuses to run as root, so it runs as `postgres`.
+    as_postgres: bool,
+    port: u16,
+    owns: bool,
+    running: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Starts (or reuses) a durable (fsync on) server whose cluster lives in `dir/data`,
+    /// running initdb on first use. A server already running on that cluster is reused,
+    /// and then this handle does not stop it (see `owns_server`).
+    pub fn start(dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::start_impl(dir, false)
+    }
+
+    /// Like `start`, but tuned for speed over durability (test clusters).
+    pub fn start_throwaway(dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::start_impl(dir, true)
+    }
+
+    fn start_impl(dir: &Path, throwaway: bool) -> Result<Self, EmbeddedError> {
+        let bindir = PostgresBinaries::locate()?.bindir;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let pg_user = match unsafe { libc::geteuid() } {
+            0 => Some(postgres_user().ok_or(EmbeddedError::NoPostgresUser)?),
+            _ => None,
+        };
+        fs::create_dir_all(dir)?;
+        let dir = fs::canonicalize(dir)?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        if let Some((uid, gid)) = pg_user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+            check_reachable(&dir)?;
+        }
+        tracing::info!(bindir = %bindir.display(), dir = %dir.display(), "using PostgreSQL binaries");
+        let as_postgres = pg_user.is_some();
+        let mut pg = Self {
+            dir,
+            bindir,
+            as_postgres,
+            port: 0,
+            owns: false,
+            running: false,
+        };
+
+        if pg.is_running()? {
+            pg.port = pg.pid_file_port()?;
+            pg.running = true;
+            pg.wait_for_tcp()?;
+            tracing::info!(port = pg.port, "reusing running PostgreSQL");
+            return Ok(pg);
+        }
+        if !pg.data().join("PG_VERSION").exists() {
+            pg.initdb(throwaway)?;
+        }
+        // Unix sockets off, loopback TCP only: nothing can collide with a system server.
+        let mut opts = "-k '' -c listen_addresses=127.0.0.1".to_string();
+        if throwaway {
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+            opts += " -c max_connections=300";
+        }
+        for attempt in 1.. {
+            pg.port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+            let mut cmd = pg.pg_ctl("start");
+            // A generous timeout: crash recovery of a large durable cluster can take minutes,
+            // and pg_ctl notices a postmaster that dies early without waiting it out.
+            cmd.arg("-l").arg(pg.log()).args(["-w", "-t", "300", "-o"]);
+            cmd.arg(format!("-p {} {opts}", pg.port));
+            match pg.run("starting PostgreSQL", &mut cmd) {
+                Ok(()) => break,
+                // Someone may grab the probed port before the server binds it.
+                Err(EmbeddedError::Command { detail, .. })
+                    if attempt < 3 && detail.contains("could not create any TCP/IP sockets") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        (pg.owns, pg.running) = (true, true);
+        pg.wait_for_tcp()?;
+        tracing::info!(port = pg.port, "started PostgreSQL");
+        Ok(pg)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// postgres://postgres@127.0.0.1:PORT/DATABASE
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Whether stop()/drop will stop the server (false when an already-running one was reused).
+    pub fn owns_server(&self) -> bool {
+        self.owns
+    }
+
+    /// Takes ownership: stop()/drop will stop the server even if it was reused.
+    pub fn take_ownership(&mut self) {
+        self.owns = true;
+    }
+
+    /// `pg_ctl stop -m fast -w`; idempotent; a no-op if not owned.
+    pub fn stop(&mut self) -> Result<(), EmbeddedError> {
+        if !self.owns || !self.running {
+            return Ok(());
+        }
+        let mut cmd = self.pg_ctl("stop");
+        // Someone else stopping it first is fine: the goal is a stopped server.
+        if let Err(e) = self.run("stopping PostgreSQL", cmd.args(["-m", "fast", "-w"]))
+            && self.is_running()?
+        {
+            return Err(e);
+        }
+        self.running = false;
+        tracing::info!(port = self.port, "stopped PostgreSQL");
+        Ok(())
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("postgres.log")
+    }
+
+    fn command(&self, bin: &str) -> Command {
+        let mut cmd = if self.as_postgres {
+            runuser(&self.bindir.join(bin))
+        } else {
+            Command::new(self.bindir.join(bin))
+        };
+        // The caller's working directory may be unreadable by the postgres user.
+        cmd.current_dir(&self.dir).stdin(Stdio::null());
+        cmd
+    }
+
+    fn pg_ctl(&self, action: &str) -> Command {
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg(action).arg("-D").arg(self.data());
+        cmd
+    }
+
+    fn is_running(&self) -> Result<bool, EmbeddedError> {
+        Ok(self.pg_ctl("status").output()?.status.success())
+    }
+
+    /// Runs `cmd`; on failure the error carries its status, output and the log's tail.
+    fn run(&self, what: &str, cmd: &mut Command) -> Result<(), EmbeddedError> {
+        let out = cmd.output()?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let mut detail = out.status.to_string();
+        for text in [&out.stderr, &out.stdout].map(|s| String::from_utf8_lossy(s).into_owned()) {
+            if !text.trim().is_empty() {
+                detail = format!("{detail}\n{}", text.trim_end());
+            }
+        }
+        Err(self.failure(what, detail))
+    }
+
+    /// A `Command` error whose detail ends with the last 20 lines of the server log.
+    fn failure(&self, what: &str, mut detail: String) -> EmbeddedError {
+        if let Some(tail) = self.log_tail(20) {
+            detail = format!("{detail}\nlast lines of {}:\n{tail}", self.log().display());
+        }
+        let what = what.to_string();
+        EmbeddedError::Command { what, detail }
+    }
+
+    fn log_tail(&self, lines: usize) -> Option<String> {
+        let mut file = fs::File::open(self.log()).ok()?;
+        // The durable log grows without bound: read only its end.
+        file.seek(SeekFrom::End(-16 * 1024))
+            .or_else(|_| file.rewind().map(|_| 0))
+            .ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let all: Vec<&str> = text.lines().collect();
+        Some(all[all.len().saturating_sub(lines)..].join("\n"))
+    }
+
+    fn initdb(&self, throwaway: bool) -> Result<(), EmbeddedError> {
+        let data = self.data();
+        // Never delete anything but an empty directory someone created for us.
+        if fs::symlink_metadata(&data).is_ok() && fs::remove_dir(&data).is_err() {
+            return Err(EmbeddedError::NotACluster { dir: data });
+        }
+        // initdb writes PG_VERSION early, so build the cluster aside and rename it into
+        // place: a failed or killed initdb never leaves `data` looking initialised.
+        let staging = self.dir.join("data.initdb");
+        if staging.exists() {
+            fs::remove_dir_all(&staging)?;
+        }
+        let mut cmd = self.command("initdb");
+        cmd.args("-A trust -U postgres -E UTF8 --locale=C.UTF-8 -D".split(' '));
+        cmd.arg(&staging).args(throwaway.then_some("--no-sync"));
+        if let Err(e) = self.run("initdb", &mut cmd) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        fs::rename(&staging, &data)?;
+        if !throwaway {
+            fs::File::open(&self.dir)?.sync_all()?; // make the rename durable
+        }
+        tracing::info!(dir = %data.display(), "initialised PostgreSQL cluster");
+        Ok(())
+    }
+
+    fn pid_file_port(&self) -> Result<u16, EmbeddedError> {
+        let pid_file = self.data().join("postmaster.pid");
+        let text = fs::read_to_string(&pid_file)?;
+        let port = text.lines().nth(3).and_then(|l| l.trim().parse().ok());
+        let detail = || format!("no port on line 4 of {}", pid_file.display());
+        port.ok_or_else(|| self.failure("finding the running PostgreSQL", detail()))
+    }
+
+    /// pg_ctl -w already waits for readiness; this also covers a reused server still starting.
+    fn wait_for_tcp(&self) -> Result<(), EmbeddedError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = ([127, 0, 0, 1], self.port).into();
+        loop {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() >= deadline => {
+                    let detail = format!("{addr} does not accept connections: {e}");
+                    return Err(self.failure("waiting for PostgreSQL", detail));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            tracing::warn!(error = %e, port = self.port, "could not stop embedded PostgreSQL");
+        }
+    }
+}
+
+fn runuser(program: &Path) -> Command {
+    let candidates = ["/usr/sbin/runuser", "/sbin/runuser"];
+    let exe = candidates.into_iter().find(|p| Path::new(p).exists());
+    let mut cmd = Command::new(exe.unwrap_or("runuser"));
+    cmd.args(["-u", "postgres", "--"])
+        .arg(program)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// uid and gid of the `postgres` OS user (getpwnam_r: the server is multi-threaded).
+fn postgres_user() -> Option<(u32, u32)> {
+    // SAFETY: passwd is plain C data for which all-zero is a valid value.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let name = c"postgres".as_ptr();
+    // SAFETY: every pointer is valid for the call and buf's length is passed with it;
+    // only pwd's integer fields are read afterwards, not its pointers into buf.
+    let rc = unsafe { libc::getpwnam_r(name, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    (rc == 0 && !found.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
+}
+
+/// Names the directory the postgres user cannot get through, rather than letting
+/// initdb fail with a vague permission error. Asks the user itself (via `test`) so that
+/// supplementary groups and ACLs count.
+fn check_reachable(dir: &Path) -> Result<(), EmbeddedError> {
+    let can = |flag: &str, path: &Path| {
+        let out = runuser(Path::new("test")).arg(flag).arg(path).output();
+        out.is_ok_and(|o| o.status.success())
+    };
+    if can("-w", dir) {
+        return Ok(());
+    }
+    let mut path: Vec<&Path> = dir.ancestors().collect();
+    path.reverse();
+    let blocked = path.into_iter().find(|p| !can("-x", p)).unwrap_or(dir);
+    Err(EmbeddedError::Unreachable {
+        dir: blocked.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
