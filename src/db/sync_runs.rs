@@ -180,9 +180,13 @@ pub async fn finish_dry_run(
 
 /// Records the phase a running run is in; a run cancelled meanwhile keeps the phase it had.
 pub async fn set_phase(conn: &mut AsyncPgConnection, id: Uuid, phase: &str) -> QueryResult<()> {
-    diesel::update(sync_runs::table.find(id).filter(sync_runs::state.eq("running")))
-        .set(sync_runs::phase.eq(phase))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        sync_runs::table
+            .find(id)
+            .filter(sync_runs::state.eq("running")),
+    )
+    .set(sync_runs::phase.eq(phase))
+    .execute(conn)
+    .await?;
     Ok(())
 }
