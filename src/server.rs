@@ -73,7 +73,7 @@ pub async fn run(
         )))
         .add_service(SyncServiceServer::new(SyncApi::new(ctx.clone())))
         .add_service(UserServiceServer::new(UserApi::new(ctx.clone())))
-        .add_service(TeamServiceServer::new(TeamApi))
+        .add_service(TeamServiceServer::new(TeamApi::new(ctx.clone())))
         .add_service(AccessServiceServer::new(AccessApi::new(ctx.clone())))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await

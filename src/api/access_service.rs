@@ -1,18 +1,23 @@
-//! AccessService: who has access to what. ListAccess answers the access pulled from the remote
-//! systems, now or at a past instant; GrantAccess, RevokeAccess and ListAccessHistory answer
-//! UNIMPLEMENTED (the trait's defaults) until grants land.
+//! AccessService: who has access to what, and the decisions that change it. GrantAccess and
+//! RevokeAccess decide (admin or service); ListAccess answers effective access, now or at a
+//! past instant; ListAccessHistory lists grants and revocations, newest first.
 
+use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
-use super::convert::{parse_optional_id, parse_timestamp};
-use super::convert_access;
+use super::convert::{parse_id, parse_optional_id, parse_timestamp};
+use super::convert_access::{self, decode_history_cursor, decode_text_cursor, finish_text_page};
 use super::paging::PageRequest;
 use crate::auth::{Role, require};
 use crate::context::AppContext;
 use crate::db::access::{self, AccessOf};
-use crate::db::{AsyncPgConnection, resources, users};
+use crate::db::{AsyncPgConnection, grants as store, resources, users};
+use crate::domain::grants::{self, GrantInput};
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, access_service_server::AccessService};
+
+/// The longest reason a grant or a revocation may give, in characters.
+const MAX_REASON_CHARS: usize = 1000;
 
 pub struct AccessApi {
     ctx: AppContext,
@@ -28,6 +33,22 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl AccessService for AccessApi {
+    async fn grant_access(&self, request: Request<pb::GrantAccessRequest>) -> Reply<pb::Grant> {
+        let actor = require(&request, Role::Service)?;
+        let input = grant_input(&request.into_inner(), Utc::now())?;
+        let view = grants::grant(&self.ctx, &actor, input).await?;
+        Ok(Response::new(convert_access::grant(view)))
+    }
+
+    async fn revoke_access(&self, request: Request<pb::RevokeAccessRequest>) -> Reply<pb::Grant> {
+        let actor = require(&request, Role::Service)?;
+        let request = request.into_inner();
+        let id = parse_id("grant_id", &request.grant_id)?;
+        let reason = parse_reason(&request.reason)?;
+        let view = grants::revoke(&self.ctx, &actor, id, reason).await?;
+        Ok(Response::new(convert_access::grant(view)))
+    }
+
     /// Effective access of one resource or one user; with `at`, who had access at that instant
     /// (from history, so soft-deleted resources and integrations still answer).
     async fn list_access(
@@ -36,33 +57,121 @@ impl AccessService for AccessApi {
     ) -> Reply<pb::ListAccessResponse> {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
-        let of = access_of(&request)?;
+        let of = access_of(&request.resource_id, &request.user_id)?;
         let at = request
             .at
             .as_ref()
             .map(|at| parse_timestamp("at", at))
             .transpose()?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let page = PageRequest::parse(request.page_size, "")?;
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(decode_text_cursor("page_token", token)?),
+        };
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         ensure_exists(&mut conn, of).await?;
-        let mut rows = access::list_page(&mut conn, of, at, page.cursor, page.fetch_limit())
+        let after = after.as_deref();
+        let mut rows = match at {
+            None => access::list_current_page(&mut conn, of, after, page.fetch_limit()).await,
+            Some(at) => access::list_at_page(&mut conn, of, at, after, page.fetch_limit()).await,
+        }
+        .map_err(AppError::from)?;
+        let next_page_token = finish_text_page(&page, &mut rows, |row| &row.key);
+        Ok(Response::new(pb::ListAccessResponse {
+            entries: rows.into_iter().map(convert_access::access_entry).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_access_history(
+        &self,
+        request: Request<pb::ListAccessHistoryRequest>,
+    ) -> Reply<pb::ListAccessHistoryResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let of = access_of(&request.resource_id, &request.user_id)?;
+        let page = PageRequest::parse(request.page_size, "")?;
+        let before = match request.page_token.as_str() {
+            "" => None,
+            token => Some(decode_history_cursor("page_token", token)?),
+        };
+        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
+        ensure_exists(&mut conn, of).await?;
+        let mut rows = store::history_page(&mut conn, of, before.as_ref(), page.fetch_limit())
             .await
             .map_err(AppError::from)?;
-        let next_page_token = page.finish(&mut rows, |row| row.id);
-        Ok(Response::new(pb::ListAccessResponse {
-            entries: rows
-                .into_iter()
-                .map(convert_access::pulled_access_entry)
-                .collect(),
+        let size = usize::try_from(page.size).unwrap_or(usize::MAX);
+        let mut next_page_token = String::new();
+        if rows.len() > size {
+            rows.truncate(size);
+            next_page_token = rows
+                .last()
+                .map(convert_access::encode_history_cursor)
+                .unwrap_or_default();
+        }
+        let mut ids: Vec<_> = rows.iter().map(|row| row.grant_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let grants: std::collections::HashMap<_, _> = store::views(&mut conn, &ids)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|view| (view.grant.id, convert_access::grant(view)))
+            .collect();
+        let entries = rows
+            .into_iter()
+            .filter_map(|row| {
+                let grant = grants.get(&row.grant_id)?.clone();
+                Some(convert_access::history_entry(row, grant))
+            })
+            .collect();
+        Ok(Response::new(pb::ListAccessHistoryResponse {
+            entries,
             next_page_token,
         }))
     }
 }
 
+/// A grant request's fields, checked against `now`.
+fn grant_input(request: &pb::GrantAccessRequest, now: DateTime<Utc>) -> AppResult<GrantInput> {
+    let resource_id = parse_id("resource_id", &request.resource_id)?;
+    let user_id = parse_id("user_id", &request.user_id)?;
+    let reason = parse_reason(&request.reason)?;
+    let expires_at = request
+        .expires_at
+        .as_ref()
+        .map(|at| parse_timestamp("expires_at", at))
+        .transpose()?;
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::invalid("expires_at", "must be in the future"));
+    }
+    Ok(GrantInput {
+        resource_id,
+        user_id,
+        reason,
+        expires_at,
+    })
+}
+
+/// Why a decision was made: required, at most [`MAX_REASON_CHARS`] characters.
+fn parse_reason(reason: &str) -> AppResult<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::invalid("reason", "is required"));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::invalid(
+            "reason",
+            format!("must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_string())
+}
+
 /// Exactly one of `resource_id` and `user_id`.
-fn access_of(request: &pb::ListAccessRequest) -> AppResult<AccessOf> {
-    let resource_id = parse_optional_id("resource_id", &request.resource_id)?;
-    let user_id = parse_optional_id("user_id", &request.user_id)?;
+fn access_of(resource_id: &str, user_id: &str) -> AppResult<AccessOf> {
+    let resource_id = parse_optional_id("resource_id", resource_id)?;
+    let user_id = parse_optional_id("user_id", user_id)?;
     match (resource_id, user_id) {
         (Some(id), None) => Ok(AccessOf::Resource(id)),
         (None, Some(id)) => Ok(AccessOf::User(id)),
@@ -94,37 +203,55 @@ async fn ensure_exists(conn: &mut AsyncPgConnection, of: AccessOf) -> AppResult<
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
     use uuid::Uuid;
 
     use super::*;
 
-    fn request(resource_id: &str, user_id: &str) -> pb::ListAccessRequest {
-        pb::ListAccessRequest {
-            resource_id: resource_id.into(),
-            user_id: user_id.into(),
-            ..Default::default()
-        }
-    }
-
     #[test]
     fn exactly_one_subject_is_named() {
         let id = Uuid::now_v7();
-        assert_eq!(
-            access_of(&request(&id.to_string(), "")).unwrap(),
-            AccessOf::Resource(id)
-        );
-        assert_eq!(
-            access_of(&request("", &id.to_string())).unwrap(),
-            AccessOf::User(id)
-        );
-        let both = access_of(&request(&id.to_string(), &id.to_string())).unwrap_err();
+        let text = id.to_string();
+        assert_eq!(access_of(&text, "").unwrap(), AccessOf::Resource(id));
+        assert_eq!(access_of("", &text).unwrap(), AccessOf::User(id));
+        let both = access_of(&text, &text).unwrap_err();
         assert!(both.to_string().starts_with("resource_id: "), "{both}");
-        let neither = access_of(&request("", "")).unwrap_err();
+        let neither = access_of("", "").unwrap_err();
         assert!(
             neither.to_string().starts_with("resource_id: "),
             "{neither}"
         );
-        let bad = access_of(&request("", "nope")).unwrap_err();
+        let bad = access_of("", "nope").unwrap_err();
         assert_eq!(bad.to_string(), "user_id: must be a UUID");
+    }
+
+    fn grant_request(reason: &str, expires_at: Option<DateTime<Utc>>) -> pb::GrantAccessRequest {
+        pb::GrantAccessRequest {
+            resource_id: Uuid::now_v7().to_string(),
+            user_id: Uuid::now_v7().to_string(),
+            reason: reason.into(),
+            expires_at: expires_at.map(crate::api::convert::timestamp),
+        }
+    }
+
+    #[test]
+    fn grant_requests_need_a_reason_and_a_future_expiry() {
+        let now = Utc::now();
+        let ok = grant_input(
+            &grant_request(" on call ", Some(now + Duration::hours(1))),
+            now,
+        );
+        assert_eq!(ok.unwrap().reason, "on call");
+        let blank = grant_input(&grant_request("  ", None), now).unwrap_err();
+        assert_eq!(blank.to_string(), "reason: is required");
+        let long = grant_input(&grant_request(&"x".repeat(1001), None), now).unwrap_err();
+        assert!(long.to_string().starts_with("reason: "), "{long}");
+        assert!(grant_input(&grant_request(&"é".repeat(1000), None), now).is_ok());
+        let past = grant_input(&grant_request("why", Some(now)), now).unwrap_err();
+        assert_eq!(past.to_string(), "expires_at: must be in the future");
+        let mut no_user = grant_request("why", None);
+        no_user.user_id.clear();
+        let missing = grant_input(&no_user, now).unwrap_err();
+        assert_eq!(missing.to_string(), "user_id: is required");
     }
 }

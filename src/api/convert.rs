@@ -182,6 +182,7 @@ pub fn sync_stats(stats: RunStats) -> pb::SyncStats {
         resources: Some(counts(stats.resources)),
         access: Some(counts(stats.access)),
         errors: stats.errors,
+        push: Some(counts(stats.push)),
     }
 }
 

@@ -1,10 +1,13 @@
-//! Rows of users, pulled access and sync errors to messages, and page tokens over text keys.
+//! Rows of users, access, grants and sync errors to messages, and page tokens over text keys.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::DateTime;
+use uuid::Uuid;
 
-use super::convert::{account, timestamp};
+use super::convert::{account, optional_timestamp, timestamp};
 use super::paging::PageRequest;
 use crate::db::access::AccessRow;
+use crate::db::grants::{GrantView, HistoryRow};
 use crate::db::sync_errors::SyncErrorRow;
 use crate::db::users::{LinkedAccount, UserRow};
 use crate::error::{AppError, AppResult};
@@ -29,18 +32,108 @@ pub fn user(row: UserRow, accounts: Vec<LinkedAccount>) -> pb::User {
     }
 }
 
-/// Pulled access is the remote's own state, so it is in sync by definition.
-pub fn pulled_access_entry(row: AccessRow) -> pb::AccessEntry {
+/// An effective-access row. Pulled access is the remote's own state, so in sync by definition;
+/// a past decision has no propagation status (UNSPECIFIED): its pushing is not kept.
+pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
     pb::AccessEntry {
         resource_id: row.resource_id.to_string(),
-        user_id: row.user_id.map(|id| id.to_string()).unwrap_or_default(),
-        account_id: row.account_id.to_string(),
-        source: pb::AccessSource::Remote.into(),
-        propagation_status: pb::PropagationStatus::InSync.into(),
-        propagation_error: String::new(),
-        propagation_attempts: 0,
-        grant_id: String::new(),
-        since: Some(timestamp(row.added_at)),
+        user_id: optional_id(row.user_id),
+        account_id: optional_id(row.account_id),
+        source: access_source(&row.source).into(),
+        propagation_status: row
+            .status
+            .as_deref()
+            .map_or(pb::PropagationStatus::Unspecified, propagation_status)
+            .into(),
+        propagation_error: row.error.unwrap_or_default(),
+        propagation_attempts: row.attempts,
+        grant_id: optional_id(row.grant_id),
+        since: Some(timestamp(row.since)),
+    }
+}
+
+/// A grant with the state of pushing its membership. With no `propagations` row, an active
+/// grant on a resource still pushed to is PENDING (the engine has not looked at it yet); any
+/// other grant has nothing being pushed for it (UNSPECIFIED).
+pub fn grant(view: GrantView) -> pb::Grant {
+    let row = view.grant;
+    let status = match view.propagation_status.as_deref() {
+        Some(status) => propagation_status(status),
+        None if view.pushed && row.is_active() => pb::PropagationStatus::Pending,
+        None => pb::PropagationStatus::Unspecified,
+    };
+    pb::Grant {
+        id: row.id.to_string(),
+        resource_id: row.resource_id.to_string(),
+        user_id: row.user_id.to_string(),
+        reason: row.reason,
+        granted_by: row.granted_by,
+        granted_at: Some(timestamp(row.granted_at)),
+        expires_at: optional_timestamp(row.expires_at),
+        revoked_at: optional_timestamp(row.revoked_at),
+        revoked_by: row.revoked_by.unwrap_or_default(),
+        revoke_reason: row.revoke_reason.unwrap_or_default(),
+        propagation_status: status.into(),
+        propagation_error: view.propagation_error.unwrap_or_default(),
+        propagation_attempts: view.propagation_attempts.unwrap_or(0),
+        source: access_source(&row.source).into(),
+    }
+}
+
+pub fn history_entry(row: HistoryRow, grant: pb::Grant) -> pb::AccessHistoryEntry {
+    pb::AccessHistoryEntry {
+        action: row.action,
+        at: Some(timestamp(row.at)),
+        grant: Some(grant),
+    }
+}
+
+/// A history page token: the (at, grant, action) of the last entry of the previous page.
+pub fn encode_history_cursor(row: &HistoryRow) -> String {
+    encode_text_cursor(&format!(
+        "{}/{}/{}",
+        row.at.timestamp_micros(),
+        row.grant_id,
+        row.action
+    ))
+}
+
+pub fn decode_history_cursor(field: &str, token: &str) -> AppResult<HistoryRow> {
+    let text = decode_text_cursor(field, token)?;
+    let mut parts = text.splitn(3, '/');
+    let cursor = (|| {
+        let at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
+        let grant_id = Uuid::try_parse(parts.next()?).ok()?;
+        let action = parts.next()?.to_string();
+        Some(HistoryRow {
+            action,
+            at,
+            grant_id,
+        })
+    })();
+    cursor.ok_or_else(|| AppError::invalid(field, "is not a token from a previous response"))
+}
+
+fn optional_id(id: Option<Uuid>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+fn access_source(source: &str) -> pb::AccessSource {
+    match source {
+        "remote" => pb::AccessSource::Remote,
+        "grant" => pb::AccessSource::Grant,
+        "remote_adopted" => pb::AccessSource::RemoteAdopted,
+        "team" => pb::AccessSource::Team,
+        _ => pb::AccessSource::Unspecified,
+    }
+}
+
+fn propagation_status(status: &str) -> pb::PropagationStatus {
+    match status {
+        "in_sync" => pb::PropagationStatus::InSync,
+        "pending" => pb::PropagationStatus::Pending,
+        "error" => pb::PropagationStatus::Error,
+        _ => pb::PropagationStatus::Unspecified,
     }
 }
 
@@ -91,7 +184,6 @@ pub fn finish_text_page<T>(
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use uuid::Uuid;
 
     use super::*;
 
@@ -121,20 +213,114 @@ mod tests {
         assert_eq!(finish_text_page(&page, &mut last, |row| row), "");
     }
 
+    fn access_row(source: &str, status: Option<&str>) -> AccessRow {
+        AccessRow {
+            key: String::new(),
+            resource_id: Uuid::now_v7(),
+            account_id: Some(Uuid::now_v7()),
+            user_id: None,
+            source: source.into(),
+            status: status.map(str::to_string),
+            error: None,
+            attempts: 0,
+            grant_id: None,
+            since: Utc::now(),
+        }
+    }
+
     #[test]
     fn pulled_access_is_remote_and_in_sync() {
-        let now = Utc::now();
-        let entry = pulled_access_entry(AccessRow {
-            id: Uuid::now_v7(),
-            resource_id: Uuid::now_v7(),
-            account_id: Uuid::now_v7(),
-            user_id: None,
-            added_at: now,
-            removed_at: None,
-        });
+        let row = access_row("remote", Some("in_sync"));
+        let since = row.since;
+        let entry = access_entry(row);
         assert_eq!(entry.source(), pb::AccessSource::Remote);
         assert_eq!(entry.propagation_status(), pb::PropagationStatus::InSync);
         assert_eq!(entry.user_id, "");
-        assert_eq!(entry.since, Some(timestamp(now)));
+        assert_eq!(entry.since, Some(timestamp(since)));
+    }
+
+    #[test]
+    fn sources_and_statuses_map_to_their_enums() {
+        let cases = [
+            ("grant", pb::AccessSource::Grant),
+            ("remote_adopted", pb::AccessSource::RemoteAdopted),
+            ("team", pb::AccessSource::Team),
+            ("remote", pb::AccessSource::Remote),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(access_entry(access_row(source, None)).source(), expected);
+        }
+        let statuses = [
+            (Some("pending"), pb::PropagationStatus::Pending),
+            (Some("error"), pb::PropagationStatus::Error),
+            (Some("in_sync"), pb::PropagationStatus::InSync),
+            (None, pb::PropagationStatus::Unspecified),
+        ];
+        for (status, expected) in statuses {
+            let entry = access_entry(access_row("grant", status));
+            assert_eq!(entry.propagation_status(), expected);
+        }
+    }
+
+    fn grant_view(pushed: bool, status: Option<&str>, revoked: bool) -> GrantView {
+        let now = Utc::now();
+        GrantView {
+            grant: crate::db::grants::GrantRow {
+                id: Uuid::now_v7(),
+                resource_id: Uuid::now_v7(),
+                user_id: Uuid::now_v7(),
+                source: "remote_adopted".into(),
+                reason: "why".into(),
+                granted_by: "alice".into(),
+                granted_at: now,
+                expires_at: None,
+                revoked_at: revoked.then_some(now),
+                revoked_by: revoked.then(|| "bob".into()),
+                revoke_reason: revoked.then(|| "done".into()),
+                deleted_at: None,
+            },
+            propagation_status: status.map(str::to_string),
+            propagation_error: status.map(|_| "refused".into()),
+            propagation_attempts: status.map(|_| 3),
+            pushed,
+        }
+    }
+
+    #[test]
+    fn grants_carry_their_propagation() {
+        let pushed = grant(grant_view(true, Some("error"), false));
+        assert_eq!(pushed.source(), pb::AccessSource::RemoteAdopted);
+        assert_eq!(pushed.propagation_status(), pb::PropagationStatus::Error);
+        assert_eq!(pushed.propagation_error, "refused");
+        assert_eq!(pushed.propagation_attempts, 3);
+        assert!(pushed.revoked_at.is_none());
+        assert_eq!(pushed.revoked_by, "");
+        let unseen = grant(grant_view(true, None, false));
+        assert_eq!(unseen.propagation_status(), pb::PropagationStatus::Pending);
+        let not_pushed = grant(grant_view(false, None, false));
+        assert_eq!(
+            not_pushed.propagation_status(),
+            pb::PropagationStatus::Unspecified
+        );
+        let revoked = grant(grant_view(true, None, true));
+        assert_eq!(
+            revoked.propagation_status(),
+            pb::PropagationStatus::Unspecified
+        );
+        assert_eq!(revoked.revoked_by, "bob");
+        assert_eq!(revoked.revoke_reason, "done");
+    }
+
+    #[test]
+    fn history_cursors_round_trip() {
+        let row = HistoryRow {
+            action: "access.revoke".into(),
+            at: DateTime::from_timestamp_micros(1_780_000_000_123_456).unwrap(),
+            grant_id: Uuid::now_v7(),
+        };
+        let token = encode_history_cursor(&row);
+        assert_eq!(decode_history_cursor("page_token", &token).unwrap(), row);
+        let other = encode_text_cursor("nope");
+        assert!(decode_history_cursor("page_token", &other).is_err());
     }
 }

@@ -1,8 +1,5 @@
 //! IntegrationService: integrations, their resources and accounts, and the audit log.
 
-use chrono::Utc;
-use diesel_async::AsyncConnection;
-use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
@@ -11,9 +8,10 @@ use super::paging::PageRequest;
 use crate::auth::{Role, require};
 use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
-use crate::db::audit::{self, AuditEntry, AuditFilter};
+use crate::db::audit::{self, AuditFilter};
 use crate::db::{accounts, integrations as store, resources};
 use crate::domain::integrations;
+use crate::domain::sync_mode::{self, SyncMode};
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, integration_service_server::IntegrationService};
 
@@ -169,8 +167,8 @@ impl IntegrationService for IntegrationApi {
         let request = request.into_inner();
         let id = parse_id("resource_id", &request.resource_id)?;
         let mode = match pb::SyncMode::try_from(request.sync_mode) {
-            Ok(pb::SyncMode::Pull) => "pull",
-            Ok(pb::SyncMode::Push) => "push",
+            Ok(pb::SyncMode::Pull) => SyncMode::Pull,
+            Ok(pb::SyncMode::Push) => SyncMode::Push,
             _ => {
                 return Err(AppError::invalid(
                     "sync_mode",
@@ -179,47 +177,9 @@ impl IntegrationService for IntegrationApi {
                 .into());
             }
         };
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let row = conn
-            .transaction::<_, AppError, _>(async move |conn| {
-                let resource = resources::find_for_update(conn, id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
-                let integration = store::find(conn, resource.integration_id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("integration"))?;
-                if resource.deleted_at.is_some() || integration.deleted_at.is_some() {
-                    return Err(AppError::FailedPrecondition(format!(
-                        "resource {id} or its integration is deleted"
-                    )));
-                }
-                let can_push = IntegrationKind::from_name(&integration.integration_type)
-                    .is_some_and(|kind| kind.capabilities().can_push);
-                if mode == "push" && !can_push {
-                    return Err(AppError::FailedPrecondition(format!(
-                        "integrations of type {} cannot push",
-                        integration.integration_type
-                    )));
-                }
-                if resource.sync_mode == mode {
-                    return Ok((resource, integration.last_pulled_at));
-                }
-                let updated = resources::set_sync_mode(conn, id, mode, Utc::now()).await?;
-                audit::record(
-                    conn,
-                    AuditEntry {
-                        actor: &actor,
-                        action: "resource.sync_mode",
-                        integration_id: Some(resource.integration_id),
-                        resource_id: Some(id),
-                        details: json!({"from": resource.sync_mode, "to": mode}),
-                    },
-                )
-                .await?;
-                Ok((updated, integration.last_pulled_at))
-            })
-            .await?;
-        Ok(Response::new(convert::resource(row.0, row.1)))
+        let (row, last_pulled_at) =
+            sync_mode::set_resource_sync_mode(&self.ctx, &actor, id, mode).await?;
+        Ok(Response::new(convert::resource(row, last_pulled_at)))
     }
 
     async fn list_accounts(

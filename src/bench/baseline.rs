@@ -1,6 +1,10 @@
 //! The physical baseline: the rows an initial sync lands, binary-COPYed straight into tables with
-//! the synced tables' columns, keys, indexes and defaults (`LIKE … INCLUDING ALL`; no foreign
-//! keys), in one committed transaction. It is what landing those rows costs at the least.
+//! the synced tables' columns, keys, indexes and defaults (`LIKE … INCLUDING ALL`), one COPY per
+//! table, in one committed transaction. It is what landing those rows costs at the least.
+//!
+//! `LIKE` copies no foreign keys: the plain baseline (`bench_*`) has none. A second variant
+//! (`bench_fk_*`) adds the synced tables' foreign keys, so that their checks can be told apart
+//! from the rest of the engine's cost.
 
 use std::time::{Duration, Instant};
 
@@ -14,46 +18,171 @@ use super::synthetic::Directory;
 
 const CREATE_TABLES: &str = "
     DROP TABLE IF EXISTS bench_accounts, bench_account_attributes, bench_resources,
-        bench_pulled_access, bench_users;
+        bench_pulled_access, bench_users, bench_fk_pulled_access, bench_fk_account_attributes,
+        bench_fk_accounts, bench_fk_resources, bench_fk_users;
     CREATE TABLE bench_accounts (LIKE accounts INCLUDING ALL);
     CREATE TABLE bench_account_attributes (LIKE account_attributes INCLUDING ALL);
     CREATE TABLE bench_resources (LIKE resources INCLUDING ALL);
     CREATE TABLE bench_pulled_access (LIKE pulled_access INCLUDING ALL);
-    CREATE TABLE bench_users (LIKE users INCLUDING ALL);";
+    CREATE TABLE bench_users (LIKE users INCLUDING ALL);
+    CREATE TABLE bench_fk_users (LIKE users INCLUDING ALL);
+    CREATE TABLE bench_fk_accounts (LIKE accounts INCLUDING ALL,
+        FOREIGN KEY (integration_id) REFERENCES integrations (id),
+        FOREIGN KEY (user_id) REFERENCES bench_fk_users (id));
+    CREATE TABLE bench_fk_account_attributes (LIKE account_attributes INCLUDING ALL,
+        FOREIGN KEY (account_id) REFERENCES bench_fk_accounts (id));
+    CREATE TABLE bench_fk_resources (LIKE resources INCLUDING ALL,
+        FOREIGN KEY (integration_id) REFERENCES integrations (id));
+    CREATE TABLE bench_fk_pulled_access (LIKE pulled_access INCLUDING ALL,
+        FOREIGN KEY (integration_id) REFERENCES integrations (id),
+        FOREIGN KEY (resource_id) REFERENCES bench_fk_resources (id),
+        FOREIGN KEY (account_id) REFERENCES bench_fk_accounts (id));";
 
 /// How long each part took, and how many rows each table got.
 #[derive(Debug, Clone, Default)]
 pub struct CopyBaseline {
-    /// accounts, attributes, resources and access, COPY to commit.
+    /// accounts, attributes, resources and access without foreign keys, COPY to commit.
     pub total: Duration,
     pub per_table: Vec<(&'static str, u64, Duration)>,
     /// The users the initial sync also makes, in a transaction of their own.
     pub users: Duration,
+    /// Users, accounts, attributes, resources and access with the synced tables' foreign keys,
+    /// in one transaction.
+    pub with_foreign_keys: Duration,
+    pub per_table_with_foreign_keys: Vec<(&'static str, u64, Duration)>,
 }
 
 pub async fn create_tables(client: &Client) -> Result<(), tokio_postgres::Error> {
     client.batch_execute(CREATE_TABLES).await
 }
 
-/// COPYs the directory's rows (generated again, as the sync got them) and commits.
-pub async fn run(
+/// COPYs the directory's rows (generated again, as the sync got them) into the plain tables,
+/// then the users in a transaction of their own.
+pub async fn run_plain(
     client: &mut Client,
     directory: &Directory,
     integration_id: Uuid,
-) -> Result<CopyBaseline, tokio_postgres::Error> {
-    let sizes = directory.sizes;
-    let mut result = CopyBaseline::default();
+    result: &mut CopyBaseline,
+) -> Result<(), tokio_postgres::Error> {
+    let copier = Copier {
+        directory,
+        integration_id,
+    };
     let started = Instant::now();
     let tx = client.transaction().await?;
+    let user_ids = new_ids(directory.sizes.accounts);
+    let (account_ids, step) = copier.accounts(&tx, "bench_accounts", &user_ids).await?;
+    result.per_table.push(step);
+    result.per_table.push(
+        copier
+            .attributes(&tx, "bench_account_attributes", &account_ids)
+            .await?,
+    );
+    let (resource_ids, step) = copier.resources(&tx, "bench_resources").await?;
+    result.per_table.push(step);
+    result.per_table.push(
+        copier
+            .access(&tx, "bench_pulled_access", &resource_ids, &account_ids)
+            .await?,
+    );
+    result.per_table.push(commit(tx).await?);
+    result.total = started.elapsed();
 
-    // Ids are kept only for the objects the next tables refer to.
-    let mut account_ids = Vec::with_capacity(sizes.accounts as usize);
-    let mut user_ids = Vec::with_capacity(sizes.accounts as usize);
-    let mut table = Timer::new("accounts");
-    let writer = copy_in(
-        &tx,
-        "bench_accounts (id, integration_id, user_id, external_id, username, email, display_name)",
-        &[
+    let started = Instant::now();
+    let tx = client.transaction().await?;
+    copier.users(&tx, "bench_users", &user_ids).await?;
+    commit(tx).await?;
+    result.users = started.elapsed();
+    Ok(())
+}
+
+/// The same rows, users first, into the tables with foreign keys, in one transaction.
+pub async fn run_with_foreign_keys(
+    client: &mut Client,
+    directory: &Directory,
+    integration_id: Uuid,
+    result: &mut CopyBaseline,
+) -> Result<(), tokio_postgres::Error> {
+    let copier = Copier {
+        directory,
+        integration_id,
+    };
+    let started = Instant::now();
+    let steps = &mut result.per_table_with_foreign_keys;
+    let tx = client.transaction().await?;
+    let user_ids = new_ids(directory.sizes.accounts);
+    steps.push(copier.users(&tx, "bench_fk_users", &user_ids).await?);
+    let (account_ids, step) = copier.accounts(&tx, "bench_fk_accounts", &user_ids).await?;
+    steps.push(step);
+    steps.push(
+        copier
+            .attributes(&tx, "bench_fk_account_attributes", &account_ids)
+            .await?,
+    );
+    let (resource_ids, step) = copier.resources(&tx, "bench_fk_resources").await?;
+    steps.push(step);
+    steps.push(
+        copier
+            .access(&tx, "bench_fk_pulled_access", &resource_ids, &account_ids)
+            .await?,
+    );
+    steps.push(commit(tx).await?);
+    result.with_foreign_keys = started.elapsed();
+    Ok(())
+}
+
+type Step = (&'static str, u64, Duration);
+
+fn new_ids(n: u64) -> Vec<Uuid> {
+    (0..n).map(|_| Uuid::now_v7()).collect()
+}
+
+async fn commit(tx: Transaction<'_>) -> Result<Step, tokio_postgres::Error> {
+    let started = Instant::now();
+    tx.commit().await?;
+    Ok(("(commit)", 0, started.elapsed()))
+}
+
+struct Copier<'a> {
+    directory: &'a Directory,
+    integration_id: Uuid,
+}
+
+impl Copier<'_> {
+    async fn users(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+        user_ids: &[Uuid],
+    ) -> Result<Step, tokio_postgres::Error> {
+        let started = Instant::now();
+        let columns = "id, email, username, display_name";
+        let writer = copy_in(
+            tx,
+            table,
+            columns,
+            &[Type::UUID, Type::TEXT, Type::TEXT, Type::TEXT],
+        )
+        .await?;
+        pin_mut!(writer);
+        for (i, id) in user_ids.iter().enumerate() {
+            let a = self.directory.account(i as u64);
+            let row: [&(dyn ToSql + Sync); 4] = [id, &a.email, &a.username, &a.display_name];
+            writer.as_mut().write(&row).await?;
+        }
+        Ok(("users", writer.finish().await?, started.elapsed()))
+    }
+
+    /// Returns the accounts' ids, which attributes and access refer to.
+    async fn accounts(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+        user_ids: &[Uuid],
+    ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
+        let started = Instant::now();
+        let columns = "id, integration_id, user_id, external_id, username, email, display_name";
+        let types = [
             Type::UUID,
             Type::UUID,
             Type::UUID,
@@ -61,163 +190,123 @@ pub async fn run(
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
-        ],
-    )
-    .await?;
-    pin_mut!(writer);
-    for i in 0..sizes.accounts {
-        let a = directory.account(i);
-        let (id, user_id) = (Uuid::now_v7(), Uuid::now_v7());
-        account_ids.push(id);
-        user_ids.push(user_id);
-        writer
-            .as_mut()
-            .write(&[
+        ];
+        let writer = copy_in(tx, table, columns, &types).await?;
+        pin_mut!(writer);
+        let mut ids = Vec::with_capacity(user_ids.len());
+        for (i, user_id) in user_ids.iter().enumerate() {
+            let a = self.directory.account(i as u64);
+            let id = Uuid::now_v7();
+            let row: [&(dyn ToSql + Sync); 7] = [
                 &id,
-                &integration_id,
-                &user_id,
+                &self.integration_id,
+                user_id,
                 &a.external_id,
                 &a.username,
                 &a.email,
                 &a.display_name,
-            ])
-            .await?;
-    }
-    table.rows = writer.finish().await?;
-    result.per_table.push(table.done());
-
-    let mut table = Timer::new("account_attributes");
-    let writer = copy_in(
-        &tx,
-        "bench_account_attributes (account_id, name, attribute_values)",
-        &[Type::UUID, Type::TEXT, Type::TEXT_ARRAY],
-    )
-    .await?;
-    pin_mut!(writer);
-    for (i, id) in account_ids.iter().enumerate() {
-        for (name, values) in directory.account(i as u64).attributes {
-            writer.as_mut().write(&[id, &name, &values]).await?;
+            ];
+            writer.as_mut().write(&row).await?;
+            ids.push(id);
         }
+        let rows = writer.finish().await?;
+        Ok((ids, ("accounts", rows, started.elapsed())))
     }
-    table.rows = writer.finish().await?;
-    result.per_table.push(table.done());
 
-    let mut resource_ids = Vec::with_capacity(sizes.resources as usize);
-    let mut table = Timer::new("resources");
-    let writer = copy_in(
-        &tx,
-        "bench_resources (id, integration_id, external_id, resource_type, name, description)",
-        &[
+    async fn attributes(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+        account_ids: &[Uuid],
+    ) -> Result<Step, tokio_postgres::Error> {
+        let started = Instant::now();
+        let columns = "account_id, name, attribute_values";
+        let types = [Type::UUID, Type::TEXT, Type::TEXT_ARRAY];
+        let writer = copy_in(tx, table, columns, &types).await?;
+        pin_mut!(writer);
+        for (i, id) in account_ids.iter().enumerate() {
+            for (name, values) in self.directory.account(i as u64).attributes {
+                let row: [&(dyn ToSql + Sync); 3] = [id, &name, &values];
+                writer.as_mut().write(&row).await?;
+            }
+        }
+        let rows = writer.finish().await?;
+        Ok(("account_attributes", rows, started.elapsed()))
+    }
+
+    /// Returns the resources' ids, which access refers to.
+    async fn resources(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+    ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
+        let started = Instant::now();
+        let columns = "id, integration_id, external_id, resource_type, name, description";
+        let types = [
             Type::UUID,
             Type::UUID,
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
-        ],
-    )
-    .await?;
-    pin_mut!(writer);
-    for j in 0..sizes.resources {
-        let r = directory.resource(j);
-        let id = Uuid::now_v7();
-        resource_ids.push(id);
-        let row: [&(dyn ToSql + Sync); 6] = [
-            &id,
-            &integration_id,
-            &r.external_id,
-            &r.resource_type,
-            &r.name,
-            &r.description,
         ];
-        writer.as_mut().write(&row).await?;
+        let writer = copy_in(tx, table, columns, &types).await?;
+        pin_mut!(writer);
+        let mut ids = Vec::with_capacity(self.directory.sizes.resources as usize);
+        for j in 0..self.directory.sizes.resources {
+            let r = self.directory.resource(j);
+            let id = Uuid::now_v7();
+            let row: [&(dyn ToSql + Sync); 6] = [
+                &id,
+                &self.integration_id,
+                &r.external_id,
+                &r.resource_type,
+                &r.name,
+                &r.description,
+            ];
+            writer.as_mut().write(&row).await?;
+            ids.push(id);
+        }
+        let rows = writer.finish().await?;
+        Ok((ids, ("resources", rows, started.elapsed())))
     }
-    table.rows = writer.finish().await?;
-    result.per_table.push(table.done());
 
-    let mut table = Timer::new("pulled_access");
-    let writer = copy_in(
-        &tx,
-        "bench_pulled_access (id, integration_id, resource_id, account_id)",
-        &[Type::UUID, Type::UUID, Type::UUID, Type::UUID],
-    )
-    .await?;
-    pin_mut!(writer);
-    for k in 0..sizes.access {
-        let (resource, account) = directory.access_pair(k);
-        let id = Uuid::now_v7();
-        let row: [&(dyn ToSql + Sync); 4] = [
-            &id,
-            &integration_id,
-            &resource_ids[resource as usize],
-            &account_ids[account as usize],
-        ];
-        writer.as_mut().write(&row).await?;
+    async fn access(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+        resource_ids: &[Uuid],
+        account_ids: &[Uuid],
+    ) -> Result<Step, tokio_postgres::Error> {
+        let started = Instant::now();
+        let columns = "id, integration_id, resource_id, account_id";
+        let types = [Type::UUID, Type::UUID, Type::UUID, Type::UUID];
+        let writer = copy_in(tx, table, columns, &types).await?;
+        pin_mut!(writer);
+        for k in 0..self.directory.sizes.access {
+            let (resource, account) = self.directory.access_pair(k);
+            let id = Uuid::now_v7();
+            let row: [&(dyn ToSql + Sync); 4] = [
+                &id,
+                &self.integration_id,
+                &resource_ids[resource as usize],
+                &account_ids[account as usize],
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        let rows = writer.finish().await?;
+        Ok(("pulled_access", rows, started.elapsed()))
     }
-    table.rows = writer.finish().await?;
-    result.per_table.push(table.done());
-    let committing = Instant::now();
-    tx.commit().await?;
-    result.per_table.push(("(commit)", 0, committing.elapsed()));
-    result.total = started.elapsed();
-
-    result.users = copy_users(client, directory, &user_ids).await?;
-    Ok(result)
-}
-
-async fn copy_users(
-    client: &mut Client,
-    directory: &Directory,
-    user_ids: &[Uuid],
-) -> Result<Duration, tokio_postgres::Error> {
-    let started = Instant::now();
-    let tx = client.transaction().await?;
-    let writer = copy_in(
-        &tx,
-        "bench_users (id, email, username, display_name)",
-        &[Type::UUID, Type::TEXT, Type::TEXT, Type::TEXT],
-    )
-    .await?;
-    pin_mut!(writer);
-    for (i, id) in user_ids.iter().enumerate() {
-        let a = directory.account(i as u64);
-        writer
-            .as_mut()
-            .write(&[id, &a.email, &a.username, &a.display_name])
-            .await?;
-    }
-    writer.finish().await?;
-    tx.commit().await?;
-    Ok(started.elapsed())
 }
 
 async fn copy_in(
     tx: &Transaction<'_>,
-    target: &str,
+    table: &str,
+    columns: &str,
     types: &[Type],
 ) -> Result<BinaryCopyInWriter, tokio_postgres::Error> {
     let sink = tx
-        .copy_in(&format!("COPY {target} FROM STDIN BINARY"))
+        .copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))
         .await?;
     Ok(BinaryCopyInWriter::new(sink, types))
-}
-
-struct Timer {
-    table: &'static str,
-    rows: u64,
-    started: Instant,
-}
-
-impl Timer {
-    fn new(table: &'static str) -> Self {
-        Timer {
-            table,
-            rows: 0,
-            started: Instant::now(),
-        }
-    }
-
-    fn done(self) -> (&'static str, u64, Duration) {
-        (self.table, self.rows, self.started.elapsed())
-    }
 }

@@ -33,7 +33,7 @@ const LEASE: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub elapsed: Duration,
-    /// Until the engine dropped the source: listing and staging every page.
+    /// Until the engine had listed and staged every page; the rest is merging and committing.
     pub listing: Option<Duration>,
     pub stats: RunStats,
     /// Rows the synced tables got (inserted + updated + deleted), per table.
@@ -165,7 +165,7 @@ impl Bench {
             claimed
         };
         let source = SyntheticSource::new(Directory::new(self.sizes, version));
-        let dropped_at = source.dropped_at();
+        let listed_at = source.listed_at();
         let started = Instant::now();
         let stats = runner::pull_from(
             &self.engine,
@@ -178,7 +178,7 @@ impl Bench {
         .await
         .map_err(|stopped| anyhow::anyhow!("the sync run stopped: {stopped:?}"))?;
         let elapsed = started.elapsed();
-        let listing = dropped_at
+        let listing = listed_at
             .lock()
             .ok()
             .and_then(|at| at.map(|at| at.duration_since(started)));
@@ -215,11 +215,17 @@ impl Bench {
         })
     }
 
-    /// Creates the baseline tables, then times the COPY of the base directory's rows.
+    /// Creates the baseline tables, then times the COPY of the base directory's rows: without
+    /// foreign keys, then with them.
     pub async fn copy_baseline(&mut self) -> anyhow::Result<CopyBaseline> {
         baseline::create_tables(&self.client).await?;
-        self.settle().await?;
         let directory = Directory::new(self.sizes, 0);
-        Ok(baseline::run(&mut self.client, &directory, self.integration.id).await?)
+        let id = self.integration.id;
+        let mut result = CopyBaseline::default();
+        self.settle().await?;
+        baseline::run_plain(&mut self.client, &directory, id, &mut result).await?;
+        self.settle().await?;
+        baseline::run_with_foreign_keys(&mut self.client, &directory, id, &mut result).await?;
+        Ok(result)
     }
 }

@@ -13,6 +13,7 @@
 //! the base directory never uses (one removed and one added pair each).
 
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -173,32 +174,25 @@ fn pages<T: Send + 'static>(
         .boxed()
 }
 
-/// The directory as a connector. The engine drops its connector as soon as every listing is
-/// staged: the moment is recorded, splitting a run's time into listing and merging.
+/// The directory as a connector. The moment the engine asks for the access page after the last
+/// one (every listing is then staged) is recorded, splitting a run's time into listing and the
+/// rest (merging, committing).
 pub struct SyntheticSource {
     directory: Directory,
-    dropped_at: Arc<Mutex<Option<Instant>>>,
+    listed_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl SyntheticSource {
     pub fn new(directory: Directory) -> Self {
         SyntheticSource {
             directory,
-            dropped_at: Arc::default(),
+            listed_at: Arc::default(),
         }
     }
 
-    /// Filled in when the source is dropped.
-    pub fn dropped_at(&self) -> Arc<Mutex<Option<Instant>>> {
-        self.dropped_at.clone()
-    }
-}
-
-impl Drop for SyntheticSource {
-    fn drop(&mut self) {
-        if let Ok(mut at) = self.dropped_at.lock() {
-            *at = Some(Instant::now());
-        }
+    /// Filled in when the access listing has been read to its end.
+    pub fn listed_at(&self) -> Arc<Mutex<Option<Instant>>> {
+        self.listed_at.clone()
     }
 }
 
@@ -222,7 +216,16 @@ impl Connector for SyntheticSource {
 
     fn list_access(&self) -> PageStream<'_, RemoteAccess> {
         let d = self.directory;
+        let listed_at = self.listed_at.clone();
+        let end = futures::stream::poll_fn(move |_| {
+            if let Ok(mut at) = listed_at.lock() {
+                at.get_or_insert_with(Instant::now);
+            }
+            Poll::Ready(None)
+        });
         pages(d, d.sizes.access, Directory::access)
+            .chain(end)
+            .boxed()
     }
 
     async fn add_member(&self, _resource: &str, _account: &str) -> Result<(), ConnectorError> {

@@ -5,14 +5,17 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod embedded;
+pub mod grants;
 pub mod integrations;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod propagations;
 pub mod resources;
 pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 

@@ -49,6 +49,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    grants (id) {
+        id -> Uuid,
+        resource_id -> Uuid,
+        user_id -> Uuid,
+        source -> Text,
+        reason -> Text,
+        granted_by -> Text,
+        granted_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     integrations (id) {
         id -> Uuid,
         integration_type -> Text,
@@ -63,6 +80,19 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         last_pulled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    propagations (resource_id, user_id) {
+        resource_id -> Uuid,
+        user_id -> Uuid,
+        integration_id -> Uuid,
+        status -> Text,
+        error -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -144,6 +174,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    team_members (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        user_id -> Uuid,
+        added_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Nullable<Text>,
@@ -159,25 +208,37 @@ diesel::joinable!(accounts -> integrations (integration_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(audit_events -> integrations (integration_id));
 diesel::joinable!(audit_events -> resources (resource_id));
+diesel::joinable!(grants -> resources (resource_id));
+diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(propagations -> integrations (integration_id));
+diesel::joinable!(propagations -> resources (resource_id));
+diesel::joinable!(propagations -> users (user_id));
 diesel::joinable!(pulled_access -> accounts (account_id));
 diesel::joinable!(pulled_access -> integrations (integration_id));
 diesel::joinable!(pulled_access -> resources (resource_id));
 diesel::joinable!(resources -> integrations (integration_id));
+diesel::joinable!(resources -> teams (team_id));
 diesel::joinable!(sync_errors -> integrations (integration_id));
 diesel::joinable!(sync_events -> integrations (integration_id));
 diesel::joinable!(sync_events -> sync_runs (run_id));
 diesel::joinable!(sync_runs -> integrations (integration_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_attributes,
     accounts,
     api_tokens,
     audit_events,
+    grants,
     integrations,
+    propagations,
     pulled_access,
     resources,
     sync_errors,
     sync_events,
     sync_runs,
+    team_members,
+    teams,
     users,
 );

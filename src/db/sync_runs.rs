@@ -133,14 +133,14 @@ pub async fn mark_cancelled(
         .await
 }
 
-/// Finishes a dry run that is still ours: succeeded, with the stats it would have applied, and
-/// its FINISHED event. False when it was cancelled meanwhile.
-pub async fn finish_dry_run(
+/// Finishes a run that is still ours as succeeded, with its stats and its FINISHED event
+/// carrying `message`. False when it was cancelled meanwhile.
+pub async fn finish_succeeded(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     worker: &str,
     stats: &crate::sync::stats::RunStats,
-    summary: &str,
+    message: &str,
 ) -> QueryResult<bool> {
     use crate::sync::events::{self, EventDraft, EventKind};
     use diesel_async::AsyncConnection;
@@ -169,7 +169,7 @@ pub async fn finish_dry_run(
                 EventDraft::new(EventKind::Finished)
                     .state("succeeded")
                     .stats(stats)
-                    .message(format!("dry run, nothing applied: {summary}")),
+                    .message(message),
             )
             .await?;
         }

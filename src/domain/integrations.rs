@@ -9,12 +9,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::connectors::{IntegrationKind, Setup};
+use crate::connectors::{Connector, IntegrationKind, Setup};
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
-use crate::db::{access, accounts, resources};
+use crate::db::{access, accounts, grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::sync::queue;
 
@@ -239,6 +239,9 @@ pub async fn delete(
             let accounts_soft_deleted =
                 accounts::soft_delete_for_integration(conn, id, now).await?;
             access::close_for_integration(conn, id, now).await?;
+            // Kept as history; nothing is pushed for them again, retries included.
+            let grants_soft_deleted = grants::soft_delete_for_integration(conn, id, now).await?;
+            propagations::forget_integration(conn, id).await?;
             audit::record(
                 conn,
                 AuditEntry {
@@ -252,6 +255,7 @@ pub async fn delete(
                         "push_mode_resources": push_mode,
                         "resources_soft_deleted": resources_soft_deleted,
                         "accounts_soft_deleted": accounts_soft_deleted,
+                        "grants_soft_deleted": grants_soft_deleted,
                         "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
                     }),
                 },
@@ -339,6 +343,20 @@ pub fn open(ctx: &AppContext, row: &IntegrationRow) -> AppResult<BTreeMap<String
         Some(sealed) => Ok(ctx.secret_key.open(row.id, sealed)?),
         None => Ok(BTreeMap::new()),
     }
+}
+
+/// A connector for the integration's system, built from its stored config and its decrypted
+/// credentials. Building one does not connect.
+pub fn connector_for_integration(
+    ctx: &AppContext,
+    row: &IntegrationRow,
+) -> AppResult<Box<dyn Connector>> {
+    let kind = kind_of(row)?;
+    let config = serde_json::from_value(row.config.clone())
+        .map_err(|e| anyhow::anyhow!("stored config of {} is not a string map: {e}", row.id))?;
+    let credentials = open(ctx, row)?;
+    let setup = Setup::check(kind.setup_fields(), config, credentials)?;
+    Ok(kind.connector(&setup)?)
 }
 
 fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {

@@ -16,13 +16,15 @@ use crate::db::sync_runs;
 const PREVIEW_CHANGES: i64 = 20;
 
 /// Merges in one transaction. A dry run, a tripped mass-deletion guard or a run that stopped
-/// being ours rolls everything back.
+/// being ours rolls everything back. With `finish`, the same transaction ends the run; without
+/// (a push phase follows), it only makes sure the run is still ours when the merge commits.
 pub async fn apply(
     engine: &Engine,
     worker: &str,
     run: &SyncRunRow,
     integration: &IntegrationRow,
     staging: &mut Staging,
+    finish: bool,
 ) -> Result<RunStats, Stopped> {
     let tx = staging.client().transaction().await.map_err(internal)?;
     let merged = merge::apply(&tx, integration.id, run.id)
@@ -47,16 +49,25 @@ pub async fn apply(
             .map_err(internal)?;
     }
     let stats_json = serde_json::to_value(stats).map_err(internal)?;
-    let finished = tx
-        .execute(
+    let still_ours = if finish {
+        tx.execute(
             "UPDATE sync_runs SET state = 'succeeded', stats = $3, finished_at = now(),
                  phase = NULL, lease_expires_at = NULL
              WHERE id = $1 AND state = 'running' AND claimed_by = $2",
             &[&run.id, &worker, &stats_json],
         )
         .await
-        .map_err(internal)?;
-    if finished != 1 {
+    } else {
+        // Locked until commit, so a cancellation lands either before (nothing applied) or after.
+        tx.execute(
+            "UPDATE sync_runs SET stats = $3
+             WHERE id = $1 AND state = 'running' AND claimed_by = $2",
+            &[&run.id, &worker, &stats_json],
+        )
+        .await
+    }
+    .map_err(internal)?;
+    if still_ours != 1 {
         // Cancelled while merging: the rollback (on drop) leaves no trace.
         return Err(Stopped::Cancelled);
     }
@@ -75,16 +86,18 @@ pub async fn apply(
         .await
         .map_err(internal)?;
     }
-    emit_in(
-        &tx,
-        run.id,
-        EventDraft::new(EventKind::Finished)
-            .state("succeeded")
-            .stats(stats)
-            .message(summary(&stats)),
-    )
-    .await
-    .map_err(internal)?;
+    if finish {
+        emit_in(
+            &tx,
+            run.id,
+            EventDraft::new(EventKind::Finished)
+                .state("succeeded")
+                .stats(stats)
+                .message(summary(&stats)),
+        )
+        .await
+        .map_err(internal)?;
+    }
     tx.commit().await.map_err(internal)?;
     Ok(stats)
 }
@@ -147,7 +160,13 @@ async fn finish_dry_run(
             .map_err(internal)?;
     }
     let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
-    let finished = sync_runs::finish_dry_run(&mut conn, run.id, worker, &stats, &summary(&stats))
+    let finished = sync_runs::finish_succeeded(
+        &mut conn,
+        run.id,
+        worker,
+        &stats,
+        &format!("dry run, nothing applied: {}", summary(&stats)),
+    )
         .await
         .map_err(internal)?;
     if !finished {
@@ -165,21 +184,25 @@ fn unresolved_warning(merged: &Merged) -> EventDraft {
         ))
 }
 
-fn summary(stats: &RunStats) -> String {
+pub(super) fn summary(stats: &RunStats) -> String {
     let kind = |name: &str, c: &ChangeCounts| {
         format!(
             "{name} +{} ~{} -{} ={}",
             c.created, c.updated, c.deleted, c.unchanged
         )
     };
-    format!(
-        "{}; {}; {}; {}; {} unreadable",
+    let mut summary = format!(
+        "{}; {}; {}; {}; {} errors",
         kind("accounts", &stats.accounts),
         kind("attributes", &stats.attributes),
         kind("resources", &stats.resources),
         kind("access", &stats.access),
         stats.errors
-    )
+    );
+    if stats.push != ChangeCounts::default() {
+        summary.push_str(&format!("; {}", kind("pushed", &stats.push)));
+    }
+    summary
 }
 
 /// Emits inside the merge transaction: the event exists (and is published) only if it commits.

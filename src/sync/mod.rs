@@ -6,6 +6,7 @@ pub mod apply;
 pub mod events;
 pub mod hub;
 pub mod merge;
+pub mod push;
 pub mod queue;
 pub mod runner;
 pub mod stage;
@@ -34,6 +35,11 @@ pub struct EngineConfig {
     pub poll: Duration,
     /// How often due integrations are queued and expired leases reaped.
     pub schedule: Duration,
+    /// A failed push is retried after this, doubling each attempt up to `push_retry_max`.
+    pub push_retry_base: Duration,
+    pub push_retry_max: Duration,
+    /// After this many failed attempts a push waits for a person (TriggerSync) or a new decision.
+    pub push_max_attempts: i32,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +50,9 @@ impl Default for EngineConfig {
             heartbeat: Duration::from_secs(1),
             poll: Duration::from_secs(2),
             schedule: Duration::from_secs(5),
+            push_retry_base: Duration::from_secs(2),
+            push_retry_max: Duration::from_secs(300),
+            push_max_attempts: 10,
         }
     }
 }
@@ -120,6 +129,10 @@ async fn scheduler(engine: Arc<Engine>, shutdown: CancellationToken) {
 async fn schedule_once(engine: &Engine) -> anyhow::Result<()> {
     let mut conn = engine.ctx.pool.get().await?;
     queue::reap_expired_leases(&mut conn).await?;
+    let expired = crate::domain::grants::expire_due(&mut conn).await?;
+    if expired > 0 {
+        tracing::info!(expired, "revoked expired grants");
+    }
     let queued = queue::enqueue_due(&mut conn).await?;
     if queued > 0 {
         tracing::info!(queued, "queued scheduled sync runs");

@@ -186,7 +186,7 @@ pub async fn reap_expired_leases(conn: &mut AsyncPgConnection) -> QueryResult<us
         }
         if !expired.is_empty() {
             let ids: Vec<Uuid> = expired.iter().map(|run| run.integration_id).collect();
-            enqueue_for(conn, &ids, "scheduled").await?;
+            enqueue_for(conn, &ids, "scheduled", "system").await?;
         }
         Ok(expired.len())
     })
@@ -214,7 +214,20 @@ pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
         .load(conn)
         .await?;
         let ids: Vec<Uuid> = due.into_iter().map(|due| due.id).collect();
-        enqueue_for(conn, &ids, "scheduled").await
+        let scheduled = enqueue_for(conn, &ids, "scheduled", "system").await?;
+        // Pushes waiting (new decisions) or due for a retry get a run of their own.
+        let pushes: Vec<Due> = diesel::sql_query(
+            "SELECT DISTINCT p.integration_id AS id FROM propagations p
+             JOIN integrations i ON i.id = p.integration_id AND i.deleted_at IS NULL
+             WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now()
+               AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                               WHERE r.integration_id = p.integration_id
+                                 AND r.state IN ('queued', 'running'))",
+        )
+        .load(conn)
+        .await?;
+        let ids: Vec<Uuid> = pushes.into_iter().map(|due| due.id).collect();
+        Ok(scheduled + enqueue_for(conn, &ids, "grant", "system").await?)
     })
     .await
 }
@@ -224,6 +237,7 @@ async fn enqueue_for(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
     trigger: &str,
+    requested_by: &str,
 ) -> QueryResult<usize> {
     if ids.is_empty() {
         return Ok(0);
@@ -235,7 +249,7 @@ async fn enqueue_for(
     }
     let queued: Vec<Queued> = diesel::sql_query(
         "INSERT INTO sync_runs (id, integration_id, trigger, requested_by)
-         SELECT uuid_generate_v7(), i.id, $2, 'system'
+         SELECT uuid_generate_v7(), i.id, $2, $3
          FROM integrations i
          WHERE i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL
          ON CONFLICT (integration_id) WHERE state IN ('queued', 'running') DO NOTHING
@@ -243,6 +257,7 @@ async fn enqueue_for(
     )
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(trigger)
+    .bind::<Text, _>(requested_by)
     .load(conn)
     .await?;
     for run in &queued {
@@ -317,4 +332,17 @@ async fn emit_cancelled(
             .message(reason),
     )
     .await
+}
+
+/// Asks for the integration's push-mode resources to be reconciled soon. Queues a run now; when
+/// one is already queued it will do; when one is running it may have pushed already, so the
+/// pending propagations make the scheduler queue a follow-up as soon as it ends.
+pub async fn request_push(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    trigger: &str,
+    requested_by: &str,
+) -> QueryResult<()> {
+    enqueue_for(conn, &[integration_id], trigger, requested_by).await?;
+    Ok(())
 }

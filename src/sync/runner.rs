@@ -14,7 +14,8 @@ use super::stats::RunStats;
 use crate::connectors::{
     Connector, ConnectorError, IntegrationKind, ObjectProblem, PageStream, Setup,
 };
-use crate::db::integrations;
+use crate::db::{integrations, resources, sync_runs};
+use super::apply::summary;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::domain::integrations::open as open_credentials;
 
@@ -117,12 +118,46 @@ pub async fn pull_from(
         };
         staging.problems(kind, &problems).await.map_err(internal)?;
     }
-    drop(connector);
-
     if stop.is_cancelled() {
         return Err(Stopped::Cancelled);
     }
-    super::apply::apply(engine, worker, run, integration, &mut staging).await
+    let push = !run.dry_run && has_push_resources(engine, integration).await?;
+    let mut stats =
+        super::apply::apply(engine, worker, run, integration, &mut staging, !push).await?;
+    if !push {
+        return Ok(stats);
+    }
+    drop(staging);
+    let (pushed, failed) =
+        super::push::reconcile(engine, run, integration, connector.as_ref(), stop).await?;
+    stats.push = pushed;
+    stats.errors += failed;
+    finish(engine, worker, run, stats).await
+}
+
+async fn has_push_resources(engine: &Engine, integration: &IntegrationRow) -> Result<bool, Stopped> {
+    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    resources::count_push_mode(&mut conn, integration.id)
+        .await
+        .map(|count| count > 0)
+        .map_err(internal)
+}
+
+/// Ends a run whose push phase followed its merge.
+async fn finish(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    stats: RunStats,
+) -> Result<RunStats, Stopped> {
+    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let finished = sync_runs::finish_succeeded(&mut conn, run.id, worker, &stats, &summary(&stats))
+        .await
+        .map_err(internal)?;
+    if !finished {
+        return Err(Stopped::Cancelled);
+    }
+    Ok(stats)
 }
 
 async fn load_integration(engine: &Engine, run: &SyncRunRow) -> Result<IntegrationRow, Stopped> {
@@ -181,6 +216,11 @@ async fn list_phase<T>(
             () = stop.cancelled() => return Err(Stopped::Cancelled),
         };
         let Some(page) = page else { break };
+        if let Err(crate::connectors::ConnectorError::Unreachable(reason)) = &page
+            && let Err(error) = super::push::record_unreachable(engine, run.integration_id, reason).await
+        {
+            tracing::warn!(%error, "recording failed pushes");
+        }
         let mut objects = Vec::new();
         for item in page? {
             match item {

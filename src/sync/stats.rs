@@ -24,7 +24,10 @@ pub struct RunStats {
     pub attributes: ChangeCounts,
     pub resources: ChangeCounts,
     pub access: ChangeCounts,
-    /// Objects that could not be read (recorded as sync errors).
+    /// Members pushed to push-mode resources: created = added, deleted = removed, unchanged =
+    /// already as decided.
+    pub push: ChangeCounts,
+    /// Objects that could not be read (recorded as sync errors), and pushes that failed.
     pub errors: i64,
 }
 

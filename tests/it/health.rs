@@ -1,5 +1,6 @@
 //! Health and reflection are open to anyone (load balancers and grpcurl carry no token), health
-//! follows the database, and RPCs that are declared but not built answer UNIMPLEMENTED.
+//! follows the database, and an RPC no service declares answers UNIMPLEMENTED, but only to a
+//! caller with a token.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -8,7 +9,6 @@ use oblique::auth::Role;
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
 use oblique::db::embedded::EmbeddedPostgres;
-use oblique::pb::{ListTeamsRequest, team_service_client::TeamServiceClient};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -106,29 +106,36 @@ async fn reflection_v1alpha_and_v1_list_the_services_without_a_token() {
 }
 
 #[tokio::test]
-async fn declared_but_unbuilt_rpc_is_unimplemented_yet_still_needs_a_token() {
+async fn an_unknown_rpc_is_unimplemented_yet_still_needs_a_token() {
     let app = TestApp::spawn().await;
-    // TeamService is declared in the contract but not built yet (UserService was, until its
-    // RPCs landed): when it is built, point this at whatever RPC is still unbuilt, or drop it.
     let token = app.issue_token("health-admin", Role::Admin).await;
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    let mut admin =
-        TeamServiceClient::with_interceptor(app.channel.clone(), move |mut r: Request<()>| {
-            r.metadata_mut().insert("authorization", bearer.clone());
-            Ok(r)
-        });
     expect_code(
-        admin.list_teams(ListTeamsRequest::default()).await,
+        call_unknown_rpc(app.channel.clone(), Some(&token)).await,
         Code::Unimplemented,
     );
-
     // The auth layer runs before routing, so an anonymous caller learns nothing about which
     // RPCs exist.
-    let mut anonymous = TeamServiceClient::new(app.channel.clone());
     expect_code(
-        anonymous.list_teams(ListTeamsRequest::default()).await,
+        call_unknown_rpc(app.channel.clone(), None).await,
         Code::Unauthenticated,
     );
+}
+
+/// `oblique.v1.TeamService/NoSuchRpc`, a method no service declares.
+async fn call_unknown_rpc(channel: Channel, token: Option<&str>) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    let mut request = Request::new(());
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().expect("header value");
+        request.metadata_mut().insert("authorization", value);
+    }
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/oblique.v1.TeamService/NoSuchRpc");
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    grpc.unary(request, path, codec).await.map(|_| ())
 }
 
 /// A throwaway cluster of this test's own, so it can be stopped; removed on drop even when the

@@ -11,6 +11,7 @@ use oblique::auth::{Role, token};
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
 use oblique::pb::{
+    access_service_client::AccessServiceClient,
     integration_service_client::IntegrationServiceClient, sync_service_client::SyncServiceClient,
 };
 use oblique::server::TlsFiles;
@@ -43,6 +44,7 @@ type Authed = InterceptedService<Channel, Bearer>;
 pub struct Clients {
     pub integrations: IntegrationServiceClient<Authed>,
     pub sync: SyncServiceClient<Authed>,
+    pub access: AccessServiceClient<Authed>,
     pub bearer: Bearer,
 }
 
@@ -54,7 +56,8 @@ impl Clients {
                 channel.clone(),
                 bearer.clone(),
             ),
-            sync: SyncServiceClient::with_interceptor(channel, bearer.clone()),
+            sync: SyncServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            access: AccessServiceClient::with_interceptor(channel, bearer.clone()),
             bearer,
         }
     }
@@ -232,6 +235,9 @@ pub fn test_engine() -> EngineConfig {
         heartbeat: std::time::Duration::from_millis(200),
         poll: std::time::Duration::from_millis(200),
         schedule: std::time::Duration::from_millis(500),
+        push_retry_base: std::time::Duration::from_secs(1),
+        push_retry_max: std::time::Duration::from_secs(2),
+        push_max_attempts: 10,
     }
 }
 

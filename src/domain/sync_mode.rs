@@ -1,0 +1,113 @@
+//! Switching a resource between pull mode (the integration is the source of truth) and push
+//! mode (Oblique is, and pushes its decisions).
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::grants::{ensure_live, expire_on_resource, lock_resource};
+use crate::auth::Principal;
+use crate::connectors::IntegrationKind;
+use crate::context::AppContext;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::models::ResourceRow;
+use crate::db::{grants, propagations, resources};
+use crate::error::{AppError, AppResult};
+
+/// The reason recorded on grants made from the remote's members by a switch to push mode.
+pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mode";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    Pull,
+    Push,
+}
+
+impl SyncMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Pull => "pull",
+            SyncMode::Push => "push",
+        }
+    }
+}
+
+/// Sets the resource's mode; returns it with its integration's last successful pull.
+///
+/// PULL → PUSH adopts the current remote members as grants (source `remote_adopted`, recorded as
+/// in sync), so that the first push removes nobody by surprise. PUSH → PULL ("stop syncing")
+/// forgets every pending push and retry to it at once; its grants stay, as history, and are not
+/// pushed.
+pub async fn set_resource_sync_mode(
+    ctx: &AppContext,
+    actor: &Principal,
+    id: Uuid,
+    mode: SyncMode,
+) -> AppResult<(ResourceRow, Option<DateTime<Utc>>)> {
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let (resource, integration) = lock_resource(conn, id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
+        ensure_live(&resource, &integration)?;
+        let can_push = IntegrationKind::from_name(&integration.integration_type)
+            .is_some_and(|kind| kind.capabilities().can_push);
+        if mode == SyncMode::Push && !can_push {
+            return Err(AppError::FailedPrecondition(format!(
+                "integrations of type {} cannot push",
+                integration.integration_type
+            )));
+        }
+        if resource.sync_mode == mode.as_str() {
+            return Ok((resource, integration.last_pulled_at));
+        }
+        let updated = resources::set_sync_mode(conn, id, mode.as_str(), Utc::now()).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "resource.sync_mode",
+                integration_id: Some(integration.id),
+                resource_id: Some(id),
+                details: json!({"from": resource.sync_mode, "to": mode.as_str()}),
+            },
+        )
+        .await?;
+        match mode {
+            SyncMode::Push => {
+                // Grants that lapsed while in pull mode are closed first, so that a member
+                // still present remotely is adopted rather than removed.
+                expire_on_resource(conn, &resource, &integration, None).await?;
+                let adopted = grants::adopt_remote_members(
+                    conn,
+                    id,
+                    integration.id,
+                    ADOPTED_REASON,
+                    &actor.name,
+                )
+                .await?;
+                if adopted > 0 {
+                    audit::record(
+                        conn,
+                        AuditEntry {
+                            actor,
+                            action: "access.adopt",
+                            integration_id: Some(integration.id),
+                            resource_id: Some(id),
+                            details: json!({"adopted": adopted, "reason": ADOPTED_REASON}),
+                        },
+                    )
+                    .await?;
+                }
+                tracing::info!(resource_id = %id, adopted, "resource switched to push mode");
+            }
+            SyncMode::Pull => {
+                let forgotten = propagations::forget_resource(conn, id).await?;
+                tracing::info!(resource_id = %id, forgotten, "resource switched to pull mode");
+            }
+        }
+        Ok((updated, integration.last_pulled_at))
+    })
+    .await
+}

@@ -1,0 +1,419 @@
+//! Teams of Oblique users. A new team gets a resource of its own in every integration that asks
+//! for one; the team's members are pushed to those resources as they join and leave.
+
+use chrono::Utc;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use futures::future::join_all;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::connectors::{ConnectorError, IntegrationKind, RemoteResource};
+use crate::context::AppContext;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::integrations as integration_store;
+use crate::db::models::IntegrationRow;
+use crate::db::propagations;
+use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
+use crate::domain::integrations::connector_for_integration;
+use crate::error::{AppError, AppResult};
+use crate::sync::queue;
+
+/// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
+#[derive(Debug)]
+pub struct NewTeamInput {
+    pub name: String,
+    pub member_user_ids: Vec<Uuid>,
+}
+
+/// A new team, and why some integrations have no resource for it.
+#[derive(Debug)]
+pub struct CreatedTeam {
+    pub team: TeamDetails,
+    pub warnings: Vec<String>,
+}
+
+/// Saves the team and its members, then creates its resource in each integration with
+/// `create_resources_for_new_teams`. An integration that cannot, or whose system refuses, is
+/// reported in `warnings` and the audit log: the team exists either way.
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Principal,
+    input: NewTeamInput,
+) -> AppResult<CreatedTeam> {
+    let mut conn = ctx.pool.get().await?;
+    let team = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            ensure_users(conn, &input.member_user_ids).await?;
+            let team = match store::insert(conn, Uuid::now_v7(), &input.name).await {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    return Err(AppError::AlreadyExists(format!(
+                        "a team named {:?} already exists",
+                        input.name
+                    )));
+                }
+                other => other?,
+            };
+            for user_id in &input.member_user_ids {
+                store::add_member(conn, team.id, *user_id).await?;
+            }
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "team.create",
+                    integration_id: None,
+                    resource_id: None,
+                    details: json!({
+                        "team_id": team.id,
+                        "name": team.name,
+                        "member_user_ids": input.member_user_ids,
+                    }),
+                },
+            )
+            .await?;
+            Ok(team)
+        })
+        .await?;
+    tracing::info!(team_id = %team.id, name = %team.name, "team created");
+    let integrations = store::integrations_for_new_teams(&mut conn).await?;
+    drop(conn);
+
+    let mut warnings = Vec::new();
+    let mut creations = Vec::new();
+    for integration in integrations {
+        let can_create = IntegrationKind::from_name(&integration.integration_type)
+            .is_some_and(|kind| kind.capabilities().can_create_resources);
+        if !can_create {
+            let reason = format!(
+                "integrations of type {} cannot create resources",
+                integration.integration_type
+            );
+            warnings.push(skipped(ctx, actor, &team, &integration, &reason).await);
+            continue;
+        }
+        match connector_for_integration(ctx, &integration) {
+            Ok(connector) => creations.push((integration, connector)),
+            Err(error) => {
+                let reason = safe_reason(&error);
+                warnings.push(failed(ctx, actor, &team, &integration, &reason).await);
+            }
+        }
+    }
+    // The remote systems are called at once and with no database connection held: each may
+    // take seconds to answer.
+    let created = join_all(creations.into_iter().map(|(integration, connector)| {
+        let name = team.name.clone();
+        async move {
+            let result = connector.create_resource(&name).await;
+            (integration, result)
+        }
+    }))
+    .await;
+    for (integration, result) in created {
+        let outcome = match result {
+            Ok(remote) => record_resource(ctx, actor, &team, &integration, &remote).await,
+            Err(error) => Err(connector_reason(&error)),
+        };
+        if let Err(reason) = outcome {
+            warnings.push(failed(ctx, actor, &team, &integration, &reason).await);
+        }
+    }
+
+    let mut conn = ctx.pool.get().await?;
+    let team = details(&mut conn, team).await?;
+    Ok(CreatedTeam { team, warnings })
+}
+
+pub async fn get(ctx: &AppContext, id: Uuid) -> AppResult<TeamDetails> {
+    let mut conn = ctx.pool.get().await?;
+    let row = store::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("team {id}")))?;
+    details(&mut conn, row).await
+}
+
+/// Makes the user a member and queues the push of it to each of the team's resources; a
+/// member already is one, and nothing changes.
+pub async fn add_member(
+    ctx: &AppContext,
+    actor: &Principal,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<TeamDetails> {
+    change_membership(ctx, actor, team_id, user_id, Change::Add).await
+}
+
+/// Ends the user's membership and queues its removal from each of the team's resources; a
+/// non-member stays one, and nothing changes.
+pub async fn remove_member(
+    ctx: &AppContext,
+    actor: &Principal,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<TeamDetails> {
+    change_membership(ctx, actor, team_id, user_id, Change::Remove).await
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
+}
+
+async fn change_membership(
+    ctx: &AppContext,
+    actor: &Principal,
+    team_id: Uuid,
+    user_id: Uuid,
+    change: Change,
+) -> AppResult<TeamDetails> {
+    let mut conn = ctx.pool.get().await?;
+    let team = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let team = store::find_for_update(conn, team_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("team {team_id}")))?;
+            ensure_users(conn, &[user_id]).await?;
+            let now = Utc::now();
+            let (changed, action) = match change {
+                Change::Add => (
+                    store::add_member(conn, team_id, user_id).await?,
+                    "team.add_member",
+                ),
+                Change::Remove => (
+                    store::remove_member(conn, team_id, user_id, now).await?,
+                    "team.remove_member",
+                ),
+            };
+            if !changed {
+                return Ok(team);
+            }
+            store::touch(conn, team_id, now).await?;
+            let resources = store::pushed_resources(conn, team_id).await?;
+            let mut integration_ids: Vec<Uuid> = Vec::new();
+            for resource in &resources {
+                propagations::mark_pending(conn, resource.id, user_id).await?;
+                if !integration_ids.contains(&resource.integration_id) {
+                    integration_ids.push(resource.integration_id);
+                }
+            }
+            for integration_id in &integration_ids {
+                queue::request_push(conn, *integration_id, "team", &actor.name).await?;
+            }
+            let resource_ids: Vec<Uuid> = resources.iter().map(|resource| resource.id).collect();
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action,
+                    integration_id: None,
+                    resource_id: None,
+                    details: json!({
+                        "team_id": team_id,
+                        "name": team.name,
+                        "user_id": user_id,
+                        "resource_ids": resource_ids,
+                    }),
+                },
+            )
+            .await?;
+            Ok(team)
+        })
+        .await?;
+    details(&mut conn, team).await
+}
+
+/// In one transaction: the resource the connector made, the pending push of each member, the
+/// run that pushes them and the audit event. `Err` is the reason for the caller's warning.
+async fn record_resource(
+    ctx: &AppContext,
+    actor: &Principal,
+    team: &TeamRow,
+    integration: &IntegrationRow,
+    remote: &RemoteResource,
+) -> Result<(), String> {
+    let mut conn = ctx
+        .pool
+        .get()
+        .await
+        .map_err(|error| safe_reason(&AppError::from(error)))?;
+    let recorded = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            // Under the integration's lock, as a delete takes it: a deleted integration never
+            // gets a live resource.
+            let live = integration_store::find_for_update(conn, integration.id)
+                .await?
+                .is_some_and(|row| row.deleted_at.is_none());
+            if !live {
+                return Err(AppError::FailedPrecondition(format!(
+                    "the integration was deleted meanwhile; the remote {} {:?} was left in place",
+                    remote.resource_type, remote.name
+                )));
+            }
+            // Under the team's lock, as membership changes take it: each member joining or
+            // leaving meanwhile is either in the list below or pushed by its own change.
+            store::find_for_update(conn, team.id).await?;
+            let new = NewTeamResource {
+                integration_id: integration.id,
+                team_id: team.id,
+                external_id: &remote.external_id,
+                resource_type: &remote.resource_type,
+                name: &remote.name,
+                description: &remote.description,
+            };
+            let resource = store::insert_team_resource(conn, &new)
+                .await?
+                .ok_or_else(|| {
+                    AppError::FailedPrecondition(format!(
+                        "the remote {} {:?} was created, but its id {:?} is already recorded \
+                         for another team",
+                        remote.resource_type, remote.name, remote.external_id
+                    ))
+                })?;
+            let members = store::current_members(conn, team.id).await?;
+            for user_id in &members {
+                propagations::mark_pending(conn, resource.id, *user_id).await?;
+            }
+            queue::request_push(conn, integration.id, "team", &actor.name).await?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor,
+                    action: "team.resource_create",
+                    integration_id: Some(integration.id),
+                    resource_id: Some(resource.id),
+                    details: json!({
+                        "team_id": team.id,
+                        "team": team.name,
+                        "external_id": resource.external_id,
+                        "resource_type": resource.resource_type,
+                        "name": resource.name,
+                        "member_user_ids": members,
+                    }),
+                },
+            )
+            .await?;
+            Ok(resource)
+        })
+        .await;
+    match recorded {
+        Ok(resource) => {
+            tracing::info!(team_id = %team.id, integration_id = %integration.id, resource_id = %resource.id, "team resource created");
+            Ok(())
+        }
+        Err(error) => Err(safe_reason(&error)),
+    }
+}
+
+/// Audits a skipped integration; returns the caller's warning.
+async fn skipped(
+    ctx: &AppContext,
+    actor: &Principal,
+    team: &TeamRow,
+    integration: &IntegrationRow,
+    reason: &str,
+) -> String {
+    let warning = format!(
+        "integration {:?} ({}) skipped: {reason}",
+        integration.name, integration.id
+    );
+    audit_outcome(
+        ctx,
+        actor,
+        "team.resource_skipped",
+        team,
+        integration,
+        reason,
+    )
+    .await;
+    warning
+}
+
+/// Audits an integration whose resource could not be made; returns the caller's warning.
+async fn failed(
+    ctx: &AppContext,
+    actor: &Principal,
+    team: &TeamRow,
+    integration: &IntegrationRow,
+    reason: &str,
+) -> String {
+    tracing::warn!(team_id = %team.id, integration_id = %integration.id, reason, "team resource not created");
+    let warning = format!(
+        "integration {:?} ({}): the team's resource was not created: {reason}",
+        integration.name, integration.id
+    );
+    audit_outcome(
+        ctx,
+        actor,
+        "team.resource_failed",
+        team,
+        integration,
+        reason,
+    )
+    .await;
+    warning
+}
+
+/// The team is saved already, so an audit failure here is logged rather than failing the call.
+async fn audit_outcome(
+    ctx: &AppContext,
+    actor: &Principal,
+    action: &str,
+    team: &TeamRow,
+    integration: &IntegrationRow,
+    reason: &str,
+) {
+    let entry = AuditEntry {
+        actor,
+        action,
+        integration_id: Some(integration.id),
+        resource_id: None,
+        details: json!({"team_id": team.id, "team": team.name, "reason": reason}),
+    };
+    let recorded = match ctx.pool.get().await {
+        Ok(mut conn) => audit::record(&mut conn, entry)
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error.into()),
+    };
+    if let Err(error) = recorded {
+        tracing::error!(error = %error, action, team_id = %team.id, "could not audit");
+    }
+}
+
+/// Connector messages are written for callers: they never hold secrets.
+fn connector_reason(error: &ConnectorError) -> String {
+    error.to_string()
+}
+
+/// An error as a warning's reason: unexpected ones are logged, and named only vaguely.
+fn safe_reason(error: &AppError) -> String {
+    match error {
+        AppError::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "team resource");
+            "internal error (details in the service log)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// NOT_FOUND naming the first id that is not a user.
+async fn ensure_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let existing = store::existing_users(conn, ids).await?;
+    match ids.iter().find(|id| !existing.contains(id)) {
+        Some(missing) => Err(AppError::not_found(format!("user {missing}"))),
+        None => Ok(()),
+    }
+}
+
+async fn details(conn: &mut AsyncPgConnection, row: TeamRow) -> AppResult<TeamDetails> {
+    store::with_details(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("team details vanished")))
+}

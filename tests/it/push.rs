@@ -1,0 +1,331 @@
+//! Push: decisions made in Oblique reach the remote PostgreSQL, drift is corrected and audited,
+//! failures are retried until the remote answers again.
+
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use oblique::pb::{self, SyncRunState, TriggerSyncRequest};
+use uuid::Uuid;
+
+use crate::harness::remote::RemoteRoles;
+use crate::harness::{TestApp, eventually, wait_for_run};
+
+/// An integration over the fixture's roles, synced once, whose connecting role may change
+/// memberships (CREATEROLE), with `readers` in push mode.
+async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Resource) {
+    roles.sql("ALTER ROLE oblique_reader CREATEROLE").await;
+    let created = app
+        .admin
+        .integrations
+        .clone()
+        .create_integration(roles.create_request("pushed").await)
+        .await
+        .expect("create")
+        .into_inner();
+    let run = wait_for_run(&app.admin, &created.last_sync_run.clone().unwrap().id).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    let readers = resource(app, &created, &roles.name("readers")).await;
+    let readers = app
+        .admin
+        .integrations
+        .clone()
+        .set_resource_sync_mode(pb::SetResourceSyncModeRequest {
+            resource_id: readers.id,
+            sync_mode: pb::SyncMode::Push.into(),
+        })
+        .await
+        .expect("push mode")
+        .into_inner();
+    (created, readers)
+}
+
+async fn resource(app: &TestApp, integration: &pb::Integration, name: &str) -> pb::Resource {
+    app.viewer
+        .integrations
+        .clone()
+        .list_resources(pb::ListResourcesRequest {
+            integration_id: integration.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .resources
+        .into_iter()
+        .find(|r| r.name == name)
+        .expect("resource")
+}
+
+/// The Oblique user of the fixture's remote role `short`.
+async fn user_of(app: &TestApp, integration: &pb::Integration, username: &str) -> Uuid {
+    let accounts = app
+        .viewer
+        .integrations
+        .clone()
+        .list_accounts(pb::ListAccountsRequest {
+            integration_id: integration.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .accounts;
+    let account = accounts
+        .iter()
+        .find(|a| a.username == username)
+        .expect("account");
+    Uuid::parse_str(&account.user_id).unwrap()
+}
+
+async fn grant(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Uuid {
+    let granted = app
+        .service
+        .access
+        .clone()
+        .grant_access(pb::GrantAccessRequest {
+            resource_id: resource.id.clone(),
+            user_id: user.to_string(),
+            reason: "on call this week".into(),
+            expires_at: None,
+        })
+        .await
+        .expect("grant")
+        .into_inner();
+    assert_eq!(granted.propagation_status(), pb::PropagationStatus::Pending);
+    Uuid::parse_str(&granted.id).unwrap()
+}
+
+async fn revoke(app: &TestApp, grant_id: Uuid) {
+    app.service
+        .access
+        .clone()
+        .revoke_access(pb::RevokeAccessRequest {
+            grant_id: grant_id.to_string(),
+            reason: "rotation over".into(),
+        })
+        .await
+        .expect("revoke");
+}
+
+/// Remote members of the fixture's role `group`, by role name.
+async fn remote_members(roles: &RemoteRoles, group: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = roles.connect_admin().await;
+    let members: Vec<Member> = diesel::sql_query(
+        "SELECT m.rolname::text AS name FROM pg_auth_members am
+         JOIN pg_roles g ON g.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+         WHERE g.rolname = $1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Text, _>(roles.name(group))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    members.into_iter().map(|m| m.name).collect()
+}
+
+/// Waits until the integration has no queued or running run (a push the scheduler started may
+/// still be finishing), so that the next TriggerSync starts a run of its own.
+async fn wait_idle(app: &TestApp, integration: &pb::Integration) {
+    use pb::SyncRunState::{Queued, Running};
+    eventually("no active run", || async {
+        let runs = app
+            .viewer
+            .sync
+            .clone()
+            .list_sync_runs(pb::ListSyncRunsRequest {
+                integration_id: integration.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .runs;
+        runs.iter()
+            .all(|run| !matches!(run.state(), Queued | Running))
+            .then_some(())
+    })
+    .await;
+}
+
+async fn sync(app: &TestApp, integration: &pb::Integration) -> pb::SyncRun {
+    wait_idle(app, integration).await;
+    let run = app
+        .admin
+        .sync
+        .clone()
+        .trigger_sync(TriggerSyncRequest {
+            integration_id: integration.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    wait_for_run(&app.admin, &run.id).await
+}
+
+async fn propagation(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Option<(String, i32)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        attempts: i32,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT status, attempts FROM propagations WHERE resource_id = $1::uuid AND user_id = $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(&resource.id)
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .load(&mut app.conn().await)
+    .await
+    .unwrap();
+    rows.into_iter().next().map(|r| (r.status, r.attempts))
+}
+
+async fn audit_actions(app: &TestApp, resource: &pb::Resource) -> Vec<String> {
+    app.admin
+        .integrations
+        .clone()
+        .list_audit_events(pb::ListAuditEventsRequest {
+            resource_id: resource.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_grant_reaches_the_remote_and_a_revocation_removes_it() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles
+        .sql("CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_bob LOGIN; CREATE ROLE {p}_readers NOLOGIN")
+        .await;
+    let (integration, readers) = pushing(&app, &roles).await;
+    let bob = user_of(&app, &integration, &roles.name("bob")).await;
+
+    let granted = grant(&app, &readers, bob).await;
+    // The scheduler picks up the pending push within a tick; no TriggerSync needed.
+    eventually("bob pushed into readers", || async {
+        (remote_members(&roles, "readers").await == [roles.name("bob")]).then_some(())
+    })
+    .await;
+    eventually("the push recorded as in sync", || async {
+        (propagation(&app, &readers, bob).await == Some(("in_sync".into(), 0))).then_some(())
+    })
+    .await;
+
+    revoke(&app, granted).await;
+    eventually("bob removed from readers", || async {
+        remote_members(&roles, "readers")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn drift_is_corrected_at_the_next_run_and_audited() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles
+        .sql(
+            "CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_carol LOGIN; CREATE ROLE {p}_readers NOLOGIN;",
+        )
+        .await;
+    let (integration, readers) = pushing(&app, &roles).await;
+    let alice = user_of(&app, &integration, &roles.name("alice")).await;
+    grant(&app, &readers, alice).await;
+    eventually("alice pushed", || async {
+        (remote_members(&roles, "readers").await == [roles.name("alice")]).then_some(())
+    })
+    .await;
+
+    // By hand, behind Oblique's back: alice out, carol in.
+    roles
+        .sql("REVOKE {p}_readers FROM {p}_alice; GRANT {p}_readers TO {p}_carol;")
+        .await;
+    let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    let pushed = run.stats.unwrap().push.unwrap();
+    assert_eq!((pushed.created, pushed.deleted), (1, 1));
+    assert_eq!(
+        remote_members(&roles, "readers").await,
+        [roles.name("alice")]
+    );
+    let drift = audit_actions(&app, &readers)
+        .await
+        .into_iter()
+        .filter(|a| a == "access.drift_corrected")
+        .count();
+    assert_eq!(drift, 2, "both corrections audited");
+}
+
+#[tokio::test]
+async fn an_unreachable_remote_is_an_error_with_attempts_until_it_answers() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles
+        .sql("CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_readers NOLOGIN")
+        .await;
+    let (integration, readers) = pushing(&app, &roles).await;
+    let alice = user_of(&app, &integration, &roles.name("alice")).await;
+
+    // The remote "goes down": the integration now points at a port nobody listens on.
+    let port = crate::harness::remote_postgres().await.port;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let point_at = |port: u16| {
+        format!(
+            "UPDATE integrations SET config = jsonb_set(config, '{{port}}', to_jsonb('{port}'::text))
+             WHERE id = '{}'",
+            integration.id
+        )
+    };
+    app.conn()
+        .await
+        .batch_execute(&point_at(closed))
+        .await
+        .unwrap();
+    grant(&app, &readers, alice).await;
+    let (status, attempts) = eventually("the push fails", || async {
+        propagation(&app, &readers, alice)
+            .await
+            .filter(|(status, _)| status == "error")
+    })
+    .await;
+    assert_eq!(status, "error");
+    assert!(attempts >= 1);
+    let listed = resource(&app, &integration, &roles.name("readers")).await;
+    assert_eq!(listed.propagation_status(), pb::PropagationStatus::Error);
+
+    // Back up: the retry (or a manual run) pushes it.
+    app.conn()
+        .await
+        .batch_execute(&point_at(port))
+        .await
+        .unwrap();
+    let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    assert_eq!(
+        propagation(&app, &readers, alice).await,
+        Some(("in_sync".into(), 0))
+    );
+    assert_eq!(
+        remote_members(&roles, "readers").await,
+        [roles.name("alice")]
+    );
+    let listed = resource(&app, &integration, &roles.name("readers")).await;
+    assert_eq!(listed.propagation_status(), pb::PropagationStatus::InSync);
+}
