@@ -329,3 +329,108 @@ async fn an_unreachable_remote_is_an_error_with_attempts_until_it_answers() {
     let listed = resource(&app, &integration, &roles.name("readers")).await;
     assert_eq!(listed.propagation_status(), pb::PropagationStatus::InSync);
 }
+
+#[tokio::test]
+async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles
+        .sql("CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_bob LOGIN; CREATE ROLE {p}_readers NOLOGIN")
+        .await;
+    let (integration, readers) = pushing(&app, &roles).await;
+    let alice = user_of(&app, &integration, &roles.name("alice")).await;
+    let bob = user_of(&app, &integration, &roles.name("bob")).await;
+    grant(&app, &readers, alice).await;
+    eventually("alice pushed", || async {
+        (remote_members(&roles, "readers").await == [roles.name("alice")]).then_some(())
+    })
+    .await;
+    wait_idle(&app, &integration).await;
+
+    let mut admin = app.admin.integrations.clone();
+    let refused = admin
+        .delete_integration(pb::DeleteIntegrationRequest {
+            id: integration.id.clone(),
+            force: false,
+        })
+        .await
+        .expect_err("push-mode resources need force");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("1 push-mode resource"),
+        "{refused:?}"
+    );
+
+    // A decision made just before the removal must not reach the remote after it.
+    let bob_grant = grant(&app, &readers, bob).await;
+    admin
+        .delete_integration(pb::DeleteIntegrationRequest {
+            id: integration.id.clone(),
+            force: true,
+        })
+        .await
+        .expect("forced delete");
+    // Drift after removal is not Oblique's business any more.
+    roles
+        .sql("GRANT {p}_readers TO {p}_bob; REVOKE {p}_readers FROM {p}_alice;")
+        .await;
+    let before = remote_members(&roles, "readers").await;
+    // Two scheduler ticks of another integration prove the scheduler ran meanwhile.
+    let other = RemoteRoles::new().await;
+    other.sql("CREATE ROLE {p}_x LOGIN").await;
+    let mut request = other.create_request("ticker").await;
+    request.sync_interval_seconds = 1;
+    let ticker = admin
+        .create_integration(request)
+        .await
+        .unwrap()
+        .into_inner();
+    eventually("the scheduler ticked twice", || async {
+        let runs = app
+            .viewer
+            .sync
+            .clone()
+            .list_sync_runs(pb::ListSyncRunsRequest {
+                integration_id: ticker.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .runs;
+        (runs.len() >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        remote_members(&roles, "readers").await,
+        before,
+        "nothing pushed after removal"
+    );
+    assert_eq!(before, [roles.name("bob")]);
+
+    // The decisions and the resource still answer, as history.
+    let history = app
+        .viewer
+        .access
+        .clone()
+        .list_access_history(pb::ListAccessHistoryRequest {
+            resource_id: readers.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("history after removal")
+        .into_inner();
+    assert!(history.entries.iter().any(|e| {
+        e.grant
+            .as_ref()
+            .is_some_and(|g| g.id == bob_grant.to_string())
+    }));
+    let gone = admin
+        .get_resource(pb::GetResourceRequest {
+            id: readers.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(gone.deleted);
+}
