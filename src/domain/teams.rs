@@ -90,14 +90,18 @@ pub async fn create(
                 "integrations of type {} cannot create resources",
                 integration.integration_type
             );
-            warnings.push(skipped(ctx, actor, &team, &integration, &reason).await);
+            warnings.push(
+                report_missing(ctx, actor, &team, &integration, Missing::Skipped, &reason).await,
+            );
             continue;
         }
         match connector_for_integration(ctx, &integration) {
             Ok(connector) => creations.push((integration, connector)),
             Err(error) => {
                 let reason = safe_reason(&error);
-                warnings.push(failed(ctx, actor, &team, &integration, &reason).await);
+                warnings.push(
+                    report_missing(ctx, actor, &team, &integration, Missing::Failed, &reason).await,
+                );
             }
         }
     }
@@ -117,7 +121,9 @@ pub async fn create(
             Err(error) => Err(connector_reason(&error)),
         };
         if let Err(reason) = outcome {
-            warnings.push(failed(ctx, actor, &team, &integration, &reason).await);
+            warnings.push(
+                report_missing(ctx, actor, &team, &integration, Missing::Failed, &reason).await,
+            );
         }
     }
 
@@ -307,64 +313,35 @@ async fn record_resource(
     }
 }
 
-/// Audits a skipped integration; returns the caller's warning.
-async fn skipped(
-    ctx: &AppContext,
-    actor: &Principal,
-    team: &TeamRow,
-    integration: &IntegrationRow,
-    reason: &str,
-) -> String {
-    let warning = format!(
-        "integration {:?} ({}) skipped: {reason}",
-        integration.name, integration.id
-    );
-    audit_outcome(
-        ctx,
-        actor,
-        "team.resource_skipped",
-        team,
-        integration,
-        reason,
-    )
-    .await;
-    warning
+/// Why an integration has no resource for a new team.
+#[derive(Clone, Copy)]
+enum Missing {
+    /// Its type cannot create resources.
+    Skipped,
+    /// Creating or recording it failed.
+    Failed,
 }
 
-/// Audits an integration whose resource could not be made; returns the caller's warning.
-async fn failed(
-    ctx: &AppContext,
-    actor: &Principal,
-    team: &TeamRow,
-    integration: &IntegrationRow,
-    reason: &str,
-) -> String {
-    tracing::warn!(team_id = %team.id, integration_id = %integration.id, reason, "team resource not created");
-    let warning = format!(
-        "integration {:?} ({}): the team's resource was not created: {reason}",
-        integration.name, integration.id
-    );
-    audit_outcome(
-        ctx,
-        actor,
-        "team.resource_failed",
-        team,
-        integration,
-        reason,
-    )
-    .await;
-    warning
-}
-
+/// Audits why the integration has no resource for the team and returns the caller's warning.
 /// The team is saved already, so an audit failure here is logged rather than failing the call.
-async fn audit_outcome(
+async fn report_missing(
     ctx: &AppContext,
     actor: &Principal,
-    action: &str,
     team: &TeamRow,
     integration: &IntegrationRow,
+    missing: Missing,
     reason: &str,
-) {
+) -> String {
+    let (action, outcome) = match missing {
+        Missing::Skipped => ("team.resource_skipped", "skipped"),
+        Missing::Failed => {
+            tracing::warn!(team_id = %team.id, integration_id = %integration.id, reason, "team resource not created");
+            (
+                "team.resource_failed",
+                "the team's resource was not created",
+            )
+        }
+    };
     let entry = AuditEntry {
         actor,
         action,
@@ -381,6 +358,10 @@ async fn audit_outcome(
     if let Err(error) = recorded {
         tracing::error!(error = %error, action, team_id = %team.id, "could not audit");
     }
+    format!(
+        "integration {:?} ({}): {outcome}: {reason}",
+        integration.name, integration.id
+    )
 }
 
 /// Connector messages are written for callers: they never hold secrets.

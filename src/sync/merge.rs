@@ -46,6 +46,8 @@ const DELETE_RESOURCES: &str = "
         UPDATE resources r SET deleted_at = now(), updated_at = now()
         WHERE r.integration_id = $1 AND r.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM stage_resources s WHERE s.external_id = r.external_id)
+          -- Made by Oblique (for a team) after this run listed the remote: not missing, new.
+          AND r.created_at < (SELECT started_at FROM sync_runs WHERE id = $2)
           AND NOT EXISTS (SELECT 1 FROM stage_problems p
                           WHERE p.kind = 'resource' AND p.external_id = r.external_id)
         RETURNING r.id, r.name, r.external_id

@@ -8,16 +8,14 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
+use super::apply::summary;
 use super::events::{EventDraft, EventKind, Phase};
 use super::stage::{ObjectKind, StagedPage, Staging};
 use super::stats::RunStats;
-use crate::connectors::{
-    Connector, ConnectorError, IntegrationKind, ObjectProblem, PageStream, Setup,
-};
-use crate::db::{integrations, resources, sync_runs};
-use super::apply::summary;
+use crate::connectors::{Connector, ConnectorError, ObjectProblem, PageStream};
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::domain::integrations::open as open_credentials;
+use crate::db::{integrations, resources, sync_runs};
+use crate::domain::integrations::connector_for_integration;
 
 /// A progress event goes out at least this often, and every PROGRESS_EVERY objects.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
@@ -54,7 +52,13 @@ pub async fn pull(
     stop: &CancellationToken,
 ) -> Result<RunStats, Stopped> {
     let integration = load_integration(engine, run).await?;
-    let connector = connector_for(engine, &integration)?;
+    let connector =
+        connector_for_integration(&engine.ctx, &integration).map_err(|error| match error {
+            crate::error::AppError::InvalidArgument { field, message } => {
+                Stopped::Failed(format!("{field}: {message}"))
+            }
+            other => internal(other),
+        })?;
     pull_from(engine, worker, run, &integration, connector, stop).await
 }
 
@@ -135,7 +139,10 @@ pub async fn pull_from(
     finish(engine, worker, run, stats).await
 }
 
-async fn has_push_resources(engine: &Engine, integration: &IntegrationRow) -> Result<bool, Stopped> {
+async fn has_push_resources(
+    engine: &Engine,
+    integration: &IntegrationRow,
+) -> Result<bool, Stopped> {
     let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
     resources::count_push_mode(&mut conn, integration.id)
         .await
@@ -172,22 +179,6 @@ async fn load_integration(engine: &Engine, run: &SyncRunRow) -> Result<Integrati
     Ok(integration)
 }
 
-fn connector_for(
-    engine: &Engine,
-    integration: &IntegrationRow,
-) -> Result<Box<dyn Connector>, Stopped> {
-    let kind = IntegrationKind::from_name(&integration.integration_type).ok_or_else(|| {
-        Stopped::Failed(format!(
-            "unknown integration type {}",
-            integration.integration_type
-        ))
-    })?;
-    let config = serde_json::from_value(integration.config.clone()).map_err(internal)?;
-    let credentials = open_credentials(&engine.ctx, integration).map_err(internal)?;
-    let setup = Setup::check(kind.setup_fields(), config, credentials)?;
-    Ok(kind.connector(&setup)?)
-}
-
 /// Streams one listing into staging, reporting progress; returns the objects it could not read.
 async fn list_phase<T>(
     engine: &Engine,
@@ -217,7 +208,8 @@ async fn list_phase<T>(
         };
         let Some(page) = page else { break };
         if let Err(crate::connectors::ConnectorError::Unreachable(reason)) = &page
-            && let Err(error) = super::push::record_unreachable(engine, run.integration_id, reason).await
+            && let Err(error) =
+                super::push::record_unreachable(engine, run.integration_id, reason).await
         {
             tracing::warn!(%error, "recording failed pushes");
         }

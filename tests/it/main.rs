@@ -12,6 +12,7 @@ mod health;
 mod integration_changes;
 mod integrations;
 mod ldap;
+mod ldap_push;
 mod migrations;
 mod push;
 mod serve_binary;

@@ -8,10 +8,9 @@ use uuid::Uuid;
 use crate::harness::remote::RemoteRoles;
 use crate::harness::{TestApp, eventually, wait_for_run};
 
-/// An integration over the fixture's roles, synced once, whose connecting role may change
-/// memberships (CREATEROLE), with `readers` in push mode.
+/// An integration over the fixture's roles, synced once, with `readers` in push mode (the
+/// connecting role has CREATEROLE, so it may change memberships).
 async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Resource) {
-    roles.sql("ALTER ROLE oblique_reader CREATEROLE").await;
     let created = app
         .admin
         .integrations

@@ -49,28 +49,6 @@ async fn integration(
     created
 }
 
-/// The integrations' connecting role may create roles. Tests running at once share it, and two
-/// concurrent ALTER ROLE of one role make one fail ("tuple concurrently updated"): only a role
-/// without the attribute is altered, and a lost race is retried.
-async fn allow_creating_roles(roles: &RemoteRoles) {
-    const GRANT: &str = "DO $$ BEGIN
-        IF NOT (SELECT rolcreaterole FROM pg_roles WHERE rolname = 'oblique_reader') THEN
-            ALTER ROLE oblique_reader CREATEROLE;
-        END IF;
-    END $$";
-    let mut attempts = 0;
-    loop {
-        match roles.connect_admin().await.batch_execute(GRANT).await {
-            Ok(()) => return,
-            Err(_) if attempts < 10 => {
-                attempts += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("granting CREATEROLE: {error}"),
-        }
-    }
-}
-
 async fn create_team(app: &TestApp, name: &str, members: &[Uuid]) -> pb::Team {
     teams(app, &app.admin)
         .create_team(CreateTeamRequest {
@@ -172,7 +150,6 @@ async fn remote_members(roles: &RemoteRoles, role: &str) -> Vec<String> {
 async fn a_new_team_gets_a_role_in_each_integration_that_asks_for_one() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
-    allow_creating_roles(&roles).await;
     roles
         .sql("CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_bob LOGIN;")
         .await;
@@ -297,7 +274,6 @@ async fn a_new_team_gets_a_role_in_each_integration_that_asks_for_one() {
 async fn a_name_taken_remotely_is_reported_and_never_adopted() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
-    allow_creating_roles(&roles).await;
     roles.sql("CREATE ROLE {p}_ops NOLOGIN;").await;
     let enabled = integration(&app, &roles, "for-teams", true).await;
     let before = remote_role(&roles, &roles.name("ops")).await.unwrap();

@@ -87,10 +87,12 @@ impl TestApp {
         Self::spawn_configured(None, test_engine()).await
     }
 
-    /// The server with no sync workers: queued runs stay queued, for tests of the queue itself.
+    /// The server with no sync workers and a scheduler that ticks once at start only: queued
+    /// runs stay queued and nothing expires or retries by itself, for tests that drive those.
     pub async fn spawn_without_sync() -> TestApp {
         let engine = EngineConfig {
             workers: 0,
+            schedule: std::time::Duration::from_secs(3600),
             ..test_engine()
         };
         Self::spawn_configured(None, engine).await

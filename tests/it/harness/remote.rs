@@ -25,8 +25,9 @@ pub async fn remote_postgres() -> &'static RemotePostgres {
                 .await
                 .expect("connecting to the remote cluster");
             // Superuser stays trusted for the harness; every other role must give its password.
+            // CREATEROLE lets integrations push memberships and create roles for teams.
             conn.batch_execute(&format!(
-                "CREATE ROLE {READER} LOGIN PASSWORD '{READER_PASSWORD}'"
+                "CREATE ROLE {READER} LOGIN CREATEROLE PASSWORD '{READER_PASSWORD}'"
             ))
             .await
             .expect("creating the reader role");

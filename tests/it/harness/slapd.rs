@@ -6,6 +6,8 @@
 //! The server caps a plain search at [`SIZE_LIMIT`] entries for everyone but its root DN, as real
 //! directories do; paged searches get everything. Integrations bind as [`BIND_DN`], which is
 //! not the root DN (the root DN ignores limits, which would hide a connector that never pages).
+//!
+//! A test that stops and restarts the directory runs a [`DedicatedSlapd`] of its own instead.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -64,6 +66,23 @@ fn start() -> Slapd {
         // SAFETY: registering a plain extern "C" function with no captured state.
         libc::atexit(stop_started_servers);
     });
+    let dir = prepare();
+    // Another process may take the free port between our probe and slapd's bind: retry.
+    for _ in 0..5 {
+        let port = free_port();
+        if let Some(child) = spawn(&dir, port) {
+            STARTED.lock().expect("lock").push((child, dir));
+            return Slapd {
+                url: format!("ldap://127.0.0.1:{port}"),
+            };
+        }
+    }
+    panic!("cannot start slapd:\n{}", log_of(&dir));
+}
+
+/// A new server directory: its slapd.conf, and its database loaded with the base entries (the
+/// suffix and the bind DN).
+fn prepare() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "oblique-it-slapd-{}-{}",
         std::process::id(),
@@ -87,44 +106,127 @@ fn start() -> Slapd {
         .output()
         .expect("running slapadd (apt-get install slapd ldap-utils)");
     assert!(loaded.status.success(), "slapadd: {loaded:?}");
+    dir
+}
 
-    // Another process may take the free port between our probe and slapd's bind: retry.
-    for _ in 0..5 {
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("slapd.log")).expect("log file");
-        // -d 0: stay in the foreground, as our child, logging nothing.
-        let mut child = Command::new(binary("slapd"))
-            .arg("-f")
-            .arg(&conf)
-            .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/"))
-            .args(["-d", "0"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .expect("starting slapd");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let ready = loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break true;
+/// slapd over the prepared `dir`, listening on `port`, once it accepts connections; `None` when
+/// it exits or does not listen in time (the port taken, say). Its output goes to `slapd.log`
+/// in `dir`.
+fn spawn(dir: &Path, port: u16) -> Option<Child> {
+    let log = std::fs::File::create(dir.join("slapd.log")).expect("log file");
+    // -d 0: stay in the foreground, as our child, logging nothing.
+    let mut child = Command::new(binary("slapd"))
+        .arg("-f")
+        .arg(dir.join("slapd.conf"))
+        .arg("-h")
+        .arg(format!("ldap://127.0.0.1:{port}/"))
+        .args(["-d", "0"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("starting slapd");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(child);
+        }
+        if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("slapd.log")).unwrap_or_default()
+}
+
+/// A server of one test's own, for tests that take the directory away: [`DedicatedSlapd::stop`]
+/// ends the process, [`DedicatedSlapd::restart`] brings it back on the same port over the same
+/// database. Dropping it stops it and removes its files.
+///
+/// Same configuration and base entries as the shared server; [`Directory::on`] makes a test's
+/// OU in it.
+pub struct DedicatedSlapd {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl DedicatedSlapd {
+    /// A fresh server, running.
+    pub fn start() -> Self {
+        let dir = prepare();
+        for _ in 0..5 {
+            let port = free_port();
+            if let Some(child) = spawn(&dir, port) {
+                return DedicatedSlapd {
+                    dir,
+                    port,
+                    child: Some(child),
+                };
             }
-            if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
-                break false;
+        }
+        let log = log_of(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("cannot start a dedicated slapd:\n{log}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (SIGTERM, so it closes its database cleanly; SIGKILL if it lingers) and
+    /// returns once the process is gone: connections to its port are refused from then on.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: signalling our own child, which has not been reaped yet.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
             }
             std::thread::sleep(Duration::from_millis(20));
-        };
-        if ready {
-            STARTED.lock().expect("lock").push((child, dir));
-            return Slapd {
-                url: format!("ldap://127.0.0.1:{port}"),
-            };
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
-    let log = std::fs::read_to_string(dir.join("slapd.log")).unwrap_or_default();
-    panic!("cannot start slapd:\n{log}");
+
+    /// Starts the server again on the same port over the same database (stopping it first if it
+    /// runs). The port may still be held for a moment after the stop: retried for a while.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(child) = spawn(&self.dir, self.port) {
+                self.child = Some(child);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "cannot restart slapd on port {}:\n{}",
+            self.port,
+            log_of(&self.dir)
+        );
+    }
+}
+
+impl Drop for DedicatedSlapd {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn slapd_conf(dir: &Path) -> String {
@@ -168,12 +270,17 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// On the process's shared server.
     pub async fn new() -> Directory {
-        let slapd = slapd();
+        Directory::on(&slapd().url).await
+    }
+
+    /// On the server at `url` (a [`DedicatedSlapd`]'s, say).
+    pub async fn on(url: &str) -> Directory {
         let ou = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let directory = Directory {
             base: format!("ou={ou},{SUFFIX}"),
-            url: slapd.url.clone(),
+            url: url.to_string(),
         };
         directory
             .ldif(&format!(
