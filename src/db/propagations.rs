@@ -29,7 +29,10 @@ pub async fn mark_pending(
 
 /// Forgets what pushing to a resource was doing (it went back to pull mode, or was removed):
 /// nothing is pushed to it any more, retries included.
-pub async fn forget_resource(conn: &mut AsyncPgConnection, resource_id: Uuid) -> QueryResult<usize> {
+pub async fn forget_resource(
+    conn: &mut AsyncPgConnection,
+    resource_id: Uuid,
+) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM propagations WHERE resource_id = $1")
         .bind::<SqlUuid, _>(resource_id)
         .execute(conn)

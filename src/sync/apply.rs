@@ -167,8 +167,8 @@ async fn finish_dry_run(
         &stats,
         &format!("dry run, nothing applied: {}", summary(&stats)),
     )
-        .await
-        .map_err(internal)?;
+    .await
+    .map_err(internal)?;
     if !finished {
         return Err(Stopped::Cancelled);
     }

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::RunQueryDsl;
 use oblique::db::schema::{integrations, propagations, sync_runs, users};
 use oblique::pb::{
     self, AddTeamMemberRequest, CreateTeamRequest, GetTeamRequest, ListAuditEventsRequest,
