@@ -27,7 +27,10 @@ CREATE INDEX sync_runs_running_lease ON sync_runs (lease_expires_at) WHERE state
 CREATE TABLE sync_events (
     run_id uuid NOT NULL REFERENCES sync_runs (id),
     seq bigint NOT NULL,
-    integration_id uuid NOT NULL REFERENCES integrations (id),
+    -- Copied from the run for filtering, deliberately without a foreign key: emitting an event
+    -- must not wait on the integration's row, which DeleteIntegration holds while it cancels
+    -- this very run (that wait would deadlock).
+    integration_id uuid NOT NULL,
     at timestamptz NOT NULL DEFAULT now(),
     kind text NOT NULL
         CHECK (kind IN ('state_changed', 'phase_started', 'progress', 'warning', 'phase_finished', 'finished')),

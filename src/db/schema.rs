@@ -219,7 +219,6 @@ diesel::joinable!(pulled_access -> resources (resource_id));
 diesel::joinable!(resources -> integrations (integration_id));
 diesel::joinable!(resources -> teams (team_id));
 diesel::joinable!(sync_errors -> integrations (integration_id));
-diesel::joinable!(sync_events -> integrations (integration_id));
 diesel::joinable!(sync_events -> sync_runs (run_id));
 diesel::joinable!(sync_runs -> integrations (integration_id));
 diesel::joinable!(team_members -> teams (team_id));

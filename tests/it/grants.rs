@@ -21,8 +21,9 @@ use uuid::Uuid;
 
 use crate::access::insert_access;
 use crate::fixtures::{insert_account, insert_resource};
+use crate::harness::calls::{audit_events, resource, set_mode, synced, user_of};
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{TestApp, expect_code, wait_for_run};
+use crate::harness::{TestApp, expect_code};
 use crate::users::{Token, insert_integration, insert_user, link_account, token};
 
 type Client = AccessServiceClient<InterceptedService<Channel, Token>>;
@@ -122,21 +123,6 @@ fn time(at: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
     parse_timestamp("at", at.as_ref().expect("a time")).expect("a valid time")
 }
 
-async fn audit(app: &TestApp, resource: Uuid, action: &str) -> Vec<pb::AuditEvent> {
-    app.admin
-        .integrations
-        .clone()
-        .list_audit_events(pb::ListAuditEventsRequest {
-            resource_id: resource.to_string(),
-            action: action.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list audit events")
-        .into_inner()
-        .events
-}
-
 /// (user, status) of every propagation row of the resource.
 async fn propagation_rows(app: &TestApp, resource: Uuid) -> Vec<(Uuid, String)> {
     propagations::table
@@ -179,7 +165,7 @@ async fn grant_is_pending_idempotent_and_revocable_with_history() {
     )
     .await;
     assert_eq!(again, granted);
-    let audited = audit(&app, w.pushed, "access.grant").await;
+    let audited = audit_events(&app, &w.pushed.to_string(), "access.grant").await;
     assert_eq!(audited.len(), 1);
     assert_eq!(
         audited[0].actor.as_ref().unwrap().name,
@@ -231,7 +217,12 @@ async fn grant_is_pending_idempotent_and_revocable_with_history() {
         .unwrap()
         .into_inner();
     assert_eq!(again, revoked);
-    assert_eq!(audit(&app, w.pushed, "access.revoke").await.len(), 1);
+    assert_eq!(
+        audit_events(&app, &w.pushed.to_string(), "access.revoke")
+            .await
+            .len(),
+        1
+    );
     assert!(access(&mut service, w.pushed, None).await.is_empty());
 
     // History, newest first: the revocation, then the grant, both with the revoked grant.
@@ -450,7 +441,7 @@ async fn grants_expire() {
         propagation_rows(&app, w.pushed).await,
         [(w.ann, "pending".into())]
     );
-    let audited = audit(&app, w.pushed, "access.expire").await;
+    let audited = audit_events(&app, &w.pushed.to_string(), "access.expire").await;
     assert_eq!(audited.len(), 1);
     assert_eq!(audited[0].actor.as_ref().unwrap().name, "system");
 
@@ -663,7 +654,7 @@ async fn switching_back_to_pull_stops_pushing_and_keeps_grants() {
     let granted = grant(&mut service, grant_request(w.pushed, w.ann, "deploys")).await;
     let while_pushed = time(&granted.granted_at);
     tokio::time::sleep(StdDuration::from_millis(20)).await;
-    set_mode(&app, w.pushed, pb::SyncMode::Pull).await;
+    set_mode(&app, &w.pushed.to_string(), pb::SyncMode::Pull).await;
 
     assert!(propagation_rows(&app, w.pushed).await.is_empty());
     let now = access(&mut service, w.pushed, None).await;
@@ -693,19 +684,6 @@ async fn expire_due(app: &TestApp) -> diesel::QueryResult<usize> {
     oblique::domain::grants::expire_due(&mut conn).await
 }
 
-async fn set_mode(app: &TestApp, resource: Uuid, mode: pb::SyncMode) -> pb::Resource {
-    app.admin
-        .integrations
-        .clone()
-        .set_resource_sync_mode(pb::SetResourceSyncModeRequest {
-            resource_id: resource.to_string(),
-            sync_mode: mode.into(),
-        })
-        .await
-        .expect("set sync mode")
-        .into_inner()
-}
-
 /// The remote's members when a resource switches to push mode, from a real sync.
 #[tokio::test]
 async fn switching_to_push_adopts_the_remote_members() {
@@ -717,53 +695,12 @@ async fn switching_to_push_adopts_the_remote_members() {
              CREATE ROLE {p}_readers NOLOGIN; GRANT {p}_readers TO {p}_alice, {p}_bob;",
         )
         .await;
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(roles.create_request("directory").await)
-        .await
-        .expect("create")
-        .into_inner();
-    let run = wait_for_run(&app.admin, &created.last_sync_run.unwrap().id).await;
-    assert_eq!(run.state(), pb::SyncRunState::Succeeded, "{run:?}");
-    let resources = app
-        .viewer
-        .integrations
-        .clone()
-        .list_resources(pb::ListResourcesRequest {
-            integration_id: created.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resources;
-    let readers = resources
-        .iter()
-        .find(|r| r.name == roles.name("readers"))
-        .expect("readers pulled");
+    let (created, _) = synced(&app, roles.create_request("directory").await).await;
+    let readers = resource(&app, &created, &roles.name("readers")).await;
     let readers_id = Uuid::parse_str(&readers.id).unwrap();
-    let accounts = app
-        .viewer
-        .integrations
-        .clone()
-        .list_accounts(pb::ListAccountsRequest {
-            integration_id: created.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts;
-    let user_of = |name: &str| {
-        let account = accounts
-            .iter()
-            .find(|a| a.username == roles.name(name))
-            .expect("account pulled");
-        Uuid::parse_str(&account.user_id).unwrap()
-    };
-    let (alice, bob, carol) = (user_of("alice"), user_of("bob"), user_of("carol"));
+    let alice = user_of(&app, &created, &roles.name("alice")).await;
+    let bob = user_of(&app, &created, &roles.name("bob")).await;
+    let carol = user_of(&app, &created, &roles.name("carol")).await;
     let mut service = client(&app, Role::Service).await;
 
     let refused = expect_code(
@@ -775,7 +712,7 @@ async fn switching_to_push_adopts_the_remote_members() {
     assert!(refused.message().contains("source of truth"), "{refused:?}");
 
     let before_switch = Utc::now();
-    let pushed = set_mode(&app, readers_id, pb::SyncMode::Push).await;
+    let pushed = set_mode(&app, &readers.id, pb::SyncMode::Push).await;
     assert_eq!(pushed.sync_mode(), pb::SyncMode::Push);
     let mut entries = access(&mut service, readers_id, None).await;
     entries.sort_by(|a, b| a.user_id.cmp(&b.user_id));
@@ -804,7 +741,7 @@ async fn switching_to_push_adopts_the_remote_members() {
             "adopted when the resource switched to push mode"
         );
     }
-    let audited = audit(&app, readers_id, "access.adopt").await;
+    let audited = audit_events(&app, &readers.id, "access.adopt").await;
     assert_eq!(audited.len(), 1);
     let details = audited[0].details.as_ref().unwrap();
     assert_eq!(
@@ -817,7 +754,7 @@ async fn switching_to_push_adopts_the_remote_members() {
     assert!(then.iter().all(|e| e.source() == AccessSource::Remote));
 
     // Switching again is a no-op; now decisions are accepted.
-    set_mode(&app, readers_id, pb::SyncMode::Push).await;
+    set_mode(&app, &readers.id, pb::SyncMode::Push).await;
     assert_eq!(history(&mut service, readers_id).await.len(), 2);
     let granted = grant(
         &mut service,

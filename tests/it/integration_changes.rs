@@ -12,18 +12,9 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::fixtures::{insert_account, insert_resource};
+use crate::harness::calls::create;
 use crate::harness::remote::READER_PASSWORD;
-use crate::harness::{TestApp, create_request, expect_code};
-
-async fn create(app: &TestApp, name: &str) -> pb::Integration {
-    app.admin
-        .integrations
-        .clone()
-        .create_integration(create_request(name).await)
-        .await
-        .expect("create")
-        .into_inner()
-}
+use crate::harness::{TestApp, expect_code};
 
 #[tokio::test]
 async fn update_applies_the_masked_fields_only() {

@@ -10,18 +10,9 @@ use oblique::pb::{
 use tonic::Code;
 use uuid::Uuid;
 
+use crate::harness::calls::create;
 use crate::harness::remote::READER_PASSWORD;
 use crate::harness::{TestApp, create_request, expect_code};
-
-async fn create(app: &TestApp, name: &str) -> pb::Integration {
-    app.admin
-        .integrations
-        .clone()
-        .create_integration(create_request(name).await)
-        .await
-        .expect("create")
-        .into_inner()
-}
 
 async fn integration_count(app: &TestApp) -> i64 {
     integrations::table

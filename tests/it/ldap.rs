@@ -8,108 +8,12 @@ use diesel_async::RunQueryDsl;
 use futures::TryStreamExt;
 use oblique::connectors::{Connector, ConnectorError, Listed, PageStream, RemoteAccess};
 use oblique::db::schema::integrations;
-use oblique::pb::{self, SyncRunState, TriggerSyncRequest};
+use oblique::pb::{self, SyncRunState};
 use tonic::Code;
 
+use crate::harness::calls::{accounts, memberships, resources, run_messages, sync_again, synced};
 use crate::harness::slapd::{BIND_DN, BIND_PASSWORD, Directory, SIZE_LIMIT};
-use crate::harness::{TestApp, expect_code, wait_for_run};
-
-/// Creates the integration and waits for its initial sync.
-async fn synced(
-    app: &TestApp,
-    request: pb::CreateIntegrationRequest,
-) -> (pb::Integration, pb::SyncRun) {
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(request)
-        .await
-        .expect("create")
-        .into_inner();
-    let run = created.last_sync_run.clone().expect("initial run");
-    let run = wait_for_run(&app.admin, &run.id).await;
-    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
-    (created, run)
-}
-
-async fn sync_again(app: &TestApp, integration: &pb::Integration) -> pb::SyncRun {
-    let run = app
-        .service
-        .sync
-        .clone()
-        .trigger_sync(TriggerSyncRequest {
-            integration_id: integration.id.clone(),
-            dry_run: false,
-            allow_mass_deletion: true,
-        })
-        .await
-        .expect("trigger")
-        .into_inner();
-    let run = wait_for_run(&app.admin, &run.id).await;
-    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
-    run
-}
-
-async fn accounts(app: &TestApp, integration: &pb::Integration) -> Vec<pb::Account> {
-    let mut accounts = app
-        .viewer
-        .integrations
-        .clone()
-        .list_accounts(pb::ListAccountsRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts;
-    accounts.sort_by(|a, b| a.username.cmp(&b.username));
-    accounts
-}
-
-async fn resources(
-    app: &TestApp,
-    integration: &pb::Integration,
-    include_deleted: bool,
-) -> Vec<pb::Resource> {
-    let mut resources = app
-        .viewer
-        .integrations
-        .clone()
-        .list_resources(pb::ListResourcesRequest {
-            integration_id: integration.id.clone(),
-            include_deleted,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resources;
-    resources.sort_by(|a, b| a.name.cmp(&b.name));
-    resources
-}
-
-/// Current pulled memberships as (group name, username), sorted.
-async fn memberships(app: &TestApp, integration: &pb::Integration) -> Vec<(String, String)> {
-    #[derive(diesel::QueryableByName)]
-    struct Pair {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        resource: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        account: String,
-    }
-    let pairs: Vec<Pair> = diesel::sql_query(
-        "SELECT r.name AS resource, a.username AS account FROM pulled_access p
-         JOIN resources r ON r.id = p.resource_id JOIN accounts a ON a.id = p.account_id
-         WHERE p.integration_id = $1::uuid AND p.removed_at IS NULL ORDER BY 1, 2",
-    )
-    .bind::<diesel::sql_types::Text, _>(&integration.id)
-    .load(&mut app.conn().await)
-    .await
-    .unwrap();
-    pairs.into_iter().map(|p| (p.resource, p.account)).collect()
-}
+use crate::harness::{TestApp, expect_code};
 
 fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
     account
@@ -122,25 +26,6 @@ fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
 
 fn pair(resource: &str, account: &str) -> (String, String) {
     (resource.to_string(), account.to_string())
-}
-
-/// Messages of the run's events.
-async fn run_messages(app: &TestApp, run: &pb::SyncRun) -> Vec<String> {
-    let mut watch = app
-        .viewer
-        .sync
-        .clone()
-        .watch_sync_run(pb::WatchSyncRunRequest {
-            run_id: run.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut messages = Vec::new();
-    while let Some(event) = watch.message().await.unwrap() {
-        messages.push(event.message);
-    }
-    messages
 }
 
 const PEOPLE: &str = "
@@ -308,7 +193,7 @@ memberUid: ghost
         "the outsider and the unknown memberUid are counted as a warning: {messages:?}"
     );
 
-    let accounts = accounts(&app, &integration).await;
+    let accounts = accounts(&app, &integration, false).await;
     let usernames: Vec<&str> = accounts.iter().map(|a| a.username.as_str()).collect();
     assert_eq!(usernames, ["alice", "bob", "carol"]);
     let alice = &accounts[0];
@@ -419,7 +304,7 @@ async fn a_renamed_and_moved_user_stays_the_same_account() {
         .ldif("dn: ou=staff,{base}\nobjectClass: organizationalUnit\nou: staff\n")
         .await;
     let (integration, _) = synced(&app, directory.create_request("directory")).await;
-    let before = accounts(&app, &integration).await;
+    let before = accounts(&app, &integration, false).await;
 
     directory
         .ldif(
@@ -431,14 +316,15 @@ newsuperior: ou=staff,{base}
 ",
         )
         .await;
-    let run = sync_again(&app, &integration).await;
+    let run = sync_again(&app, &integration, false, true).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
     let stats = run.stats.unwrap().accounts.unwrap();
     assert_eq!(
         (stats.created, stats.updated, stats.deleted),
         (0, 1, 0),
         "renamed, not replaced"
     );
-    let after = accounts(&app, &integration).await;
+    let after = accounts(&app, &integration, false).await;
     let alicia = after.iter().find(|a| a.username == "alicia").unwrap();
     let alice = before.iter().find(|a| a.username == "alice").unwrap();
     assert_eq!(alicia.id, alice.id);
@@ -472,7 +358,8 @@ member: uid=bob,ou=people,{base}
     directory
         .ldif("dn: cn=goes,ou=groups,{base}\nchangetype: delete\n")
         .await;
-    let run = sync_again(&app, &integration).await;
+    let run = sync_again(&app, &integration, false, true).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
     assert_eq!(run.stats.unwrap().resources.unwrap().deleted, 1);
 
     let live = resources(&app, &integration, false).await;
@@ -518,7 +405,7 @@ sn: Nameless
     let stats = run.stats.unwrap();
     assert_eq!(stats.errors, 2);
     assert_eq!(stats.accounts.unwrap().created, 3);
-    let usernames: Vec<String> = accounts(&app, &integration)
+    let usernames: Vec<String> = accounts(&app, &integration, false)
         .await
         .into_iter()
         .map(|a| a.username)

@@ -2,11 +2,14 @@
 //! change a group's `member` values on the server, drift made by hand is corrected and audited,
 //! and a push the stopped server missed is an error with attempts until the server is back.
 
-use oblique::pb::{self, SyncRunState, TriggerSyncRequest};
+use oblique::pb::{self, SyncRunState};
 use uuid::Uuid;
 
+use crate::harness::calls::{
+    audit_events, detail, grant, resource, revoke, set_mode, sync, synced, user_of, wait_idle,
+};
 use crate::harness::slapd::{DedicatedSlapd, Directory};
-use crate::harness::{TestApp, eventually, wait_for_run};
+use crate::harness::{TestApp, eventually};
 
 const PEOPLE: &str = "
 dn: uid=alice,ou=people,{base}
@@ -66,99 +69,11 @@ fn dns(directory: &Directory, uids: &[&str]) -> Vec<String> {
 /// An integration over the test's part of the directory, synced once, with `readers` in push
 /// mode (its current members adopted as grants).
 async fn pushing(app: &TestApp, directory: &Directory) -> (pb::Integration, pb::Resource) {
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(directory.create_request("directory"))
-        .await
-        .expect("create")
-        .into_inner();
-    let run = wait_for_run(&app.admin, &created.last_sync_run.clone().unwrap().id).await;
-    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
-    let readers = resource(app, &created).await;
-    let readers = app
-        .admin
-        .integrations
-        .clone()
-        .set_resource_sync_mode(pb::SetResourceSyncModeRequest {
-            resource_id: readers.id,
-            sync_mode: pb::SyncMode::Push.into(),
-        })
-        .await
-        .expect("push mode")
-        .into_inner();
+    let (created, _) = synced(app, directory.create_request("directory")).await;
+    let readers = resource(app, &created, "readers").await;
+    let readers = set_mode(app, &readers.id, pb::SyncMode::Push).await;
     assert_eq!(readers.sync_mode(), pb::SyncMode::Push);
     (created, readers)
-}
-
-/// The integration's group `readers`, as the API shows it now.
-async fn resource(app: &TestApp, integration: &pb::Integration) -> pb::Resource {
-    app.viewer
-        .integrations
-        .clone()
-        .list_resources(pb::ListResourcesRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resources
-        .into_iter()
-        .find(|r| r.name == "readers")
-        .expect("the readers group")
-}
-
-/// The Oblique user of the directory user `uid`.
-async fn user_of(app: &TestApp, integration: &pb::Integration, uid: &str) -> Uuid {
-    let accounts = app
-        .viewer
-        .integrations
-        .clone()
-        .list_accounts(pb::ListAccountsRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts;
-    let account = accounts
-        .iter()
-        .find(|a| a.username == uid)
-        .expect("account");
-    Uuid::parse_str(&account.user_id).unwrap()
-}
-
-async fn grant(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Uuid {
-    let granted = app
-        .service
-        .access
-        .clone()
-        .grant_access(pb::GrantAccessRequest {
-            resource_id: resource.id.clone(),
-            user_id: user.to_string(),
-            reason: "joins the readers".into(),
-            expires_at: None,
-        })
-        .await
-        .expect("grant")
-        .into_inner();
-    assert_eq!(granted.propagation_status(), pb::PropagationStatus::Pending);
-    Uuid::parse_str(&granted.id).unwrap()
-}
-
-async fn revoke(app: &TestApp, grant_id: Uuid) {
-    app.service
-        .access
-        .clone()
-        .revoke_access(pb::RevokeAccessRequest {
-            grant_id: grant_id.to_string(),
-            reason: "leaves the readers".into(),
-        })
-        .await
-        .expect("revoke");
 }
 
 /// The user's entry in the resource's effective access (ListAccess), if any.
@@ -191,76 +106,11 @@ async fn fetched(app: &TestApp, resource: &pb::Resource) -> pb::Resource {
         .into_inner()
 }
 
-/// Waits until the integration has no queued or running run (a push the scheduler started may
-/// still be finishing), so that the next TriggerSync starts a run of its own.
-async fn wait_idle(app: &TestApp, integration: &pb::Integration) {
-    use pb::SyncRunState::{Queued, Running};
-    eventually("no active run", || async {
-        let runs = app
-            .viewer
-            .sync
-            .clone()
-            .list_sync_runs(pb::ListSyncRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .runs;
-        runs.iter()
-            .all(|run| !matches!(run.state(), Queued | Running))
-            .then_some(())
-    })
-    .await;
-}
-
-/// A manual run once the integration is idle, finished.
-async fn sync(app: &TestApp, integration: &pb::Integration) -> pb::SyncRun {
-    wait_idle(app, integration).await;
-    let run = app
-        .admin
-        .sync
-        .clone()
-        .trigger_sync(TriggerSyncRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("trigger")
-        .into_inner();
-    let run = wait_for_run(&app.admin, &run.id).await;
-    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
-    run
-}
-
 /// The resource's `access.drift_corrected` audit events, oldest first.
 async fn drift_events(app: &TestApp, resource: &pb::Resource) -> Vec<pb::AuditEvent> {
-    let mut events: Vec<pb::AuditEvent> = app
-        .admin
-        .integrations
-        .clone()
-        .list_audit_events(pb::ListAuditEventsRequest {
-            resource_id: resource.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("list audit events")
-        .into_inner()
-        .events
-        .into_iter()
-        .filter(|event| event.action == "access.drift_corrected")
-        .collect();
+    let mut events = audit_events(app, &resource.id, "access.drift_corrected").await;
     events.sort_by_key(|event| event.at.map(|at| (at.seconds, at.nanos)));
     events
-}
-
-/// A string in an audit event's details.
-fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
-    match event.details.as_ref()?.fields.get(key)?.kind.as_ref()? {
-        prost_types::value::Kind::StringValue(text) => Some(text.clone()),
-        _ => None,
-    }
 }
 
 #[tokio::test]
@@ -271,7 +121,7 @@ async fn a_grant_adds_the_member_on_the_server_and_a_revocation_removes_it() {
     let (integration, readers) = pushing(&app, &directory).await;
     let bob = user_of(&app, &integration, "bob").await;
 
-    let granted = grant(&app, &readers, bob).await;
+    let granted = grant(&app, &readers, bob, "joins the readers").await;
     // The scheduler picks up the pending push by itself; no TriggerSync needed.
     eventually("bob added to the group's members", || async {
         (members(&directory, "readers").await == dns(&directory, &["alice", "bob"])).then_some(())
@@ -287,7 +137,7 @@ async fn a_grant_adds_the_member_on_the_server_and_a_revocation_removes_it() {
     assert_eq!(entry.grant_id, granted.to_string());
     assert_eq!(entry.propagation_attempts, 0);
 
-    revoke(&app, granted).await;
+    revoke(&app, granted, "leaves the readers").await;
     eventually("bob removed from the group's members", || async {
         (members(&directory, "readers").await == dns(&directory, &["alice"])).then_some(())
     })
@@ -324,6 +174,7 @@ async fn members_changed_by_hand_are_put_right_at_the_next_run_and_audited() {
         dns(&directory, &["bob"])
     );
     let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
     let pushed = run.stats.unwrap().push.unwrap();
     assert_eq!((pushed.created, pushed.deleted), (1, 0), "{pushed:?}");
     assert_eq!(
@@ -347,6 +198,7 @@ async fn members_changed_by_hand_are_put_right_at_the_next_run_and_audited() {
         ))
         .await;
     let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
     let pushed = run.stats.unwrap().push.unwrap();
     assert_eq!((pushed.created, pushed.deleted), (0, 1), "{pushed:?}");
     assert_eq!(
@@ -374,7 +226,7 @@ async fn a_stopped_server_is_an_error_with_attempts_until_it_is_back() {
     wait_idle(&app, &integration).await;
 
     slapd.stop();
-    grant(&app, &readers, bob).await;
+    grant(&app, &readers, bob, "joins the readers").await;
     let entry = eventually("bob's push failed", || async {
         access_of(&app, &readers, bob)
             .await

@@ -2,106 +2,22 @@
 //! failures are retried until the remote answers again.
 
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use oblique::pb::{self, SyncRunState, TriggerSyncRequest};
+use oblique::pb::{self, SyncRunState};
 use uuid::Uuid;
 
+use crate::harness::calls::{
+    audit_events, grant, resource, revoke, runs, set_mode, sync, synced, user_of, wait_idle,
+};
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{TestApp, eventually, wait_for_run};
+use crate::harness::{TestApp, eventually};
 
 /// An integration over the fixture's roles, synced once, with `readers` in push mode (the
 /// connecting role has CREATEROLE, so it may change memberships).
 async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Resource) {
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(roles.create_request("pushed").await)
-        .await
-        .expect("create")
-        .into_inner();
-    let run = wait_for_run(&app.admin, &created.last_sync_run.clone().unwrap().id).await;
-    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    let (created, _) = synced(app, roles.create_request("pushed").await).await;
     let readers = resource(app, &created, &roles.name("readers")).await;
-    let readers = app
-        .admin
-        .integrations
-        .clone()
-        .set_resource_sync_mode(pb::SetResourceSyncModeRequest {
-            resource_id: readers.id,
-            sync_mode: pb::SyncMode::Push.into(),
-        })
-        .await
-        .expect("push mode")
-        .into_inner();
+    let readers = set_mode(app, &readers.id, pb::SyncMode::Push).await;
     (created, readers)
-}
-
-async fn resource(app: &TestApp, integration: &pb::Integration, name: &str) -> pb::Resource {
-    app.viewer
-        .integrations
-        .clone()
-        .list_resources(pb::ListResourcesRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resources
-        .into_iter()
-        .find(|r| r.name == name)
-        .expect("resource")
-}
-
-/// The Oblique user of the fixture's remote role `short`.
-async fn user_of(app: &TestApp, integration: &pb::Integration, username: &str) -> Uuid {
-    let accounts = app
-        .viewer
-        .integrations
-        .clone()
-        .list_accounts(pb::ListAccountsRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts;
-    let account = accounts
-        .iter()
-        .find(|a| a.username == username)
-        .expect("account");
-    Uuid::parse_str(&account.user_id).unwrap()
-}
-
-async fn grant(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Uuid {
-    let granted = app
-        .service
-        .access
-        .clone()
-        .grant_access(pb::GrantAccessRequest {
-            resource_id: resource.id.clone(),
-            user_id: user.to_string(),
-            reason: "on call this week".into(),
-            expires_at: None,
-        })
-        .await
-        .expect("grant")
-        .into_inner();
-    assert_eq!(granted.propagation_status(), pb::PropagationStatus::Pending);
-    Uuid::parse_str(&granted.id).unwrap()
-}
-
-async fn revoke(app: &TestApp, grant_id: Uuid) {
-    app.service
-        .access
-        .clone()
-        .revoke_access(pb::RevokeAccessRequest {
-            grant_id: grant_id.to_string(),
-            reason: "rotation over".into(),
-        })
-        .await
-        .expect("revoke");
 }
 
 /// Remote members of the fixture's role `group`, by role name.
@@ -124,46 +40,6 @@ async fn remote_members(roles: &RemoteRoles, group: &str) -> Vec<String> {
     members.into_iter().map(|m| m.name).collect()
 }
 
-/// Waits until the integration has no queued or running run (a push the scheduler started may
-/// still be finishing), so that the next TriggerSync starts a run of its own.
-async fn wait_idle(app: &TestApp, integration: &pb::Integration) {
-    use pb::SyncRunState::{Queued, Running};
-    eventually("no active run", || async {
-        let runs = app
-            .viewer
-            .sync
-            .clone()
-            .list_sync_runs(pb::ListSyncRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .runs;
-        runs.iter()
-            .all(|run| !matches!(run.state(), Queued | Running))
-            .then_some(())
-    })
-    .await;
-}
-
-async fn sync(app: &TestApp, integration: &pb::Integration) -> pb::SyncRun {
-    wait_idle(app, integration).await;
-    let run = app
-        .admin
-        .sync
-        .clone()
-        .trigger_sync(TriggerSyncRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    wait_for_run(&app.admin, &run.id).await
-}
-
 async fn propagation(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Option<(String, i32)> {
     #[derive(diesel::QueryableByName)]
     struct Row {
@@ -183,23 +59,6 @@ async fn propagation(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Opti
     rows.into_iter().next().map(|r| (r.status, r.attempts))
 }
 
-async fn audit_actions(app: &TestApp, resource: &pb::Resource) -> Vec<String> {
-    app.admin
-        .integrations
-        .clone()
-        .list_audit_events(pb::ListAuditEventsRequest {
-            resource_id: resource.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_grant_reaches_the_remote_and_a_revocation_removes_it() {
     let app = TestApp::spawn().await;
@@ -210,7 +69,7 @@ async fn a_grant_reaches_the_remote_and_a_revocation_removes_it() {
     let (integration, readers) = pushing(&app, &roles).await;
     let bob = user_of(&app, &integration, &roles.name("bob")).await;
 
-    let granted = grant(&app, &readers, bob).await;
+    let granted = grant(&app, &readers, bob, "on call this week").await;
     // The scheduler picks up the pending push within a tick; no TriggerSync needed.
     eventually("bob pushed into readers", || async {
         (remote_members(&roles, "readers").await == [roles.name("bob")]).then_some(())
@@ -221,7 +80,7 @@ async fn a_grant_reaches_the_remote_and_a_revocation_removes_it() {
     })
     .await;
 
-    revoke(&app, granted).await;
+    revoke(&app, granted, "rotation over").await;
     eventually("bob removed from readers", || async {
         remote_members(&roles, "readers")
             .await
@@ -242,7 +101,7 @@ async fn drift_is_corrected_at_the_next_run_and_audited() {
         .await;
     let (integration, readers) = pushing(&app, &roles).await;
     let alice = user_of(&app, &integration, &roles.name("alice")).await;
-    grant(&app, &readers, alice).await;
+    grant(&app, &readers, alice, "on call this week").await;
     eventually("alice pushed", || async {
         (remote_members(&roles, "readers").await == [roles.name("alice")]).then_some(())
     })
@@ -260,11 +119,9 @@ async fn drift_is_corrected_at_the_next_run_and_audited() {
         remote_members(&roles, "readers").await,
         [roles.name("alice")]
     );
-    let drift = audit_actions(&app, &readers)
+    let drift = audit_events(&app, &readers.id, "access.drift_corrected")
         .await
-        .into_iter()
-        .filter(|a| a == "access.drift_corrected")
-        .count();
+        .len();
     assert_eq!(drift, 2, "both corrections audited");
 }
 
@@ -297,7 +154,7 @@ async fn an_unreachable_remote_is_an_error_with_attempts_until_it_answers() {
         .batch_execute(&point_at(closed))
         .await
         .unwrap();
-    grant(&app, &readers, alice).await;
+    grant(&app, &readers, alice, "on call this week").await;
     let (status, attempts) = eventually("the push fails", || async {
         propagation(&app, &readers, alice)
             .await
@@ -339,7 +196,7 @@ async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
     let (integration, readers) = pushing(&app, &roles).await;
     let alice = user_of(&app, &integration, &roles.name("alice")).await;
     let bob = user_of(&app, &integration, &roles.name("bob")).await;
-    grant(&app, &readers, alice).await;
+    grant(&app, &readers, alice, "on call this week").await;
     eventually("alice pushed", || async {
         (remote_members(&roles, "readers").await == [roles.name("alice")]).then_some(())
     })
@@ -361,7 +218,7 @@ async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
     );
 
     // A decision made just before the removal must not reach the remote after it.
-    let bob_grant = grant(&app, &readers, bob).await;
+    let bob_grant = grant(&app, &readers, bob, "on call this week").await;
     admin
         .delete_integration(pb::DeleteIntegrationRequest {
             id: integration.id.clone(),
@@ -385,19 +242,7 @@ async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
         .unwrap()
         .into_inner();
     eventually("the scheduler ticked twice", || async {
-        let runs = app
-            .viewer
-            .sync
-            .clone()
-            .list_sync_runs(pb::ListSyncRunsRequest {
-                integration_id: ticker.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .runs;
-        (runs.len() >= 3).then_some(())
+        (runs(&app, &ticker.id).await.len() >= 3).then_some(())
     })
     .await;
     assert_eq!(

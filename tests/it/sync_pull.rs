@@ -2,114 +2,14 @@
 //! it must leave alone (no-change runs, dry runs, the mass-deletion guard).
 
 use diesel_async::RunQueryDsl;
-use oblique::pb::{
-    self, ListAccountsRequest, ListResourcesRequest, SyncRunState, TriggerSyncRequest,
-};
+use oblique::pb::{self, SyncRunState};
 use prost_types::FieldMask;
 
+use crate::harness::TestApp;
+use crate::harness::calls::{
+    accounts, audit_events, memberships, resources, run_messages, sync_again, synced,
+};
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{TestApp, wait_for_run};
-
-/// Creates the integration and waits for its initial sync.
-async fn synced(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::SyncRun) {
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(roles.create_request("directory").await)
-        .await
-        .expect("create")
-        .into_inner();
-    let run = created.last_sync_run.clone().expect("initial run");
-    let run = wait_for_run(&app.admin, &run.id).await;
-    (created, run)
-}
-
-async fn sync_again(
-    app: &TestApp,
-    integration: &pb::Integration,
-    dry_run: bool,
-    allow_mass_deletion: bool,
-) -> pb::SyncRun {
-    let run = app
-        .service
-        .sync
-        .clone()
-        .trigger_sync(TriggerSyncRequest {
-            integration_id: integration.id.clone(),
-            dry_run,
-            allow_mass_deletion,
-        })
-        .await
-        .expect("trigger")
-        .into_inner();
-    wait_for_run(&app.admin, &run.id).await
-}
-
-async fn accounts(
-    app: &TestApp,
-    integration: &pb::Integration,
-    include_deleted: bool,
-) -> Vec<pb::Account> {
-    let mut accounts = app
-        .viewer
-        .integrations
-        .clone()
-        .list_accounts(ListAccountsRequest {
-            integration_id: integration.id.clone(),
-            include_deleted,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts;
-    accounts.sort_by(|a, b| a.username.cmp(&b.username));
-    accounts
-}
-
-async fn resources(
-    app: &TestApp,
-    integration: &pb::Integration,
-    include_deleted: bool,
-) -> Vec<pb::Resource> {
-    let mut resources = app
-        .viewer
-        .integrations
-        .clone()
-        .list_resources(ListResourcesRequest {
-            integration_id: integration.id.clone(),
-            include_deleted,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resources;
-    resources.sort_by(|a, b| a.name.cmp(&b.name));
-    resources
-}
-
-/// Current pulled memberships as (resource name, account username), sorted.
-async fn memberships(app: &TestApp, integration: &pb::Integration) -> Vec<(String, String)> {
-    #[derive(diesel::QueryableByName)]
-    struct Pair {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        resource: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        account: String,
-    }
-    let pairs: Vec<Pair> = diesel::sql_query(
-        "SELECT r.name AS resource, a.username AS account FROM pulled_access p
-         JOIN resources r ON r.id = p.resource_id JOIN accounts a ON a.id = p.account_id
-         WHERE p.integration_id = $1::uuid AND p.removed_at IS NULL ORDER BY 1, 2",
-    )
-    .bind::<diesel::sql_types::Text, _>(&integration.id)
-    .load(&mut app.conn().await)
-    .await
-    .unwrap();
-    pairs.into_iter().map(|p| (p.resource, p.account)).collect()
-}
 
 fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|item| name(item).to_string()).collect()
@@ -138,7 +38,7 @@ async fn the_initial_sync_mirrors_the_remote() {
              GRANT {p}_readers TO {p}_writers;",
         )
         .await;
-    let (integration, run) = synced(&app, &roles).await;
+    let (integration, run) = synced(&app, roles.create_request("directory").await).await;
     assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
     let stats = run.stats.unwrap();
     assert_eq!(stats.accounts.unwrap().created, 2);
@@ -218,7 +118,7 @@ async fn a_later_sync_brings_new_dropped_and_changed_roles() {
              GRANT {p}_readers TO {p}_alice;",
         )
         .await;
-    let (integration, _) = synced(&app, &roles).await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
 
     roles
         .sql(
@@ -277,7 +177,7 @@ async fn a_vanished_resource_is_soft_deleted_then_restored_when_it_returns() {
              CREATE ROLE {p}_x_hidden NOLOGIN; GRANT {p}_x_hidden TO {p}_alice;",
         )
         .await;
-    let (integration, _) = synced(&app, &roles).await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
     let hidden = resources(&app, &integration, false)
         .await
         .into_iter()
@@ -324,15 +224,7 @@ async fn a_vanished_resource_is_soft_deleted_then_restored_when_it_returns() {
         "a resource the remote no longer lists is soft deleted"
     );
     assert!(memberships(&app, &integration).await.is_empty());
-    let audit = admin
-        .list_audit_events(pb::ListAuditEventsRequest {
-            resource_id: hidden.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let audit = audit_events(&app, &hidden.id, "").await;
     assert_eq!(audit[0].action, "resource.soft_delete");
 
     admin
@@ -359,15 +251,7 @@ async fn a_vanished_resource_is_soft_deleted_then_restored_when_it_returns() {
         memberships(&app, &integration).await,
         [(roles.name("x_hidden"), roles.name("alice"))]
     );
-    let audit = admin
-        .list_audit_events(pb::ListAuditEventsRequest {
-            resource_id: hidden.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let audit = audit_events(&app, &hidden.id, "").await;
     assert_eq!(audit[0].action, "resource.restore");
 }
 
@@ -402,7 +286,7 @@ async fn a_sync_that_finds_no_change_writes_nothing() {
              GRANT {p}_readers TO {p}_alice;",
         )
         .await;
-    let (integration, _) = synced(&app, &roles).await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
     let before = synced_row_versions(&app).await;
     let run = sync_again(&app, &integration, false, false).await;
     assert_eq!(run.state(), SyncRunState::Succeeded);
@@ -432,7 +316,7 @@ async fn a_dry_run_reports_the_difference_and_applies_nothing() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
     roles.sql("CREATE ROLE {p}_alice LOGIN;").await;
-    let (integration, _) = synced(&app, &roles).await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
     roles.sql("CREATE ROLE {p}_newcomer LOGIN;").await;
     let before = synced_row_versions(&app).await;
 
@@ -447,20 +331,7 @@ async fn a_dry_run_reports_the_difference_and_applies_nothing() {
     );
     assert_eq!(accounts(&app, &integration, true).await.len(), 1);
 
-    let mut watch = app
-        .viewer
-        .sync
-        .clone()
-        .watch_sync_run(pb::WatchSyncRunRequest {
-            run_id: run.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut messages = Vec::new();
-    while let Some(event) = watch.message().await.unwrap() {
-        messages.push(event.message);
-    }
+    let messages = run_messages(&app, &run).await;
     let expected = format!("dry run: account created: {}", roles.name("newcomer"));
     assert!(messages.contains(&expected), "{messages:?}");
 }
@@ -475,7 +346,7 @@ async fn the_mass_deletion_guard_stops_a_sync_until_it_is_allowed() {
              CREATE ROLE {p}_a4 LOGIN; CREATE ROLE {p}_a5 LOGIN; CREATE ROLE {p}_a6 LOGIN;",
         )
         .await;
-    let (integration, _) = synced(&app, &roles).await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
     // One of six (17%) is within the default 20%.
     roles.sql("DROP ROLE {p}_a6;").await;
     let run = sync_again(&app, &integration, false, false).await;
@@ -502,18 +373,10 @@ async fn accounts_link_to_users_by_username_across_integrations() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
     roles.sql("CREATE ROLE {p}_alice LOGIN;").await;
-    let (first, _) = synced(&app, &roles).await;
+    let (first, _) = synced(&app, roles.create_request("directory").await).await;
     let mut second_request = roles.create_request("second view").await;
     second_request.name = "second view".into();
-    let second = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(second_request)
-        .await
-        .unwrap()
-        .into_inner();
-    wait_for_run(&app.admin, &second.last_sync_run.clone().unwrap().id).await;
+    let (second, _) = synced(&app, second_request).await;
 
     let a = accounts(&app, &first, false).await;
     let b = accounts(&app, &second, false).await;

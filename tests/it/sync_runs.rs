@@ -6,6 +6,7 @@ use oblique::pb::{self, SyncEventKind as Kind, SyncRunState as State, SyncTrigge
 use tonic::{Code, Status, Streaming};
 use uuid::Uuid;
 
+use crate::harness::calls::runs;
 use crate::harness::remote::RemoteRoles;
 use crate::harness::{
     Clients, PATIENCE, TestApp, eventually, expect_code, test_engine, wait_for_run,
@@ -61,17 +62,6 @@ async fn cancel(app: &TestApp, id: &str) -> Reply<pb::SyncRun> {
     let request = pb::CancelSyncRunRequest { id: id.into() };
     let mut sync = app.admin.sync.clone();
     Ok(sync.cancel_sync_run(request).await?.into_inner())
-}
-
-/// Newest first.
-async fn runs(app: &TestApp, integration_id: &str) -> Vec<pb::SyncRun> {
-    let integration_id = integration_id.into();
-    let request = pb::ListSyncRunsRequest {
-        integration_id,
-        ..Default::default()
-    };
-    let listed = app.viewer.sync.clone().list_sync_runs(request).await;
-    listed.expect("ListSyncRuns").into_inner().runs
 }
 
 /// Usernames of the integration's accounts, soft-deleted ones included.

@@ -7,17 +7,17 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 use oblique::db::schema::{integrations, propagations, sync_runs, users};
 use oblique::pb::{
-    self, AddTeamMemberRequest, CreateTeamRequest, GetTeamRequest, ListAuditEventsRequest,
-    ListResourcesRequest, ListTeamsRequest, RemoveTeamMemberRequest,
-    team_service_client::TeamServiceClient,
+    self, AddTeamMemberRequest, CreateTeamRequest, GetTeamRequest, ListTeamsRequest,
+    RemoveTeamMemberRequest, team_service_client::TeamServiceClient,
 };
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use crate::harness::calls::{audit_events, detail, resources, synced};
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{Bearer, Clients, TestApp, eventually, expect_code, wait_for_run};
+use crate::harness::{Bearer, Clients, TestApp, eventually, expect_code};
 use crate::users::insert_user;
 
 type TeamClient = TeamServiceClient<InterceptedService<Channel, Bearer>>;
@@ -35,18 +35,7 @@ async fn integration(
 ) -> pb::Integration {
     let mut request = roles.create_request(name).await;
     request.create_resources_for_new_teams = for_new_teams;
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(request)
-        .await
-        .expect("create integration")
-        .into_inner();
-    let run = created.last_sync_run.clone().expect("initial run");
-    let run = wait_for_run(&app.admin, &run.id).await;
-    assert_eq!(run.state(), pb::SyncRunState::Succeeded, "{run:?}");
-    created
+    synced(app, request).await.0
 }
 
 async fn create_team(app: &TestApp, name: &str, members: &[Uuid]) -> pb::Team {
@@ -58,42 +47,6 @@ async fn create_team(app: &TestApp, name: &str, members: &[Uuid]) -> pb::Team {
         .await
         .expect("create team")
         .into_inner()
-}
-
-async fn resources(app: &TestApp, integration: &pb::Integration) -> Vec<pb::Resource> {
-    app.viewer
-        .integrations
-        .clone()
-        .list_resources(ListResourcesRequest {
-            integration_id: integration.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("list resources")
-        .into_inner()
-        .resources
-}
-
-async fn audit_events(app: &TestApp, action: &str) -> Vec<pb::AuditEvent> {
-    app.admin
-        .integrations
-        .clone()
-        .list_audit_events(ListAuditEventsRequest {
-            action: action.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list audit events")
-        .into_inner()
-        .events
-}
-
-/// A string in an audit event's details.
-fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
-    match event.details.as_ref()?.fields.get(key)?.kind.as_ref()? {
-        prost_types::value::Kind::StringValue(text) => Some(text.clone()),
-        _ => None,
-    }
 }
 
 /// The user the initial sync made for a remote login role.
@@ -169,7 +122,7 @@ async fn a_new_team_gets_a_role_in_each_integration_that_asks_for_one() {
         .await
         .expect("the team's remote role");
     assert!(!role.login, "a team role is NOLOGIN");
-    let resource = resources(&app, &enabled)
+    let resource = resources(&app, &enabled, false)
         .await
         .into_iter()
         .find(|resource| resource.id == team.resource_ids[0])
@@ -179,21 +132,25 @@ async fn a_new_team_gets_a_role_in_each_integration_that_asks_for_one() {
     assert_eq!(resource.name, name);
     assert_eq!(resource.external_id, role.oid, "the id the listing reports");
     assert!(
-        resources(&app, &other)
+        resources(&app, &other, false)
             .await
             .iter()
             .all(|resource| resource.team_id.is_empty()),
         "the integration without the toggle gets no team resource"
     );
 
-    let created = audit_events(&app, "team.create").await;
+    let created = audit_events(&app, "", "team.create").await;
     assert_eq!(created.len(), 1);
     assert_eq!(detail(&created[0], "team_id"), Some(team.id.clone()));
-    let made = audit_events(&app, "team.resource_create").await;
+    let made = audit_events(&app, "", "team.resource_create").await;
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].integration_id, enabled.id);
     assert_eq!(made[0].resource_id, resource.id);
-    assert!(audit_events(&app, "team.resource_failed").await.is_empty());
+    assert!(
+        audit_events(&app, "", "team.resource_failed")
+            .await
+            .is_empty()
+    );
 
     // The member's push is queued, and a TEAM run asked for.
     let pending: i64 = propagations::table
@@ -246,7 +203,7 @@ async fn a_new_team_gets_a_role_in_each_integration_that_asks_for_one() {
         .await
         .unwrap();
     assert_eq!(queued, 1);
-    let audited = audit_events(&app, "team.add_member").await;
+    let audited = audit_events(&app, "", "team.add_member").await;
     assert_eq!(audited.len(), 1);
     assert_eq!(detail(&audited[0], "user_id"), Some(bob.to_string()));
 
@@ -297,13 +254,13 @@ async fn a_name_taken_remotely_is_reported_and_never_adopted() {
         "the remote role is the one that was there"
     );
     assert!(
-        resources(&app, &enabled)
+        resources(&app, &enabled, false)
             .await
             .iter()
             .all(|resource| resource.team_id.is_empty()),
         "the existing role is not recorded as the team's"
     );
-    let failed = audit_events(&app, "team.resource_failed").await;
+    let failed = audit_events(&app, "", "team.resource_failed").await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].integration_id, enabled.id);
     assert!(
@@ -311,7 +268,11 @@ async fn a_name_taken_remotely_is_reported_and_never_adopted() {
             .unwrap()
             .contains("already exists")
     );
-    assert!(audit_events(&app, "team.resource_create").await.is_empty());
+    assert!(
+        audit_events(&app, "", "team.resource_create")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -340,7 +301,7 @@ async fn a_type_that_cannot_create_resources_is_skipped_with_a_warning() {
         "{}",
         team.warnings[0]
     );
-    let skipped = audit_events(&app, "team.resource_skipped").await;
+    let skipped = audit_events(&app, "", "team.resource_skipped").await;
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].integration_id, id.to_string());
 }
@@ -444,7 +405,7 @@ async fn creating_checks_names_members_and_roles() {
             .await,
         Code::NotFound,
     );
-    assert_eq!(audit_events(&app, "team.create").await.len(), 1);
+    assert_eq!(audit_events(&app, "", "team.create").await.len(), 1);
 }
 
 #[tokio::test]
@@ -479,8 +440,8 @@ async fn membership_changes_are_idempotent_and_audited() {
     let answered = admin.add_team_member(add(ann)).await.unwrap().into_inner();
     assert_eq!(answered.member_user_ids, [ben.to_string(), ann.to_string()]);
 
-    let added = audit_events(&app, "team.add_member").await;
-    let removed = audit_events(&app, "team.remove_member").await;
+    let added = audit_events(&app, "", "team.add_member").await;
+    let removed = audit_events(&app, "", "team.remove_member").await;
     assert_eq!(added.len(), 2, "one event per change, none for no-ops");
     assert_eq!(removed.len(), 1);
     assert_eq!(detail(&removed[0], "user_id"), Some(ann.to_string()));

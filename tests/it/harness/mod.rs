@@ -1,6 +1,7 @@
 //! `TestApp::spawn()`: the real server on port 0, over its own fresh database, with clients for
 //! each role. Logs are silent unless TEST_LOG is set.
 
+pub mod calls;
 pub mod remote;
 pub mod servers;
 pub mod slapd;
