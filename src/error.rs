@@ -39,6 +39,20 @@ impl AppError {
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::NotFound(what.into())
     }
+
+    /// PostgreSQL aborted the transaction to break a deadlock or a serialization conflict: it
+    /// changed nothing, and running it again is safe and usually succeeds.
+    pub fn is_transaction_conflict(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let AppError::Internal(cause) = self else {
+            return false;
+        };
+        match cause.downcast_ref::<Error>() {
+            Some(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            Some(Error::DatabaseError(_, info)) => info.message().contains("deadlock detected"),
+            _ => false,
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -20,6 +20,8 @@ use crate::sync::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
+/// Times a transaction aborted by a deadlock or serialization conflict is run again.
+const MAX_CONFLICT_RETRIES: u32 = 3;
 
 /// A create request whose fields were each checked by the api layer.
 #[derive(Debug)]
@@ -221,54 +223,67 @@ pub async fn delete(
     force: bool,
 ) -> AppResult<Deletion> {
     let mut conn = ctx.pool.get().await?;
-    let deletion = conn
-        .transaction::<_, AppError, _>(async move |conn| {
-            find_active_for_update(conn, id).await?;
-            let push_mode = resources::count_push_mode(conn, id).await?;
-            if push_mode > 0 && !force {
-                return Err(AppError::FailedPrecondition(format!(
-                    "integration {id} has {push_mode} push-mode resource(s); stop syncing \
+    // Removal touches rows that syncs, pushes and grants of the integration also lock; when
+    // PostgreSQL breaks a deadlock by aborting this transaction, it is simply run again.
+    let mut conflicts = 0;
+    let deletion = loop {
+        let attempt = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                find_active_for_update(conn, id).await?;
+                let push_mode = resources::count_push_mode(conn, id).await?;
+                if push_mode > 0 && !force {
+                    return Err(AppError::FailedPrecondition(format!(
+                        "integration {id} has {push_mode} push-mode resource(s); stop syncing \
                          them first (SetResourceSyncMode to SYNC_MODE_PULL) or delete with force"
-                )));
+                    )));
+                }
+                let now = Utc::now();
+                let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
+                let row = store::mark_deleted(conn, id, now).await?;
+                let resources_soft_deleted =
+                    resources::soft_delete_for_integration(conn, id, now).await?;
+                let accounts_soft_deleted =
+                    accounts::soft_delete_for_integration(conn, id, now).await?;
+                access::close_for_integration(conn, id, now).await?;
+                // Kept as history; nothing is pushed for them again, retries included.
+                let grants_soft_deleted =
+                    grants::soft_delete_for_integration(conn, id, now).await?;
+                propagations::forget_integration(conn, id).await?;
+                audit::record(
+                    conn,
+                    AuditEntry {
+                        actor,
+                        action: "integration.delete",
+                        integration_id: Some(id),
+                        resource_id: None,
+                        details: json!({
+                            "name": row.name,
+                            "force": force,
+                            "push_mode_resources": push_mode,
+                            "resources_soft_deleted": resources_soft_deleted,
+                            "accounts_soft_deleted": accounts_soft_deleted,
+                            "grants_soft_deleted": grants_soft_deleted,
+                            "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
+                        }),
+                    },
+                )
+                .await?;
+                Ok((
+                    row,
+                    resources_soft_deleted,
+                    accounts_soft_deleted,
+                    cancelled,
+                ))
+            })
+            .await;
+        match attempt {
+            Err(error) if error.is_transaction_conflict() && conflicts < MAX_CONFLICT_RETRIES => {
+                conflicts += 1;
+                tracing::info!(integration_id = %id, conflicts, "removal hit a lock conflict; retrying");
             }
-            let now = Utc::now();
-            let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
-            let row = store::mark_deleted(conn, id, now).await?;
-            let resources_soft_deleted =
-                resources::soft_delete_for_integration(conn, id, now).await?;
-            let accounts_soft_deleted =
-                accounts::soft_delete_for_integration(conn, id, now).await?;
-            access::close_for_integration(conn, id, now).await?;
-            // Kept as history; nothing is pushed for them again, retries included.
-            let grants_soft_deleted = grants::soft_delete_for_integration(conn, id, now).await?;
-            propagations::forget_integration(conn, id).await?;
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "integration.delete",
-                    integration_id: Some(id),
-                    resource_id: None,
-                    details: json!({
-                        "name": row.name,
-                        "force": force,
-                        "push_mode_resources": push_mode,
-                        "resources_soft_deleted": resources_soft_deleted,
-                        "accounts_soft_deleted": accounts_soft_deleted,
-                        "grants_soft_deleted": grants_soft_deleted,
-                        "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
-                    }),
-                },
-            )
-            .await?;
-            Ok((
-                row,
-                resources_soft_deleted,
-                accounts_soft_deleted,
-                cancelled,
-            ))
-        })
-        .await?;
+            other => break other?,
+        }
+    };
     let (row, resources_soft_deleted, accounts_soft_deleted, cancelled) = deletion;
     tracing::info!(integration_id = %id, resources_soft_deleted, accounts_soft_deleted, "integration deleted");
     Ok(Deletion {
