@@ -59,7 +59,9 @@ CREATE TABLE sync_errors (
 -- The open row (removed_at IS NULL) is the current state; closed rows are history.
 CREATE TABLE pulled_access (
     id uuid PRIMARY KEY DEFAULT uuid_generate_v7(),
-    integration_id uuid NOT NULL REFERENCES integrations (id),
+    -- The resource's integration, copied for set-based merges. No foreign key of its own: the
+    -- resource's already implies it, and a third check per row was a sixth of an initial sync.
+    integration_id uuid NOT NULL,
     resource_id uuid NOT NULL REFERENCES resources (id),
     account_id uuid NOT NULL REFERENCES accounts (id),
     added_at timestamptz NOT NULL DEFAULT now(),

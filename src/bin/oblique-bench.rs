@@ -276,7 +276,7 @@ impl Report {
     }
 }
 
-async fn bench(args: &Args, sizes: Sizes, db: &BenchDatabase) -> anyhow::Result<Report> {
+async fn bench(sizes: Sizes, db: &BenchDatabase) -> anyhow::Result<Report> {
     let mut bench = Bench::setup(&db.url, sizes).await?;
     let step = |what: &str| eprintln!("oblique-bench: {what}");
     step("initial sync");
@@ -293,9 +293,6 @@ async fn bench(args: &Args, sizes: Sizes, db: &BenchDatabase) -> anyhow::Result<
     let incremental = bench.sync(1).await?;
     step("COPY baseline");
     let copy = bench.copy_baseline().await?;
-    if args.keep {
-        eprintln!("oblique-bench: keeping {} until Ctrl-C", db.url);
-    }
     Ok(Report {
         sizes,
         initial,
@@ -324,7 +321,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let outcome = tokio::select! {
-        outcome = bench(&args, sizes, &db) => outcome,
+        outcome = bench(sizes, &db) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     if let Ok(report) = &outcome {
@@ -334,6 +331,7 @@ async fn main() -> anyhow::Result<()> {
             report.print_table();
         }
         if args.keep {
+            eprintln!("oblique-bench: keeping {} until Ctrl-C", db.url);
             let _ = tokio::signal::ctrl_c().await;
         }
     }
