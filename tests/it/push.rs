@@ -278,3 +278,49 @@ async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
         .into_inner();
     assert!(gone.deleted);
 }
+
+#[tokio::test]
+async fn a_user_without_an_account_there_gets_an_error_naming_the_reason() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles.sql("CREATE ROLE {p}_readers NOLOGIN").await;
+    let (_, readers) = pushing(&app, &roles).await;
+    // An Oblique user known only from elsewhere: no account in this integration.
+    let stranger = Uuid::now_v7();
+    app.conn()
+        .await
+        .batch_execute(&format!(
+            "INSERT INTO users (id, username) VALUES ('{stranger}', 'stranger-{stranger}')"
+        ))
+        .await
+        .unwrap();
+    grant(&app, &readers, stranger, "needs it").await;
+
+    let entry = eventually("the push recorded as failed", || async {
+        app.viewer
+            .access
+            .clone()
+            .list_access(pb::ListAccessRequest {
+                resource_id: readers.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries
+            .into_iter()
+            .find(|e| {
+                e.user_id == stranger.to_string()
+                    && e.propagation_status() == pb::PropagationStatus::Error
+            })
+    })
+    .await;
+    assert!(
+        entry
+            .propagation_error
+            .contains("has no account in integration"),
+        "{entry:?}"
+    );
+    assert!(entry.propagation_attempts >= 1);
+    assert!(remote_members(&roles, "readers").await.is_empty());
+}
