@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod database;
+pub mod ldap;
 pub mod measure;
 pub mod synthetic;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oblique::bench::database::BenchDatabase;
+use oblique::bench::ldap::{LdapReport, LdapSizes};
 use oblique::bench::measure::proc_status_mb;
 use oblique::bench::synthetic::Sizes;
 use oblique::bench::{Bench, Landed, RunResult};
@@ -35,6 +36,19 @@ struct Args {
     /// Access pairs (account member of resource), spread evenly.
     #[arg(long, default_value_t = 1_000_000)]
     access: u64,
+    /// Benchmark the `ldap` connector instead: its initial sync against a throwaway slapd,
+    /// next to a paged ldapsearch of the same entries and a raw COPY of the landed rows.
+    #[arg(long)]
+    ldap: bool,
+    /// With --ldap: inetOrgPerson users in the directory.
+    #[arg(long, default_value_t = 20_000)]
+    ldap_users: u64,
+    /// With --ldap: groupOfNames groups in the directory.
+    #[arg(long, default_value_t = 2_000)]
+    ldap_groups: u64,
+    /// With --ldap: group memberships, spread evenly over the groups.
+    #[arg(long, default_value_t = 100_000)]
+    ldap_memberships: u64,
     /// One JSON object per line on stdout: {"metric": …, "value": …, "unit": …}.
     #[arg(long)]
     json: bool,
@@ -185,15 +199,7 @@ impl Report {
     }
 
     fn print_json(&self) {
-        for m in self.metrics() {
-            // In the documented key order (serde_json's map would sort the keys).
-            println!(
-                "{{\"metric\": {}, \"value\": {}, \"unit\": {}}}",
-                json!(m.name),
-                m.value,
-                json!(m.unit)
-            );
-        }
+        print_metrics_json(self.metrics());
     }
 
     fn print_table(&self) {
@@ -202,20 +208,7 @@ impl Report {
             "oblique-bench: {} accounts x {} attributes, {} resources, {} access pairs",
             s.accounts, s.attributes_per_account, s.resources, s.access
         );
-        println!("{:<34} {:>12} {:<6} target", "metric", "value", "unit");
-        for m in self.metrics() {
-            let target = match &m.target {
-                Some((target, true)) => format!("{target}  met"),
-                Some((target, false)) => format!("{target}  MISSED"),
-                None => String::new(),
-            };
-            println!(
-                "{:<34} {:>12} {:<6} {target}",
-                m.name,
-                m.value.to_string(),
-                m.unit
-            );
-        }
+        print_metrics_table(self.metrics());
         println!();
         for (label, run) in [
             ("initial", &self.initial),
@@ -276,6 +269,120 @@ impl Report {
     }
 }
 
+fn print_metrics_json(metrics: Vec<Metric>) {
+    for m in metrics {
+        // In the documented key order (serde_json's map would sort the keys).
+        println!(
+            "{{\"metric\": {}, \"value\": {}, \"unit\": {}}}",
+            json!(m.name),
+            m.value,
+            json!(m.unit)
+        );
+    }
+}
+
+fn print_metrics_table(metrics: Vec<Metric>) {
+    println!("{:<34} {:>12} {:<6} target", "metric", "value", "unit");
+    for m in metrics {
+        let target = match &m.target {
+            Some((target, true)) => format!("{target}  met"),
+            Some((target, false)) => format!("{target}  MISSED"),
+            None => String::new(),
+        };
+        println!(
+            "{:<34} {:>12} {:<6} {target}",
+            m.name,
+            m.value.to_string(),
+            m.unit
+        );
+    }
+}
+
+fn ldap_metrics(r: &LdapReport) -> Vec<Metric> {
+    let s = &r.sizes;
+    let floor = r.ldapsearch + r.copy.total;
+    let vs = ratio(r.sync.elapsed, floor);
+    vec![
+        metric("ldap_users", s.users, "count"),
+        metric("ldap_groups", s.groups, "count"),
+        metric("ldap_memberships", s.memberships, "count"),
+        metric("ldap_slapadd_s", seconds(r.slapadd), "s"),
+        metric("ldap_initial_sync_s", seconds(r.sync.elapsed), "s"),
+        metric("ldap_initial_rows_written", r.sync.writes.total(), "rows"),
+        metric("ldap_initial_rows_changed", r.sync.stats.changed(), "rows"),
+        metric("ldap_landed_accounts", r.landed.accounts, "rows"),
+        metric("ldap_landed_attributes", r.landed.attributes, "rows"),
+        metric("ldap_landed_resources", r.landed.resources, "rows"),
+        metric("ldap_landed_access", r.landed.access, "rows"),
+        metric("ldap_landed_users", r.landed.users, "rows"),
+        metric("ldapsearch_s", seconds(r.ldapsearch), "s"),
+        metric("ldap_copy_baseline_s", seconds(r.copy.total), "s"),
+        metric("ldap_baseline_s", seconds(floor), "s"),
+        Metric {
+            target: Some(("<= 1.5".into(), vs <= 1.5)),
+            ..metric("ldap_vs_baseline_ratio", vs, "x")
+        },
+        metric(
+            "peak_rss_mb",
+            (proc_status_mb("VmHWM").unwrap_or_default() * 10.0).round() / 10.0,
+            "MB",
+        ),
+    ]
+}
+
+fn print_ldap_table(r: &LdapReport) {
+    let s = &r.sizes;
+    println!(
+        "oblique-bench --ldap: {} users, {} groups, {} memberships",
+        s.users, s.groups, s.memberships
+    );
+    print_metrics_table(ldap_metrics(r));
+    println!();
+    let st = &r.sync.stats;
+    let c = |c: &oblique::sync::stats::ChangeCounts| {
+        format!(
+            "+{} ~{} -{} ={}",
+            c.created, c.updated, c.deleted, c.unchanged
+        )
+    };
+    println!(
+        "ldap initial stats: accounts {}, attributes {}, resources {}, access {}, errors {}",
+        c(&st.accounts),
+        c(&st.attributes),
+        c(&st.resources),
+        c(&st.access),
+        st.errors
+    );
+    println!("ldap initial rows written: {}", r.sync.writes.describe());
+    println!(
+        "landed by the ldap sync: {:?}{}",
+        r.landed,
+        if r.landed == r.expected() {
+            " (as generated)"
+        } else {
+            " (DIFFERS from the generated directory)"
+        }
+    );
+    println!(
+        "ldapsearch: -x -E pr={}/noprompt -b {} '{}', output to /dev/null, after an untimed \
+         warm-up dump",
+        oblique::bench::ldap::PAGE_SIZE,
+        oblique::bench::ldap::SUFFIX,
+        oblique::bench::ldap::SEARCH_FILTER
+    );
+    let parts: Vec<String> = r
+        .copy
+        .per_table
+        .iter()
+        .map(|(table, rows, d)| format!("{table} {rows} rows {:.3} s", d.as_secs_f64()))
+        .collect();
+    println!(
+        "copy baseline (the landed rows, read out beforehand with COPY (SELECT …) TO STDOUT, \
+         binary-COPYed into LIKE … INCLUDING ALL tables, one transaction): {}",
+        parts.join(", ")
+    );
+}
+
 async fn bench(sizes: Sizes, db: &BenchDatabase) -> anyhow::Result<Report> {
     let mut bench = Bench::setup(&db.url, sizes).await?;
     let step = |what: &str| eprintln!("oblique-bench: {what}");
@@ -314,12 +421,45 @@ async fn main() -> anyhow::Result<()> {
         resources: args.resources,
         access: args.access,
     };
-    sizes.check()?;
+    if args.ldap {
+        LdapSizes {
+            users: args.ldap_users,
+            groups: args.ldap_groups,
+            memberships: args.ldap_memberships,
+        }
+        .check()?;
+    } else {
+        sizes.check()?;
+    }
     let db = BenchDatabase::open(
         args.database_url.as_deref(),
         args.session_options.as_deref(),
     )
     .await?;
+    if args.ldap {
+        let ldap_sizes = LdapSizes {
+            users: args.ldap_users,
+            groups: args.ldap_groups,
+            memberships: args.ldap_memberships,
+        };
+        let outcome = tokio::select! {
+            outcome = oblique::bench::ldap::run(&db.url, ldap_sizes) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        };
+        if let Ok(report) = &outcome {
+            if args.json {
+                print_metrics_json(ldap_metrics(report));
+            } else {
+                print_ldap_table(report);
+            }
+            if args.keep {
+                eprintln!("oblique-bench: keeping {} until Ctrl-C", db.url);
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        db.close().await?;
+        return outcome.map(drop);
+    }
     let outcome = tokio::select! {
         outcome = bench(sizes, &db) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
