@@ -6,6 +6,7 @@ pub mod apply;
 pub mod events;
 pub mod hub;
 pub mod merge;
+pub mod propagation;
 pub mod push;
 pub mod queue;
 pub mod runner;

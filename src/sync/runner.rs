@@ -209,7 +209,7 @@ async fn list_phase<T>(
         let Some(page) = page else { break };
         if let Err(crate::connectors::ConnectorError::Unreachable(reason)) = &page
             && let Err(error) =
-                super::push::record_unreachable(engine, run.integration_id, reason).await
+                super::propagation::record_unreachable(engine, run.integration_id, reason).await
         {
             tracing::warn!(%error, "recording failed pushes");
         }

@@ -1,0 +1,211 @@
+//! What pushing did, per (push-mode resource, user): in sync, failed with the next retry, or
+//! settled; the resource's summary status; drift corrections in the audit log.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Engine;
+use super::push::Step;
+use crate::db::models::{IntegrationRow, SyncRunRow};
+
+#[derive(Debug, QueryableByName)]
+pub(super) struct PendingMark {
+    #[diesel(sql_type = SqlUuid)]
+    pub(super) resource_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub(super) user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub(super) updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// After the operations: pending marks the plan had nothing to do for (a revocation of a member
+/// the remote did not have, say) are done with; each push-mode resource shows the worst state of
+/// its members' pushes. Marks made or renewed while pushing are left for the next run.
+pub(super) async fn settle(
+    engine: &Engine,
+    integration_id: Uuid,
+    pending: &[PendingMark],
+) -> diesel::QueryResult<()> {
+    let mut conn = engine
+        .ctx
+        .pool
+        .get()
+        .await
+        .map_err(|error| diesel::result::Error::QueryBuilderError(error.into()))?;
+    use diesel::sql_types::{Array, Timestamptz};
+    diesel::sql_query(
+        "DELETE FROM propagations p
+         USING unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS seen(resource_id, user_id, updated_at)
+         WHERE p.resource_id = seen.resource_id AND p.user_id = seen.user_id
+           AND p.updated_at = seen.updated_at AND p.status = 'pending'",
+    )
+    .bind::<Array<SqlUuid>, _>(pending.iter().map(|m| m.resource_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(pending.iter().map(|m| m.user_id).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(pending.iter().map(|m| m.updated_at).collect::<Vec<_>>())
+    .execute(&mut conn)
+    .await?;
+    summarise_resources(&mut conn, integration_id).await
+}
+
+/// Each push-mode resource shows the worst state of its members' pushes (written only when it
+/// changes).
+async fn summarise_resources(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "WITH summary AS (
+             SELECT r.id,
+                    CASE WHEN bool_or(p.status = 'error') THEN 'error'
+                         WHEN bool_or(p.status = 'pending') THEN 'pending'
+                         ELSE 'in_sync' END AS status,
+                    min(p.error) FILTER (WHERE p.status = 'error') AS error
+             FROM resources r LEFT JOIN propagations p ON p.resource_id = r.id
+             WHERE r.integration_id = $1 AND r.sync_mode = 'push' AND r.deleted_at IS NULL
+             GROUP BY r.id
+         )
+         UPDATE resources r SET propagation_status = s.status, propagation_error = s.error,
+                                updated_at = now()
+         FROM summary s
+         WHERE r.id = s.id
+           AND (r.propagation_status, r.propagation_error) IS DISTINCT FROM (s.status, s.error)",
+    )
+    .bind::<SqlUuid, _>(integration_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn mark_in_sync(engine: &Engine, step: &Step) -> anyhow::Result<()> {
+    if step.last_status.as_deref() == Some("in_sync") {
+        return Ok(());
+    }
+    let mut conn = engine.ctx.pool.get().await?;
+    set_in_sync(&mut conn, step).await?;
+    Ok(())
+}
+
+pub(super) async fn set_in_sync(
+    conn: &mut AsyncPgConnection,
+    step: &Step,
+) -> diesel::QueryResult<()> {
+    let Some(user_id) = step.user_id else {
+        return Ok(());
+    };
+    diesel::sql_query(
+        "INSERT INTO propagations (resource_id, user_id, integration_id, status)
+         SELECT id, $2, integration_id, 'in_sync' FROM resources WHERE id = $1
+         ON CONFLICT (resource_id, user_id) DO UPDATE
+             SET status = 'in_sync', error = NULL, attempts = 0, updated_at = now()",
+    )
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<SqlUuid, _>(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed push and when to try again: the delay doubles with each attempt, up to the
+/// engine's cap; after the last allowed attempt it waits for a person (or a new decision).
+pub(super) async fn record_failure(
+    engine: &Engine,
+    step: &Step,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let Some(user_id) = step.user_id else {
+        return Ok(());
+    };
+    let attempts = step.attempts + 1;
+    let config = &engine.config;
+    let delay = if attempts >= config.push_max_attempts {
+        None
+    } else {
+        let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(20));
+        Some(
+            config
+                .push_retry_base
+                .saturating_mul(factor)
+                .min(config.push_retry_max),
+        )
+    };
+    tracing::warn!(resource = %step.resource_name, %user_id, attempts, %reason, "push failed");
+    let mut conn = engine.ctx.pool.get().await?;
+    diesel::sql_query(
+        "INSERT INTO propagations (resource_id, user_id, integration_id, status, error, attempts,
+                                   next_attempt_at)
+         SELECT id, $2, integration_id, 'error', $3, $4,
+                CASE WHEN $5 IS NULL THEN 'infinity'::timestamptz
+                     ELSE now() + make_interval(secs => $5::float8) END
+         FROM resources WHERE id = $1
+         ON CONFLICT (resource_id, user_id) DO UPDATE
+             SET status = 'error', error = excluded.error, attempts = excluded.attempts,
+                 next_attempt_at = excluded.next_attempt_at, updated_at = now()",
+    )
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<Text, _>(reason)
+    .bind::<Integer, _>(attempts)
+    .bind::<Nullable<BigInt>, _>(delay.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn audit_drift(
+    conn: &mut AsyncPgConnection,
+    run: &SyncRunRow,
+    integration: &IntegrationRow,
+    step: &Step,
+    before: &str,
+    after: &str,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
+         VALUES (uuid_generate_v7(), 'system', 'system', 'access.drift_corrected', $1, $2, $3)",
+    )
+    .bind::<SqlUuid, _>(integration.id)
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<diesel::sql_types::Jsonb, _>(json!({
+        "run_id": run.id,
+        "resource": step.resource_name,
+        "account": step.username,
+        "account_id": step.account_id,
+        "user_id": step.user_id,
+        "before": before,
+        "after": after,
+    }))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// When the remote cannot be reached at all, the pushes waiting for it count a failed attempt
+/// each, so that callers see ERROR with attempts rather than PENDING forever.
+pub async fn record_unreachable(
+    engine: &Engine,
+    integration_id: Uuid,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let mut conn = engine.ctx.pool.get().await?;
+    let base = i64::try_from(engine.config.push_retry_base.as_secs())
+        .unwrap_or(1)
+        .max(1);
+    let cap = i64::try_from(engine.config.push_retry_max.as_secs()).unwrap_or(i64::MAX);
+    diesel::sql_query(
+        "UPDATE propagations
+         SET status = 'error', error = $2, attempts = attempts + 1, updated_at = now(),
+             next_attempt_at = now() + make_interval(secs => least($4, $3 * power(2, least(attempts, 20)))::float8)
+         WHERE integration_id = $1 AND status <> 'in_sync' AND next_attempt_at <= now()",
+    )
+    .bind::<SqlUuid, _>(integration_id)
+    .bind::<Text, _>(reason)
+    .bind::<BigInt, _>(base)
+    .bind::<BigInt, _>(cap)
+    .execute(&mut conn)
+    .await?;
+    summarise_resources(&mut conn, integration_id).await?;
+    Ok(())
+}
