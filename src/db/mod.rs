@@ -12,6 +12,7 @@ pub mod models;
 pub mod pool;
 pub mod propagations;
 pub mod resources;
+pub mod retry;
 pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;

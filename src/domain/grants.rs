@@ -13,6 +13,7 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::grants::{self, GrantRow, GrantView, NewGrant};
 use crate::db::models::{IntegrationRow, ResourceRow};
+use crate::db::retry::transaction_retrying;
 use crate::db::{propagations, resources, users};
 use crate::error::{AppError, AppResult};
 use crate::sync::queue;
@@ -36,7 +37,7 @@ pub struct GrantInput {
 /// unchanged.
 pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> AppResult<GrantView> {
     let mut conn = ctx.pool.get().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    transaction_retrying(&mut conn, "grant access", async |conn| {
         let (resource, integration) = lock_resource(conn, input.resource_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("resource {}", input.resource_id)))?;
@@ -105,7 +106,7 @@ pub async fn revoke(
     let found = grants::find(&mut conn, grant_id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("grant {grant_id}")))?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    transaction_retrying(&mut conn, "revoke access", async |conn| {
         let (resource, integration) = lock_resource(conn, found.resource_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("resource of grant {grant_id} vanished"))?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,14 +14,13 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
+use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::sync::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
-/// Times a transaction aborted by a deadlock or serialization conflict is run again.
-const MAX_CONFLICT_RETRIES: u32 = 3;
 
 /// A create request whose fields were each checked by the api layer.
 #[derive(Debug)]
@@ -84,52 +83,56 @@ pub async fn create(
         create_request_id: input.request_id.clone(),
     };
     let mut conn = ctx.pool.get().await?;
-    let saved = conn
-        .transaction::<_, DieselError, _>(async move |conn| {
-            let row = store::insert(conn, &new).await?;
-            let run = queue::enqueue(
-                conn,
-                &NewSyncRun {
-                    id: Uuid::now_v7(),
-                    integration_id: row.id,
-                    trigger: "created",
-                    dry_run: false,
-                    allow_mass_deletion: false,
-                    requested_by: &actor.name,
-                },
-            )
-            .await?;
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "integration.create",
-                    integration_id: Some(row.id),
-                    resource_id: None,
-                    details: json!({
-                        "type": row.integration_type,
-                        "name": row.name,
-                        "config": row.config,
-                        "credentials_set": row.credentials_ciphertext.is_some(),
-                        "sync_interval_seconds": row.sync_interval_seconds,
-                        "create_resources_for_new_teams": row.create_resources_for_new_teams,
-                        "max_deletion_percent": row.max_deletion_percent,
-                        "initial_sync_run_id": run.id,
-                    }),
-                },
-            )
-            .await?;
-            Ok(row)
-        })
-        .await;
+    let saved = transaction_retrying(&mut conn, "create integration", async |conn| {
+        let row = store::insert(conn, &new).await?;
+        let run = queue::enqueue(
+            conn,
+            &NewSyncRun {
+                id: Uuid::now_v7(),
+                integration_id: row.id,
+                trigger: "created",
+                dry_run: false,
+                allow_mass_deletion: false,
+                requested_by: &actor.name,
+            },
+        )
+        .await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "integration.create",
+                integration_id: Some(row.id),
+                resource_id: None,
+                details: json!({
+                    "type": row.integration_type,
+                    "name": row.name,
+                    "config": row.config,
+                    "credentials_set": row.credentials_ciphertext.is_some(),
+                    "sync_interval_seconds": row.sync_interval_seconds,
+                    "create_resources_for_new_teams": row.create_resources_for_new_teams,
+                    "max_deletion_percent": row.max_deletion_percent,
+                    "initial_sync_run_id": run.id,
+                }),
+            },
+        )
+        .await?;
+        Ok(row)
+    })
+    .await;
     match saved {
         Ok(row) => {
             tracing::info!(integration_id = %row.id, name = %row.name, r#type = %row.integration_type, "integration created");
             view(&mut conn, row).await
         }
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+        Err(AppError::Internal(cause)) if is_unique_violation(&cause) => {
             // A concurrent retry with the same request id won the race: answer with its result.
-            if info.constraint_name() == Some("integrations_create_request_id_key")
+            let on_request_id = matches!(
+                cause.downcast_ref::<DieselError>(),
+                Some(DieselError::DatabaseError(_, info))
+                    if info.constraint_name() == Some("integrations_create_request_id_key")
+            );
+            if on_request_id
                 && let Some(request_id) = &input.request_id
                 && let Some(existing) = store::find_by_request_id(&mut conn, request_id).await?
             {
@@ -137,7 +140,7 @@ pub async fn create(
             }
             Err(duplicate_name(&input.name))
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(other),
     }
 }
 
@@ -179,32 +182,31 @@ pub async fn update(
 
     let changed_fields = changed_field_names(&update);
     let mut conn = ctx.pool.get().await?;
-    let result = conn
-        .transaction::<_, AppError, _>(async move |conn| {
-            // Re-checked under the row lock: a delete may have landed since the first read.
-            find_active_for_update(conn, id).await?;
-            let row = store::update(conn, id, &changes).await?;
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "integration.update",
-                    integration_id: Some(id),
-                    resource_id: None,
-                    details: json!({
-                        "fields": changed_fields,
-                        "name": row.name,
-                        "config": row.config,
-                        "create_resources_for_new_teams": row.create_resources_for_new_teams,
-                        "sync_interval_seconds": row.sync_interval_seconds,
-                        "max_deletion_percent": row.max_deletion_percent,
-                    }),
-                },
-            )
-            .await?;
-            Ok(row)
-        })
-        .await;
+    let result = transaction_retrying(&mut conn, "update integration", async |conn| {
+        // Re-checked under the row lock: a delete may have landed since the first read.
+        find_active_for_update(conn, id).await?;
+        let row = store::update(conn, id, &changes).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "integration.update",
+                integration_id: Some(id),
+                resource_id: None,
+                details: json!({
+                    "fields": changed_fields,
+                    "name": row.name,
+                    "config": row.config,
+                    "create_resources_for_new_teams": row.create_resources_for_new_teams,
+                    "sync_interval_seconds": row.sync_interval_seconds,
+                    "max_deletion_percent": row.max_deletion_percent,
+                }),
+            },
+        )
+        .await?;
+        Ok(row)
+    })
+    .await;
     match result {
         Ok(row) => view(&mut conn, row).await,
         Err(AppError::Internal(cause)) if is_unique_violation(&cause) => {
@@ -225,65 +227,51 @@ pub async fn delete(
     let mut conn = ctx.pool.get().await?;
     // Removal touches rows that syncs, pushes and grants of the integration also lock; when
     // PostgreSQL breaks a deadlock by aborting this transaction, it is simply run again.
-    let mut conflicts = 0;
-    let deletion = loop {
-        let attempt = conn
-            .transaction::<_, AppError, _>(async move |conn| {
-                find_active_for_update(conn, id).await?;
-                let push_mode = resources::count_push_mode(conn, id).await?;
-                if push_mode > 0 && !force {
-                    return Err(AppError::FailedPrecondition(format!(
-                        "integration {id} has {push_mode} push-mode resource(s); stop syncing \
-                         them first (SetResourceSyncMode to SYNC_MODE_PULL) or delete with force"
-                    )));
-                }
-                let now = Utc::now();
-                let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
-                let row = store::mark_deleted(conn, id, now).await?;
-                let resources_soft_deleted =
-                    resources::soft_delete_for_integration(conn, id, now).await?;
-                let accounts_soft_deleted =
-                    accounts::soft_delete_for_integration(conn, id, now).await?;
-                access::close_for_integration(conn, id, now).await?;
-                // Kept as history; nothing is pushed for them again, retries included.
-                let grants_soft_deleted =
-                    grants::soft_delete_for_integration(conn, id, now).await?;
-                propagations::forget_integration(conn, id).await?;
-                audit::record(
-                    conn,
-                    AuditEntry {
-                        actor,
-                        action: "integration.delete",
-                        integration_id: Some(id),
-                        resource_id: None,
-                        details: json!({
-                            "name": row.name,
-                            "force": force,
-                            "push_mode_resources": push_mode,
-                            "resources_soft_deleted": resources_soft_deleted,
-                            "accounts_soft_deleted": accounts_soft_deleted,
-                            "grants_soft_deleted": grants_soft_deleted,
-                            "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
-                        }),
-                    },
-                )
-                .await?;
-                Ok((
-                    row,
-                    resources_soft_deleted,
-                    accounts_soft_deleted,
-                    cancelled,
-                ))
-            })
-            .await;
-        match attempt {
-            Err(error) if error.is_transaction_conflict() && conflicts < MAX_CONFLICT_RETRIES => {
-                conflicts += 1;
-                tracing::info!(integration_id = %id, conflicts, "removal hit a lock conflict; retrying");
-            }
-            other => break other?,
+    let deletion = transaction_retrying(&mut conn, "delete integration", async |conn| {
+        find_active_for_update(conn, id).await?;
+        let push_mode = resources::count_push_mode(conn, id).await?;
+        if push_mode > 0 && !force {
+            return Err(AppError::FailedPrecondition(format!(
+                "integration {id} has {push_mode} push-mode resource(s); stop syncing \
+                 them first (SetResourceSyncMode to SYNC_MODE_PULL) or delete with force"
+            )));
         }
-    };
+        let now = Utc::now();
+        let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
+        let row = store::mark_deleted(conn, id, now).await?;
+        let resources_soft_deleted = resources::soft_delete_for_integration(conn, id, now).await?;
+        let accounts_soft_deleted = accounts::soft_delete_for_integration(conn, id, now).await?;
+        access::close_for_integration(conn, id, now).await?;
+        // Kept as history; nothing is pushed for them again, retries included.
+        let grants_soft_deleted = grants::soft_delete_for_integration(conn, id, now).await?;
+        propagations::forget_integration(conn, id).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "integration.delete",
+                integration_id: Some(id),
+                resource_id: None,
+                details: json!({
+                    "name": row.name,
+                    "force": force,
+                    "push_mode_resources": push_mode,
+                    "resources_soft_deleted": resources_soft_deleted,
+                    "accounts_soft_deleted": accounts_soft_deleted,
+                    "grants_soft_deleted": grants_soft_deleted,
+                    "cancelled_run_id": cancelled.as_ref().map(|run| run.id),
+                }),
+            },
+        )
+        .await?;
+        Ok((
+            row,
+            resources_soft_deleted,
+            accounts_soft_deleted,
+            cancelled,
+        ))
+    })
+    .await?;
     let (row, resources_soft_deleted, accounts_soft_deleted, cancelled) = deletion;
     tracing::info!(integration_id = %id, resources_soft_deleted, accounts_soft_deleted, "integration deleted");
     Ok(Deletion {

@@ -2,7 +2,6 @@
 //! queued or running (a partial unique index guarantees it across replicas).
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -10,6 +9,7 @@ use crate::auth::Principal;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::models::{NewSyncRun, SyncRunRow};
+use crate::db::retry::transaction_retrying;
 use crate::db::{integrations, sync_runs};
 use crate::error::{AppError, AppResult};
 use crate::sync::queue;
@@ -28,49 +28,48 @@ pub async fn trigger(
     options: RunOptions,
 ) -> AppResult<SyncRunRow> {
     let mut conn = ctx.pool.get().await?;
-    let outcome = conn
-        .transaction::<_, AppError, _>(async move |conn| {
-            let integration = integrations::find(conn, integration_id)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
-            if integration.deleted_at.is_some() {
-                return Err(AppError::FailedPrecondition(format!(
-                    "integration {integration_id} is deleted and is never synced again"
-                )));
-            }
-            if let Some(active) = sync_runs::find_active(conn, integration_id).await? {
-                return Ok(active);
-            }
-            let run = queue::enqueue(
-                conn,
-                &NewSyncRun {
-                    id: Uuid::now_v7(),
-                    integration_id,
-                    trigger: "manual",
-                    dry_run: options.dry_run,
-                    allow_mass_deletion: options.allow_mass_deletion,
-                    requested_by: &actor.name,
-                },
-            )
-            .await?;
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "sync.trigger",
-                    integration_id: Some(integration_id),
-                    resource_id: None,
-                    details: json!({
-                        "run_id": run.id,
-                        "dry_run": options.dry_run,
-                        "allow_mass_deletion": options.allow_mass_deletion,
-                    }),
-                },
-            )
-            .await?;
-            Ok(run)
-        })
-        .await;
+    let outcome = transaction_retrying(&mut conn, "trigger sync run", async |conn| {
+        let integration = integrations::find(conn, integration_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
+        if integration.deleted_at.is_some() {
+            return Err(AppError::FailedPrecondition(format!(
+                "integration {integration_id} is deleted and is never synced again"
+            )));
+        }
+        if let Some(active) = sync_runs::find_active(conn, integration_id).await? {
+            return Ok(active);
+        }
+        let run = queue::enqueue(
+            conn,
+            &NewSyncRun {
+                id: Uuid::now_v7(),
+                integration_id,
+                trigger: "manual",
+                dry_run: options.dry_run,
+                allow_mass_deletion: options.allow_mass_deletion,
+                requested_by: &actor.name,
+            },
+        )
+        .await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "sync.trigger",
+                integration_id: Some(integration_id),
+                resource_id: None,
+                details: json!({
+                    "run_id": run.id,
+                    "dry_run": options.dry_run,
+                    "allow_mass_deletion": options.allow_mass_deletion,
+                }),
+            },
+        )
+        .await?;
+        Ok(run)
+    })
+    .await;
     match outcome {
         // Another caller queued a run between our check and insert: theirs is the answer.
         Err(AppError::Internal(cause))
@@ -93,7 +92,7 @@ pub async fn trigger(
 /// Cancels a queued or running run; cancelling a cancelled run answers with it unchanged.
 pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppResult<SyncRunRow> {
     let mut conn = ctx.pool.get().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    transaction_retrying(&mut conn, "cancel sync run", async |conn| {
         let run = sync_runs::find_for_update(conn, run_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;

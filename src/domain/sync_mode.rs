@@ -2,7 +2,6 @@
 //! mode (Oblique is, and pushes its decisions).
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,6 +11,7 @@ use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::models::ResourceRow;
+use crate::db::retry::transaction_retrying;
 use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 
@@ -46,7 +46,7 @@ pub async fn set_resource_sync_mode(
     mode: SyncMode,
 ) -> AppResult<(ResourceRow, Option<DateTime<Utc>>)> {
     let mut conn = ctx.pool.get().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    transaction_retrying(&mut conn, "set resource sync mode", async |conn| {
         let (resource, integration) = lock_resource(conn, id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;

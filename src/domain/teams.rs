@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use futures::future::join_all;
 use serde_json::json;
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations as integration_store;
 use crate::db::models::IntegrationRow;
 use crate::db::propagations;
+use crate::db::retry::transaction_retrying;
 use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
 use crate::domain::integrations::connector_for_integration;
 use crate::error::{AppError, AppResult};
@@ -43,39 +44,38 @@ pub async fn create(
     input: NewTeamInput,
 ) -> AppResult<CreatedTeam> {
     let mut conn = ctx.pool.get().await?;
-    let team = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            ensure_users(conn, &input.member_user_ids).await?;
-            let team = match store::insert(conn, Uuid::now_v7(), &input.name).await {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    return Err(AppError::AlreadyExists(format!(
-                        "a team named {:?} already exists",
-                        input.name
-                    )));
-                }
-                other => other?,
-            };
-            for user_id in &input.member_user_ids {
-                store::add_member(conn, team.id, *user_id).await?;
+    let team = transaction_retrying(&mut conn, "create team", async |conn| {
+        ensure_users(conn, &input.member_user_ids).await?;
+        let team = match store::insert(conn, Uuid::now_v7(), &input.name).await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(AppError::AlreadyExists(format!(
+                    "a team named {:?} already exists",
+                    input.name
+                )));
             }
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "team.create",
-                    integration_id: None,
-                    resource_id: None,
-                    details: json!({
-                        "team_id": team.id,
-                        "name": team.name,
-                        "member_user_ids": input.member_user_ids,
-                    }),
-                },
-            )
-            .await?;
-            Ok(team)
-        })
+            other => other?,
+        };
+        for user_id in &input.member_user_ids {
+            store::add_member(conn, team.id, *user_id).await?;
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "team.create",
+                integration_id: None,
+                resource_id: None,
+                details: json!({
+                    "team_id": team.id,
+                    "name": team.name,
+                    "member_user_ids": input.member_user_ids,
+                }),
+            },
+        )
         .await?;
+        Ok(team)
+    })
+    .await?;
     tracing::info!(team_id = %team.id, name = %team.name, "team created");
     let integrations = store::integrations_for_new_teams(&mut conn).await?;
     drop(conn);
@@ -176,58 +176,57 @@ async fn change_membership(
     change: Change,
 ) -> AppResult<TeamDetails> {
     let mut conn = ctx.pool.get().await?;
-    let team = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let team = store::find_for_update(conn, team_id)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("team {team_id}")))?;
-            ensure_users(conn, &[user_id]).await?;
-            let now = Utc::now();
-            let (changed, action) = match change {
-                Change::Add => (
-                    store::add_member(conn, team_id, user_id).await?,
-                    "team.add_member",
-                ),
-                Change::Remove => (
-                    store::remove_member(conn, team_id, user_id, now).await?,
-                    "team.remove_member",
-                ),
-            };
-            if !changed {
-                return Ok(team);
+    let team = transaction_retrying(&mut conn, "change team membership", async |conn| {
+        let team = store::find_for_update(conn, team_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("team {team_id}")))?;
+        ensure_users(conn, &[user_id]).await?;
+        let now = Utc::now();
+        let (changed, action) = match change {
+            Change::Add => (
+                store::add_member(conn, team_id, user_id).await?,
+                "team.add_member",
+            ),
+            Change::Remove => (
+                store::remove_member(conn, team_id, user_id, now).await?,
+                "team.remove_member",
+            ),
+        };
+        if !changed {
+            return Ok(team);
+        }
+        store::touch(conn, team_id, now).await?;
+        let resources = store::pushed_resources(conn, team_id).await?;
+        let mut integration_ids: Vec<Uuid> = Vec::new();
+        for resource in &resources {
+            propagations::mark_pending(conn, resource.id, user_id).await?;
+            if !integration_ids.contains(&resource.integration_id) {
+                integration_ids.push(resource.integration_id);
             }
-            store::touch(conn, team_id, now).await?;
-            let resources = store::pushed_resources(conn, team_id).await?;
-            let mut integration_ids: Vec<Uuid> = Vec::new();
-            for resource in &resources {
-                propagations::mark_pending(conn, resource.id, user_id).await?;
-                if !integration_ids.contains(&resource.integration_id) {
-                    integration_ids.push(resource.integration_id);
-                }
-            }
-            for integration_id in &integration_ids {
-                queue::request_push(conn, *integration_id, "team", &actor.name).await?;
-            }
-            let resource_ids: Vec<Uuid> = resources.iter().map(|resource| resource.id).collect();
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action,
-                    integration_id: None,
-                    resource_id: None,
-                    details: json!({
-                        "team_id": team_id,
-                        "name": team.name,
-                        "user_id": user_id,
-                        "resource_ids": resource_ids,
-                    }),
-                },
-            )
-            .await?;
-            Ok(team)
-        })
+        }
+        for integration_id in &integration_ids {
+            queue::request_push(conn, *integration_id, "team", &actor.name).await?;
+        }
+        let resource_ids: Vec<Uuid> = resources.iter().map(|resource| resource.id).collect();
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action,
+                integration_id: None,
+                resource_id: None,
+                details: json!({
+                    "team_id": team_id,
+                    "name": team.name,
+                    "user_id": user_id,
+                    "resource_ids": resource_ids,
+                }),
+            },
+        )
         .await?;
+        Ok(team)
+    })
+    .await?;
     details(&mut conn, team).await
 }
 
@@ -245,65 +244,64 @@ async fn record_resource(
         .get()
         .await
         .map_err(|error| safe_reason(&AppError::from(error)))?;
-    let recorded = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            // Under the integration's lock, as a delete takes it: a deleted integration never
-            // gets a live resource.
-            let live = integration_store::find_for_update(conn, integration.id)
-                .await?
-                .is_some_and(|row| row.deleted_at.is_none());
-            if !live {
-                return Err(AppError::FailedPrecondition(format!(
-                    "the integration was deleted meanwhile; the remote {} {:?} was left in place",
-                    remote.resource_type, remote.name
-                )));
-            }
-            // Under the team's lock, as membership changes take it: each member joining or
-            // leaving meanwhile is either in the list below or pushed by its own change.
-            store::find_for_update(conn, team.id).await?;
-            let new = NewTeamResource {
-                integration_id: integration.id,
-                team_id: team.id,
-                external_id: &remote.external_id,
-                resource_type: &remote.resource_type,
-                name: &remote.name,
-                description: &remote.description,
-            };
-            let resource = store::insert_team_resource(conn, &new)
-                .await?
-                .ok_or_else(|| {
-                    AppError::FailedPrecondition(format!(
-                        "the remote {} {:?} was created, but its id {:?} is already recorded \
+    let recorded = transaction_retrying(&mut conn, "record team resource", async |conn| {
+        // Under the integration's lock, as a delete takes it: a deleted integration never
+        // gets a live resource.
+        let live = integration_store::find_for_update(conn, integration.id)
+            .await?
+            .is_some_and(|row| row.deleted_at.is_none());
+        if !live {
+            return Err(AppError::FailedPrecondition(format!(
+                "the integration was deleted meanwhile; the remote {} {:?} was left in place",
+                remote.resource_type, remote.name
+            )));
+        }
+        // Under the team's lock, as membership changes take it: each member joining or
+        // leaving meanwhile is either in the list below or pushed by its own change.
+        store::find_for_update(conn, team.id).await?;
+        let new = NewTeamResource {
+            integration_id: integration.id,
+            team_id: team.id,
+            external_id: &remote.external_id,
+            resource_type: &remote.resource_type,
+            name: &remote.name,
+            description: &remote.description,
+        };
+        let resource = store::insert_team_resource(conn, &new)
+            .await?
+            .ok_or_else(|| {
+                AppError::FailedPrecondition(format!(
+                    "the remote {} {:?} was created, but its id {:?} is already recorded \
                          for another team",
-                        remote.resource_type, remote.name, remote.external_id
-                    ))
-                })?;
-            let members = store::current_members(conn, team.id).await?;
-            for user_id in &members {
-                propagations::mark_pending(conn, resource.id, *user_id).await?;
-            }
-            queue::request_push(conn, integration.id, "team", &actor.name).await?;
-            audit::record(
-                conn,
-                AuditEntry {
-                    actor,
-                    action: "team.resource_create",
-                    integration_id: Some(integration.id),
-                    resource_id: Some(resource.id),
-                    details: json!({
-                        "team_id": team.id,
-                        "team": team.name,
-                        "external_id": resource.external_id,
-                        "resource_type": resource.resource_type,
-                        "name": resource.name,
-                        "member_user_ids": members,
-                    }),
-                },
-            )
-            .await?;
-            Ok(resource)
-        })
-        .await;
+                    remote.resource_type, remote.name, remote.external_id
+                ))
+            })?;
+        let members = store::current_members(conn, team.id).await?;
+        for user_id in &members {
+            propagations::mark_pending(conn, resource.id, *user_id).await?;
+        }
+        queue::request_push(conn, integration.id, "team", &actor.name).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "team.resource_create",
+                integration_id: Some(integration.id),
+                resource_id: Some(resource.id),
+                details: json!({
+                    "team_id": team.id,
+                    "team": team.name,
+                    "external_id": resource.external_id,
+                    "resource_type": resource.resource_type,
+                    "name": resource.name,
+                    "member_user_ids": members,
+                }),
+            },
+        )
+        .await?;
+        Ok(resource)
+    })
+    .await;
     match recorded {
         Ok(resource) => {
             tracing::info!(team_id = %team.id, integration_id = %integration.id, resource_id = %resource.id, "team resource created");

@@ -15,6 +15,7 @@ mod ldap;
 mod ldap_push;
 mod migrations;
 mod push;
+mod retry;
 mod serve_binary;
 mod sync_pull;
 mod sync_runs;
