@@ -5,9 +5,8 @@
 //!
 //! The directory is generated as LDIF (base entries, N inetOrgPerson users under `ou=people`, M
 //! groupOfNames under `ou=groups`, the memberships spread evenly over the groups) and loaded
-//! with `slapadd -q` before slapd starts. slapd runs on a free port in a temporary directory
-//! (mdb, `dbnosync`, no size limit) and is stopped, and the directory removed, when the
-//! [`BenchSlapd`] is dropped, also on error.
+//! with `slapadd -q` before slapd starts: a throwaway [`Slapd`] (see [`super::slapd`]) without
+//! size limit, stopped and removed when it is dropped, also on error.
 //!
 //! The COPY baseline reads the rows the sync landed (accounts, account_attributes, resources,
 //! pulled_access) out with `COPY (SELECT …) TO STDOUT (FORMAT binary)` beforehand, untimed, and
@@ -15,9 +14,8 @@
 //! foreign keys) in one committed transaction.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +27,7 @@ use uuid::Uuid;
 
 use super::Landed;
 use super::measure::{TableWrites, settled_writes};
+use super::slapd::{Slapd, SlapdConfig};
 use crate::connectors::{IntegrationKind, Setup};
 use crate::context::AppContext;
 use crate::crypto::SecretKey;
@@ -114,8 +113,7 @@ fn user_dn(i: u64) -> String {
 }
 
 /// Writes the whole directory as LDIF.
-fn write_ldif(path: &Path, sizes: &LdapSizes) -> std::io::Result<()> {
-    let mut out = BufWriter::new(std::fs::File::create(path)?);
+fn write_ldif(out: &mut dyn Write, sizes: &LdapSizes) -> std::io::Result<()> {
     write!(
         out,
         "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\n\
@@ -147,154 +145,24 @@ fn write_ldif(path: &Path, sizes: &LdapSizes) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
-    out.flush()
+    Ok(())
 }
 
-/// A throwaway slapd over a generated directory. Dropping it stops the server and removes its
-/// files.
-pub struct BenchSlapd {
-    pub url: String,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl BenchSlapd {
-    /// Generates and loads the directory, then starts slapd and waits until it accepts
-    /// connections. Blocking.
-    pub fn start(sizes: &LdapSizes) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "oblique-bench-slapd-{}-{}",
-            std::process::id(),
-            Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(dir.join("db"))?;
-        // From here on, dropping `slapd` removes the directory.
-        let mut slapd = BenchSlapd {
-            url: String::new(),
-            dir,
-            child: None,
-        };
-        let conf = slapd.dir.join("slapd.conf");
-        std::fs::write(&conf, slapd_conf(&slapd.dir))?;
-        let ldif = slapd.dir.join("directory.ldif");
-        write_ldif(&ldif, sizes).context("writing the LDIF")?;
-        let loaded = Command::new("/usr/sbin/slapadd")
-            .arg("-q")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&ldif)
-            .output()
-            .context("running /usr/sbin/slapadd (apt-get install slapd ldap-utils)")?;
-        anyhow::ensure!(
-            loaded.status.success(),
-            "slapadd failed: {}",
-            String::from_utf8_lossy(&loaded.stderr)
-        );
-        let _ = std::fs::remove_file(&ldif);
-        // Another process may take the free port between our probe and slapd's bind: retry.
-        for _ in 0..5 {
-            let port = free_port()?;
-            if let Some(child) = spawn(&slapd.dir, port)? {
-                slapd.child = Some(child);
-                slapd.url = format!("ldap://127.0.0.1:{port}");
-                return Ok(slapd);
-            }
-        }
-        anyhow::bail!(
-            "cannot start slapd:\n{}",
-            std::fs::read_to_string(slapd.dir.join("slapd.log")).unwrap_or_default()
-        )
+/// The benchmark's server: the generated directory bulk-loaded, no size limit (the connector
+/// pages anyway, and `ldapsearch` binds as the root DN), everything readable by everyone, and an
+/// objectClass index, which the connector's and `ldapsearch`'s filters use.
+fn slapd_config() -> SlapdConfig {
+    SlapdConfig {
+        name: "oblique-bench-slapd",
+        suffix: SUFFIX.to_string(),
+        root_dn: ROOT_DN.to_string(),
+        root_password: ROOT_PASSWORD.to_string(),
+        size_limit: None,
+        // Room for millions of memberships.
+        max_size: 4 << 30,
+        indexes: vec!["objectClass eq".to_string()],
+        access: vec!["* by * read".to_string()],
     }
-
-    /// Stops the server: SIGTERM, SIGKILL if it lingers.
-    fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: signalling our own child, which has not been reaped yet.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for BenchSlapd {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// slapd over `dir` on `port` once it accepts connections; `None` when it exits or does not
-/// listen in time.
-fn spawn(dir: &Path, port: u16) -> anyhow::Result<Option<Child>> {
-    let log = std::fs::File::create(dir.join("slapd.log"))?;
-    // -d 0: stay in the foreground, as our child, logging nothing.
-    let mut child = Command::new("/usr/sbin/slapd")
-        .arg("-f")
-        .arg(dir.join("slapd.conf"))
-        .arg("-h")
-        .arg(format!("ldap://127.0.0.1:{port}/"))
-        .args(["-d", "0"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .context("starting /usr/sbin/slapd")?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(Some(child));
-        }
-        if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn slapd_conf(dir: &Path) -> String {
-    let dir = dir.display();
-    format!(
-        "include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile {dir}/slapd.pid
-modulepath /usr/lib/ldap
-moduleload back_mdb
-sizelimit unlimited
-database mdb
-maxsize 4294967296
-suffix \"{SUFFIX}\"
-rootdn \"{ROOT_DN}\"
-rootpw {ROOT_PASSWORD}
-directory {dir}/db
-dbnosync
-index objectClass eq
-access to * by * read
-"
-    )
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// The paged `ldapsearch` of every user and group, output to /dev/null: its wall time.
@@ -370,7 +238,12 @@ pub async fn run(database_url: &str, sizes: LdapSizes) -> anyhow::Result<LdapRep
     let step = |what: &str| eprintln!("oblique-bench: {what}");
     step("generating and loading the LDAP directory");
     let started = Instant::now();
-    let slapd = tokio::task::spawn_blocking(move || BenchSlapd::start(&sizes)).await??;
+    let slapd = tokio::task::spawn_blocking(move || {
+        Slapd::start(&slapd_config(), |out| write_ldif(out, &sizes))
+            .context("starting slapd over the generated directory")
+    })
+    .await??;
+    let url = slapd.url();
     let slapadd = started.elapsed();
 
     migrate::run_pending(database_url).await?;
@@ -393,7 +266,7 @@ pub async fn run(database_url: &str, sizes: LdapSizes) -> anyhow::Result<LdapRep
     let mut client = client;
 
     let config: BTreeMap<String, String> = [
-        ("url", slapd.url.as_str()),
+        ("url", url.as_str()),
         ("bind_dn", ROOT_DN),
         ("base_dn", SUFFIX),
         ("user_base", &format!("ou=people,{SUFFIX}")),
@@ -431,11 +304,11 @@ pub async fn run(database_url: &str, sizes: LdapSizes) -> anyhow::Result<LdapRep
 
     // A first, untimed dump warms slapd and the page cache for both readers alike.
     step("ldapsearch (warm-up)");
-    let url = slapd.url.clone();
-    tokio::task::spawn_blocking(move || ldapsearch(&url)).await??;
+    let dump = url.clone();
+    tokio::task::spawn_blocking(move || ldapsearch(&dump)).await??;
     step("ldapsearch (timed)");
-    let url = slapd.url.clone();
-    let ldapsearch = tokio::task::spawn_blocking(move || ldapsearch(&url)).await??;
+    let dump = url.clone();
+    let ldapsearch = tokio::task::spawn_blocking(move || ldapsearch(&dump)).await??;
 
     step("ldap initial sync");
     settle(&client).await?;

@@ -6,6 +6,8 @@ pub mod baseline;
 pub mod database;
 pub mod ldap;
 pub mod measure;
+/// The throwaway OpenLDAP server `--ldap` runs against; the integration tests use it too.
+pub mod slapd;
 pub mod synthetic;
 
 use std::sync::Arc;

@@ -67,6 +67,53 @@ pub async fn sync(app: &TestApp, integration: &pb::Integration) -> pb::SyncRun {
     sync_again(app, integration, false, false).await
 }
 
+/// The kinds of pulled objects a sync run counts changes of, as [`pb::SyncStats`] holds them.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Accounts,
+    Attributes,
+    Resources,
+    Access,
+}
+
+/// One expectation on a kind's [`pb::ChangeCounts`]: a count exactly, or at least one unchanged
+/// (what a run that changes nothing must report, to show that it compared anything at all).
+#[derive(Debug, Clone, Copy)]
+pub enum Count {
+    Created(i64),
+    Updated(i64),
+    Deleted(i64),
+    SomeUnchanged,
+}
+
+/// Asserts what the finished `run` counted for `kind`. Counts not named are not checked: a
+/// test pins only what its scenario determines (not, say, the attribute rows a new account
+/// brings along).
+pub fn assert_counts(run: &pb::SyncRun, kind: Kind, expected: &[Count]) {
+    let stats = run
+        .stats
+        .as_ref()
+        .unwrap_or_else(|| panic!("no stats: {run:?}"));
+    let counts = match kind {
+        Kind::Accounts => &stats.accounts,
+        Kind::Attributes => &stats.attributes,
+        Kind::Resources => &stats.resources,
+        Kind::Access => &stats.access,
+    };
+    let counts = counts
+        .as_ref()
+        .unwrap_or_else(|| panic!("no {kind:?} counts: {stats:?}"));
+    for &count in expected {
+        let holds = match count {
+            Count::Created(n) => counts.created == n,
+            Count::Updated(n) => counts.updated == n,
+            Count::Deleted(n) => counts.deleted == n,
+            Count::SomeUnchanged => counts.unchanged > 0,
+        };
+        assert!(holds, "{kind:?}: expected {count:?}, counted {counts:?}");
+    }
+}
+
 /// The integration's runs, newest first.
 pub async fn runs(app: &TestApp, integration_id: &str) -> Vec<pb::SyncRun> {
     app.viewer

@@ -1,7 +1,7 @@
-//! The LDAP directory tests use: one OpenLDAP slapd per test process, on a random port with its
-//! own directory and slapd.conf, stopped (and its files removed) when the process exits. Each
-//! test works in an OU of its own ([`Directory`]), so tests running at once never see each
-//! other's entries.
+//! The LDAP directory tests use: one OpenLDAP slapd per test process (a throwaway
+//! [`oblique::bench::slapd::Slapd`] on a random port with its own directory), stopped and its
+//! files removed when the process exits. Each test works in an OU of its own ([`Directory`]), so
+//! tests running at once never see each other's entries.
 //!
 //! The server caps a plain search at [`SIZE_LIMIT`] entries for everyone but its root DN, as real
 //! directories do; paged searches get everything. Integrations bind as [`BIND_DN`], which is
@@ -11,11 +11,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, Once, OnceLock};
-use std::time::{Duration, Instant};
 
+use oblique::bench::slapd::{Slapd, SlapdConfig};
 use oblique::connectors::{Connector, IntegrationKind, Setup};
 
 pub const SUFFIX: &str = "dc=example,dc=org";
@@ -27,121 +26,59 @@ pub const BIND_PASSWORD: &str = "bind-Secret-7d2a";
 /// The most entries a search without paging returns.
 pub const SIZE_LIMIT: usize = 500;
 
-/// Servers this process started; an atexit hook stops them.
-static STARTED: Mutex<Vec<(Child, PathBuf)>> = Mutex::new(Vec::new());
-static ATEXIT: Once = Once::new();
-
-extern "C" fn stop_started_servers() {
-    if let Ok(mut started) = STARTED.lock() {
-        for (mut child, dir) in started.drain(..) {
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_dir_all(dir);
-        }
+/// The tests' server: size-limited for all but the root DN; the bind DN may change everything,
+/// other authenticated users only read, and passwords serve only to bind.
+fn config() -> SlapdConfig {
+    SlapdConfig {
+        name: "oblique-it-slapd",
+        suffix: SUFFIX.to_string(),
+        root_dn: ROOT_DN.to_string(),
+        root_password: ROOT_PASSWORD.to_string(),
+        size_limit: Some(SIZE_LIMIT),
+        max_size: 1 << 30,
+        indexes: Vec::new(),
+        access: vec![
+            "attrs=userPassword by self write by anonymous auth by * none".to_string(),
+            format!("* by dn.exact=\"{BIND_DN}\" write by users read by * none"),
+        ],
     }
 }
 
-pub struct Slapd {
-    pub url: String,
-}
-
-/// The process's server, started on first use.
-pub fn slapd() -> &'static Slapd {
-    static SLAPD: OnceLock<Slapd> = OnceLock::new();
-    SLAPD.get_or_init(start)
-}
-
-/// A Debian package puts the server in /usr/sbin, which a non-root PATH may lack.
-fn binary(name: &str) -> PathBuf {
-    let sbin = Path::new("/usr/sbin").join(name);
-    if sbin.exists() {
-        sbin
-    } else {
-        PathBuf::from(name)
-    }
-}
-
+/// A new server, running, with the base entries loaded: the suffix and the bind DN.
 fn start() -> Slapd {
-    ATEXIT.call_once(|| unsafe {
-        // SAFETY: registering a plain extern "C" function with no captured state.
-        libc::atexit(stop_started_servers);
-    });
-    let dir = prepare();
-    // Another process may take the free port between our probe and slapd's bind: retry.
-    for _ in 0..5 {
-        let port = free_port();
-        if let Some(child) = spawn(&dir, port) {
-            STARTED.lock().expect("lock").push((child, dir));
-            return Slapd {
-                url: format!("ldap://127.0.0.1:{port}"),
-            };
-        }
-    }
-    panic!("cannot start slapd:\n{}", log_of(&dir));
-}
-
-/// A new server directory: its slapd.conf, and its database loaded with the base entries (the
-/// suffix and the bind DN).
-fn prepare() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "oblique-it-slapd-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(dir.join("db")).expect("creating the slapd directory");
-    let conf = dir.join("slapd.conf");
-    std::fs::write(&conf, slapd_conf(&dir)).expect("writing slapd.conf");
     let base = format!(
         "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
          dn: {BIND_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
          cn: oblique\nuserPassword: {BIND_PASSWORD}\n"
     );
-    std::fs::write(dir.join("base.ldif"), base).expect("writing base.ldif");
-    let loaded = Command::new(binary("slapadd"))
-        .arg("-q")
-        .arg("-f")
-        .arg(&conf)
-        .arg("-l")
-        .arg(dir.join("base.ldif"))
-        .output()
-        .expect("running slapadd (apt-get install slapd ldap-utils)");
-    assert!(loaded.status.success(), "slapadd: {loaded:?}");
-    dir
+    Slapd::start(&config(), |out| out.write_all(base.as_bytes()))
+        .unwrap_or_else(|error| panic!("{error:#}"))
 }
 
-/// slapd over the prepared `dir`, listening on `port`, once it accepts connections; `None` when
-/// it exits or does not listen in time (the port taken, say). Its output goes to `slapd.log`
-/// in `dir`.
-fn spawn(dir: &Path, port: u16) -> Option<Child> {
-    let log = std::fs::File::create(dir.join("slapd.log")).expect("log file");
-    // -d 0: stay in the foreground, as our child, logging nothing.
-    let mut child = Command::new(binary("slapd"))
-        .arg("-f")
-        .arg(dir.join("slapd.conf"))
-        .arg("-h")
-        .arg(format!("ldap://127.0.0.1:{port}/"))
-        .args(["-d", "0"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("starting slapd");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(child);
-        }
-        if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// The shared server, where the atexit hook finds it: statics are never dropped.
+static SHARED: Mutex<Option<Slapd>> = Mutex::new(None);
+static ATEXIT: Once = Once::new();
+
+extern "C" fn stop_shared_server() {
+    if let Ok(mut shared) = SHARED.lock() {
+        // Dropping it stops the server and removes its files.
+        drop(shared.take());
     }
 }
 
-fn log_of(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("slapd.log")).unwrap_or_default()
+/// The URL of the process's shared server, started on first use.
+fn shared_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        ATEXIT.call_once(|| unsafe {
+            // SAFETY: registering a plain extern "C" function with no captured state.
+            libc::atexit(stop_shared_server);
+        });
+        let slapd = start();
+        let url = slapd.url();
+        *SHARED.lock().expect("lock") = Some(slapd);
+        url
+    })
 }
 
 /// A server of one test's own, for tests that take the directory away: [`DedicatedSlapd::stop`]
@@ -150,116 +87,28 @@ fn log_of(dir: &Path) -> String {
 ///
 /// Same configuration and base entries as the shared server; [`Directory::on`] makes a test's
 /// OU in it.
-pub struct DedicatedSlapd {
-    dir: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
+pub struct DedicatedSlapd(Slapd);
 
 impl DedicatedSlapd {
     /// A fresh server, running.
     pub fn start() -> Self {
-        let dir = prepare();
-        for _ in 0..5 {
-            let port = free_port();
-            if let Some(child) = spawn(&dir, port) {
-                return DedicatedSlapd {
-                    dir,
-                    port,
-                    child: Some(child),
-                };
-            }
-        }
-        let log = log_of(&dir);
-        let _ = std::fs::remove_dir_all(&dir);
-        panic!("cannot start a dedicated slapd:\n{log}");
+        DedicatedSlapd(start())
     }
 
     pub fn url(&self) -> String {
-        format!("ldap://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
-    /// Stops the server (SIGTERM, so it closes its database cleanly; SIGKILL if it lingers) and
-    /// returns once the process is gone: connections to its port are refused from then on.
+    /// Stops the server and returns once the process is gone: connections to its port are
+    /// refused from then on.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: signalling our own child, which has not been reaped yet.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.0.stop();
     }
 
-    /// Starts the server again on the same port over the same database (stopping it first if it
-    /// runs). The port may still be held for a moment after the stop: retried for a while.
+    /// Starts the server again on the same port over the same database.
     pub fn restart(&mut self) {
-        self.stop();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(child) = spawn(&self.dir, self.port) {
-                self.child = Some(child);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "cannot restart slapd on port {}:\n{}",
-            self.port,
-            log_of(&self.dir)
-        );
+        self.0.restart().unwrap_or_else(|error| panic!("{error:#}"));
     }
-}
-
-impl Drop for DedicatedSlapd {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn slapd_conf(dir: &Path) -> String {
-    let dir = dir.display();
-    // size.prtotal=unlimited: paged searches may return everything, plain ones SIZE_LIMIT.
-    format!(
-        "include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile {dir}/slapd.pid
-modulepath /usr/lib/ldap
-moduleload back_mdb
-sizelimit size.soft={SIZE_LIMIT} size.hard={SIZE_LIMIT} size.prtotal=unlimited
-database mdb
-maxsize 1073741824
-suffix \"{SUFFIX}\"
-rootdn \"{ROOT_DN}\"
-rootpw {ROOT_PASSWORD}
-directory {dir}/db
-dbnosync
-access to attrs=userPassword by self write by anonymous auth by * none
-access to * by dn.exact=\"{BIND_DN}\" write by users read by * none
-"
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// One test's part of the directory: `ou=t<random>` under the suffix, with `ou=people` and
@@ -272,7 +121,7 @@ pub struct Directory {
 impl Directory {
     /// On the process's shared server.
     pub async fn new() -> Directory {
-        Directory::on(&slapd().url).await
+        Directory::on(shared_url()).await
     }
 
     /// On the server at `url` (a [`DedicatedSlapd`]'s, say).
