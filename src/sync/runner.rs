@@ -5,11 +5,13 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::Engine;
 use super::apply::summary;
-use super::events::{EventDraft, EventKind, Phase};
+use super::events::{self, EventDraft, EventKind, Phase};
 use super::stage::{ObjectKind, StagedPage, Staging};
 use super::stats::RunStats;
 use crate::connectors::{Connector, ConnectorError, ObjectProblem, PageStream};
@@ -20,6 +22,8 @@ use crate::domain::integrations::connector_for_integration;
 /// A progress event goes out at least this often, and every PROGRESS_EVERY objects.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 const PROGRESS_EVERY: i64 = 1000;
+/// Progress events waiting to be written; the listing waits when this many are.
+const PROGRESS_QUEUE: usize = 16;
 /// How many unreadable objects a phase reports as WARNING events.
 const REPORTED_PROBLEMS: usize = 20;
 
@@ -90,7 +94,7 @@ pub async fn pull_from(
                     stop,
                     phase,
                     connector.list_accounts(),
-                    &staging,
+                    &mut staging,
                     StagedPage::Accounts,
                 )
                 .await?
@@ -102,7 +106,7 @@ pub async fn pull_from(
                     stop,
                     phase,
                     connector.list_resources(),
-                    &staging,
+                    &mut staging,
                     StagedPage::Resources,
                 )
                 .await?
@@ -114,7 +118,7 @@ pub async fn pull_from(
                     stop,
                     phase,
                     connector.list_access(),
-                    &staging,
+                    &mut staging,
                     StagedPage::Access,
                 )
                 .await?
@@ -122,6 +126,7 @@ pub async fn pull_from(
         };
         staging.problems(kind, &problems).await.map_err(internal)?;
     }
+    staging.finish().await.map_err(internal)?;
     if stop.is_cancelled() {
         return Err(Stopped::Cancelled);
     }
@@ -185,8 +190,8 @@ async fn list_phase<T>(
     run: &SyncRunRow,
     stop: &CancellationToken,
     phase: Phase,
-    mut pages: PageStream<'_, T>,
-    staging: &Staging,
+    pages: PageStream<'_, T>,
+    staging: &mut Staging,
     staged: fn(Vec<T>) -> StagedPage,
 ) -> Result<Vec<ObjectProblem>, Stopped> {
     engine.set_phase(run.id, phase).await.map_err(internal)?;
@@ -197,6 +202,51 @@ async fn list_phase<T>(
         )
         .await
         .map_err(internal)?;
+    // Progress events are written beside the listing, in order, so that it never waits on them
+    // (unless the queue is full).
+    let (progress, queued) = mpsc::channel(PROGRESS_QUEUE);
+    let listing = stage_pages(engine, run, stop, phase, pages, staging, staged, progress);
+    let reporting = report_progress(engine, run.id, queued);
+    let (listed, reported) = tokio::join!(listing, reporting);
+    let (processed, problems) = listed?;
+    reported?;
+    for problem in problems.iter().take(REPORTED_PROBLEMS) {
+        engine
+            .emit(
+                run.id,
+                EventDraft::new(EventKind::Warning)
+                    .phase(phase)
+                    .message(format!("{}: {}", problem.object, problem.message)),
+            )
+            .await
+            .map_err(internal)?;
+    }
+    engine
+        .emit(
+            run.id,
+            EventDraft::new(EventKind::PhaseFinished)
+                .phase(phase)
+                .progress(processed)
+                .message(format!("{processed} listed, {} unreadable", problems.len())),
+        )
+        .await
+        .map_err(internal)?;
+    Ok(problems)
+}
+
+/// The listing itself: pages into staging, a progress event queued every PROGRESS_EVERY
+/// objects or PROGRESS_INTERVAL. Returns how many objects were listed and the unreadable ones.
+#[allow(clippy::too_many_arguments)]
+async fn stage_pages<T>(
+    engine: &Engine,
+    run: &SyncRunRow,
+    stop: &CancellationToken,
+    phase: Phase,
+    mut pages: PageStream<'_, T>,
+    staging: &mut Staging,
+    staged: fn(Vec<T>) -> StagedPage,
+    progress: mpsc::Sender<EventDraft>,
+) -> Result<(i64, Vec<ObjectProblem>), Stopped> {
     let mut problems = Vec::new();
     let mut processed: i64 = 0;
     let mut reported: i64 = 0;
@@ -223,39 +273,37 @@ async fn list_phase<T>(
         processed += objects.len() as i64;
         staging.stage(staged(objects)).await.map_err(internal)?;
         if processed - reported >= PROGRESS_EVERY || last_report.elapsed() >= PROGRESS_INTERVAL {
-            engine
-                .emit(
-                    run.id,
-                    EventDraft::new(EventKind::Progress)
-                        .phase(phase)
-                        .progress(processed),
-                )
-                .await
-                .map_err(internal)?;
+            let event = EventDraft::new(EventKind::Progress)
+                .phase(phase)
+                .progress(processed);
+            if progress.send(event).await.is_err() {
+                // The reporter stopped on an error; it tells what went wrong.
+                break;
+            }
             reported = processed;
             last_report = Instant::now();
         }
     }
-    for problem in problems.iter().take(REPORTED_PROBLEMS) {
-        engine
-            .emit(
-                run.id,
-                EventDraft::new(EventKind::Warning)
-                    .phase(phase)
-                    .message(format!("{}: {}", problem.object, problem.message)),
-            )
+    Ok((processed, problems))
+}
+
+/// Writes the queued progress events of one phase, on a connection of its own, until the
+/// listing ends.
+async fn report_progress(
+    engine: &Engine,
+    run_id: Uuid,
+    mut queued: mpsc::Receiver<EventDraft>,
+) -> Result<(), Stopped> {
+    let Some(first) = queued.recv().await else {
+        return Ok(());
+    };
+    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut next = Some(first);
+    while let Some(event) = next {
+        events::emit(&mut conn, run_id, event)
             .await
             .map_err(internal)?;
+        next = queued.recv().await;
     }
-    engine
-        .emit(
-            run.id,
-            EventDraft::new(EventKind::PhaseFinished)
-                .phase(phase)
-                .progress(processed)
-                .message(format!("{processed} listed, {} unreadable", problems.len())),
-        )
-        .await
-        .map_err(internal)?;
-    Ok(problems)
+    Ok(())
 }
