@@ -213,8 +213,6 @@ diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(propagations -> integrations (integration_id));
 diesel::joinable!(propagations -> resources (resource_id));
 diesel::joinable!(propagations -> users (user_id));
-diesel::joinable!(pulled_access -> accounts (account_id));
-diesel::joinable!(pulled_access -> resources (resource_id));
 diesel::joinable!(resources -> integrations (integration_id));
 diesel::joinable!(resources -> teams (team_id));
 diesel::joinable!(sync_errors -> integrations (integration_id));

@@ -61,3 +61,24 @@ async fn replicas_migrating_at_once_do_not_collide() {
     assert!(a + b > 0);
     servers::drop_test_database(name);
 }
+
+/// pulled_access has no foreign keys (they cost half of an initial sync); what they guarded is
+/// that the accounts and resources it names never disappear, which the database refuses.
+#[tokio::test]
+async fn the_database_refuses_to_remove_accounts_and_resources() {
+    use diesel_async::SimpleAsyncConnection;
+    let app = crate::harness::TestApp::spawn_without_sync().await;
+    let mut conn = app.conn().await;
+    for statement in [
+        "DELETE FROM accounts",
+        "TRUNCATE accounts CASCADE",
+        "DELETE FROM resources WHERE name = 'x'",
+        "TRUNCATE resources CASCADE",
+    ] {
+        let error = conn.batch_execute(statement).await.expect_err(statement);
+        assert!(
+            error.to_string().contains("never removed"),
+            "{statement}: {error}"
+        );
+    }
+}
