@@ -233,14 +233,15 @@ impl Report {
             println!("{:<11} rows written: {}", "", run.writes.describe());
             let extra = run.writes.total() - run.stats.changed();
             if extra != 0 {
-                // Rows written that RunStats does not count as changes.
+                // Rows written that RunStats does not count as changes: the users made for new
+                // accounts, and account updates beyond the ones counted.
                 let [accounts, _, _, _, users] = run.writes.0;
                 println!(
-                    "{:<11} written - changed = {extra}: accounts ~{} (updates: the merge links \
-                     accounts to users after inserting them) and users +{} (not in RunStats)",
+                    "{:<11} written - changed = {extra}: users +{} (not in RunStats), \
+                     uncounted account updates {}",
                     "",
-                    accounts.updated - run.stats.accounts.updated,
-                    users.inserted
+                    users.inserted,
+                    accounts.updated - run.stats.accounts.updated
                 );
             }
         }
