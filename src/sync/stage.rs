@@ -183,9 +183,14 @@ impl Staging {
         self.write(Table::Accounts, &rows).await?;
         drop(rows);
         for account in &mut accounts {
+            let mut names = std::collections::HashSet::new();
             for (name, values) in std::mem::take(&mut account.attributes) {
-                self.attributes
-                    .push((account.external_id.clone(), name, values));
+                // An account's attributes are a map: a name repeated keeps its first values,
+                // so staged names repeat only for an account listed twice.
+                if names.insert(name.clone()) {
+                    self.attributes
+                        .push((account.external_id.clone(), name, values));
+                }
             }
         }
         if self.attributes.len() >= ATTRIBUTE_BATCH {

@@ -2,12 +2,30 @@
 //! naming unknown objects, attributes that change and vanish. Driven directly (no connector) so
 //! that each listing is exactly what the test says.
 
+use diesel_async::RunQueryDsl;
 use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
 use oblique::sync::merge::{self, Merged};
 use oblique::sync::stage::{StagedPage, Staging};
 use uuid::Uuid;
 
 use crate::harness::{TestApp, create_request};
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Shell {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    username: String,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    attribute_values: Vec<String>,
+}
+
+impl Shell {
+    fn new(username: &str, value: &str) -> Self {
+        Shell {
+            username: username.into(),
+            attribute_values: vec![value.into()],
+        }
+    }
+}
 
 fn account(id: &str, attributes: &[(&str, &[&str])]) -> RemoteAccount {
     RemoteAccount {
@@ -110,7 +128,8 @@ async fn duplicates_unknown_members_and_attribute_changes_are_counted_once() {
         vec![
             StagedPage::Accounts(vec![
                 account("alice", &[("shell", &["zsh"])]),
-                account("bob", &[("shell", &["sh"])]),
+                // A name given twice: the first values count, once.
+                account("bob", &[("shell", &["sh"]), ("shell", &["csh"])]),
             ]),
             StagedPage::Resources(vec![group("admins")]),
             StagedPage::Access(vec![member("admins", "alice"), member("admins", "bob")]),
@@ -136,6 +155,18 @@ async fn duplicates_unknown_members_and_attribute_changes_are_counted_once() {
         (1, 0, 1)
     );
     assert_eq!(second.unresolved_access, 0);
+    let mut conn = app.conn().await;
+    let shells: Vec<Shell> = diesel::sql_query(
+        "SELECT a.username, aa.attribute_values FROM account_attributes aa
+         JOIN accounts a ON a.id = aa.account_id WHERE aa.name = 'shell' ORDER BY 1",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        shells,
+        [Shell::new("alice", "zsh"), Shell::new("bob", "sh")]
+    );
 
     // bob leaves: his membership closes, his attributes stay with his soft-deleted account.
     let third = merge(

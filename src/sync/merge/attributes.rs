@@ -52,14 +52,22 @@ const REMOVE: &str = "
     WHERE ch.attribute_values IS NULL AND aa.account_id = ch.account_id AND aa.name = ch.name
       AND EXISTS (SELECT 1 FROM stage_accounts s WHERE s.external_id = ch.external_id)";
 
-const COUNT_LISTED: &str =
+/// Staging keeps an account's names unique, so names repeat only when an account was listed
+/// twice; then the distinct ones are counted (which costs a pass over all of them).
+const COUNT_STAGED: &str = "SELECT count(*) FROM stage_attributes";
+const COUNT_STAGED_DISTINCT: &str =
     "SELECT count(*) FROM (SELECT 1 FROM stage_attributes GROUP BY external_id, name) listed";
 
 pub async fn merge(
     tx: &Transaction<'_>,
     integration_id: Uuid,
+    accounts_listed_once: bool,
 ) -> Result<ChangeCounts, tokio_postgres::Error> {
-    let listed: i64 = tx.query_one(COUNT_LISTED, &[]).await?.get(0);
+    let count = match accounts_listed_once {
+        true => COUNT_STAGED,
+        false => COUNT_STAGED_DISTINCT,
+    };
+    let listed: i64 = tx.query_one(count, &[]).await?.get(0);
     tx.execute(DIFF, &[&integration_id]).await?;
     let created = tx.execute(INSERT, &[]).await? as i64;
     let updated = tx.execute(UPDATE, &[]).await? as i64;

@@ -46,7 +46,8 @@ const COUNT_LIVE: &str = "
 
 const COUNT_STAGED: &str = "
     SELECT (SELECT count(DISTINCT external_id) FROM stage_accounts),
-           (SELECT count(DISTINCT external_id) FROM stage_resources)";
+           (SELECT count(DISTINCT external_id) FROM stage_resources),
+           (SELECT count(*) FROM stage_accounts)";
 
 /// What the merge found, before the caller decides to commit.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +78,8 @@ pub async fn apply(
     };
     merged.stats.resources = resources::merge(tx, integration_id, run_id, staged.get(1)).await?;
     merged.stats.accounts = accounts::merge(tx, integration_id, staged.get(0)).await?;
-    merged.stats.attributes = attributes::merge(tx, integration_id).await?;
+    let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
+    merged.stats.attributes = attributes::merge(tx, integration_id, accounts_listed_once).await?;
     let access = access::merge(tx, integration_id).await?;
     merged.stats.access = access.counts;
     merged.unresolved_access = access.unresolved;
