@@ -1,11 +1,16 @@
 //! `oblique-bench`: drives the real pull (`sync::runner::pull_from`) over a synthetic directory
 //! and compares it with a raw COPY of the same rows. The binary (src/bin/oblique-bench.rs) parses
-//! flags and prints; this module does the work.
+//! flags; this module does the work, [`report`] turns it into the printed metrics.
+//!
+//! The free functions below (engine, measuring connection, settling, claiming and running a
+//! pull, counting what landed) are shared with the LDAP mode ([`ldap`]), so that both modes
+//! measure the same way.
 
 pub mod baseline;
 pub mod database;
 pub mod ldap;
 pub mod measure;
+pub mod report;
 /// The throwaway OpenLDAP server `--ldap` runs against; the integration tests use it too.
 pub mod slapd;
 pub mod synthetic;
@@ -18,14 +23,16 @@ use tokio_postgres::{Client, NoTls};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::connectors::Connector;
 use crate::context::AppContext;
 use crate::crypto::SecretKey;
-use crate::db::models::{IntegrationRow, NewIntegration, NewSyncRun};
+use crate::db::models::{IntegrationRow, NewIntegration, NewSyncRun, SyncRunRow};
 use crate::db::{connect_pool, integrations, migrate};
 use crate::sync::stats::RunStats;
 use crate::sync::{Engine, EngineConfig, queue, runner};
 use baseline::CopyBaseline;
-use measure::{TableWrites, settled_writes, wal_lsn};
+use measure::{TableWrites, proc_status_mb, settled_writes, wal_lsn};
+use report::Report;
 use synthetic::{Directory, Sizes, SyntheticSource};
 
 const WORKER: &str = "oblique-bench/0";
@@ -87,12 +94,9 @@ pub struct Bench {
 impl Bench {
     /// Migrates the (fresh) database at `url` and creates the integration.
     pub async fn setup(url: &str, sizes: Sizes) -> anyhow::Result<Self> {
-        migrate::run_pending(url).await?;
-        let pool = connect_pool(url, 4)?;
-        let ctx = AppContext::new(pool.clone(), SecretKey::generate(), url.to_string());
-        let engine = Engine::new(ctx, EngineConfig::default());
+        let engine = start_engine(url).await?;
         let integration = {
-            let mut conn = pool.get().await?;
+            let mut conn = engine.ctx.pool.get().await?;
             integrations::insert(
                 &mut conn,
                 &NewIntegration {
@@ -109,15 +113,7 @@ impl Bench {
             )
             .await?
         };
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::warn!(%error, "benchmark connection closed");
-            }
-        });
-        client
-            .batch_execute("SET application_name = 'oblique-bench'; SET statement_timeout = 0")
-            .await?;
+        let client = measuring_client(url).await?;
         Ok(Bench {
             sizes,
             engine,
@@ -126,60 +122,23 @@ impl Bench {
         })
     }
 
-    /// Leaves the server in the same state before each timed part: synced tables vacuumed and
-    /// analysed (as autovacuum would have them between hourly syncs, and so that it does not
-    /// start during a run) and dirty buffers written out. CHECKPOINT needs a superuser; without
-    /// one it is skipped.
-    async fn settle(&self) -> anyhow::Result<()> {
-        self.client
-            .batch_execute(
-                "VACUUM (ANALYZE) accounts, account_attributes, resources, pulled_access, users",
-            )
-            .await?;
-        if let Err(error) = self.client.batch_execute("CHECKPOINT").await {
-            tracing::debug!(%error, "CHECKPOINT skipped");
-        }
-        Ok(())
-    }
-
     /// Queues, claims and runs one pull of the directory at `version`, timing `pull_from`.
     pub async fn sync(&self, version: u64) -> anyhow::Result<RunResult> {
-        self.settle().await?;
+        settle(&self.client).await?;
         let before = settled_writes(&self.client).await?;
         let wal_before = wal_lsn(&self.client).await?;
-        let run = {
-            let mut conn = self.engine.ctx.pool.get().await?;
-            let queued = queue::enqueue(
-                &mut conn,
-                &NewSyncRun {
-                    id: Uuid::now_v7(),
-                    integration_id: self.integration.id,
-                    trigger: "manual",
-                    dry_run: false,
-                    allow_mass_deletion: false,
-                    requested_by: "oblique-bench",
-                },
-            )
-            .await?;
-            let claimed = queue::claim(&mut conn, WORKER, LEASE)
-                .await?
-                .context("the queued run could not be claimed")?;
-            anyhow::ensure!(claimed.id == queued.id, "claimed another run than queued");
-            claimed
-        };
+        let run = claim_run(&self.engine, self.integration.id, WORKER).await?;
         let source = SyntheticSource::new(Directory::new(self.sizes, version));
         let listed_at = source.listed_at();
         let started = Instant::now();
-        let stats = runner::pull_from(
+        let stats = pull(
             &self.engine,
             WORKER,
             &run,
             &self.integration,
             Box::new(source),
-            &CancellationToken::new(),
         )
-        .await
-        .map_err(|stopped| anyhow::anyhow!("the sync run stopped: {stopped:?}"))?;
+        .await?;
         let elapsed = started.elapsed();
         let listing = listed_at
             .lock()
@@ -197,25 +156,7 @@ impl Bench {
     }
 
     pub async fn landed(&self) -> anyhow::Result<Landed> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT (SELECT count(*) FROM accounts WHERE integration_id = $1),
-                        (SELECT count(*) FROM account_attributes aa
-                         JOIN accounts a ON a.id = aa.account_id WHERE a.integration_id = $1),
-                        (SELECT count(*) FROM resources WHERE integration_id = $1),
-                        (SELECT count(*) FROM pulled_access WHERE integration_id = $1),
-                        (SELECT count(*) FROM users)",
-                &[&self.integration.id],
-            )
-            .await?;
-        Ok(Landed {
-            accounts: row.get(0),
-            attributes: row.get(1),
-            resources: row.get(2),
-            access: row.get(3),
-            users: row.get(4),
-        })
+        landed(&self.client, self.integration.id).await
     }
 
     /// Creates the baseline tables, then times the COPY of the base directory's rows: without
@@ -225,10 +166,148 @@ impl Bench {
         let directory = Directory::new(self.sizes, 0);
         let id = self.integration.id;
         let mut result = CopyBaseline::default();
-        self.settle().await?;
+        settle(&self.client).await?;
         baseline::run_plain(&mut self.client, &directory, id, &mut result).await?;
-        self.settle().await?;
+        settle(&self.client).await?;
         baseline::run_with_foreign_keys(&mut self.client, &directory, id, &mut result).await?;
         Ok(result)
     }
+}
+
+/// The synthetic benchmark against the (fresh) database at `url`: an initial sync, a re-sync
+/// that finds no change, a re-sync with 1% of objects changed, then the COPY baseline.
+pub async fn run(url: &str, sizes: Sizes) -> anyhow::Result<Report> {
+    let mut bench = Bench::setup(url, sizes).await?;
+    let step = |what: &str| eprintln!("oblique-bench: {what}");
+    step("initial sync");
+    let initial = bench.sync(0).await?;
+    let landed = bench.landed().await?;
+    if landed != Landed::expected(&sizes) {
+        eprintln!(
+            "oblique-bench: WARNING: the initial sync landed {landed:?}, not every generated row"
+        );
+    }
+    step("no-change re-sync");
+    let noop = bench.sync(0).await?;
+    step("1%-changed re-sync");
+    let incremental = bench.sync(1).await?;
+    step("COPY baseline");
+    let copy = bench.copy_baseline().await?;
+    Ok(Report {
+        sizes,
+        initial,
+        noop,
+        incremental,
+        copy,
+        landed,
+        peak_rss_mb: proc_status_mb("VmHWM").unwrap_or_default(),
+    })
+}
+
+/// Migrates the (fresh) database at `url` and starts an engine on it, with its own pool.
+async fn start_engine(url: &str) -> anyhow::Result<Arc<Engine>> {
+    migrate::run_pending(url).await?;
+    let pool = connect_pool(url, 4)?;
+    let ctx = AppContext::new(pool, SecretKey::generate(), url.to_string());
+    Ok(Engine::new(ctx, EngineConfig::default()))
+}
+
+/// A plain connection outside the engine's pool, for measuring, settling and the baselines;
+/// without a statement timeout, since a VACUUM or COPY of millions of rows takes a while.
+async fn measuring_client(url: &str) -> anyhow::Result<Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "benchmark connection closed");
+        }
+    });
+    client
+        .batch_execute("SET application_name = 'oblique-bench'; SET statement_timeout = 0")
+        .await?;
+    Ok(client)
+}
+
+/// Leaves the server in the same state before each timed part: synced tables vacuumed and
+/// analysed (as autovacuum would have them between hourly syncs, and so that it does not
+/// start during a run) and dirty buffers written out. CHECKPOINT needs a superuser; without
+/// one it is skipped.
+async fn settle(client: &Client) -> anyhow::Result<()> {
+    client
+        .batch_execute(
+            "VACUUM (ANALYZE) accounts, account_attributes, resources, pulled_access, users",
+        )
+        .await?;
+    if let Err(error) = client.batch_execute("CHECKPOINT").await {
+        tracing::debug!(%error, "CHECKPOINT skipped");
+    }
+    Ok(())
+}
+
+/// Queues a manual run of the integration and claims it as `worker`, as the scheduler and a
+/// worker would; fails if another run was claimed.
+async fn claim_run(
+    engine: &Engine,
+    integration_id: Uuid,
+    worker: &str,
+) -> anyhow::Result<SyncRunRow> {
+    let mut conn = engine.ctx.pool.get().await?;
+    let queued = queue::enqueue(
+        &mut conn,
+        &NewSyncRun {
+            id: Uuid::now_v7(),
+            integration_id,
+            trigger: "manual",
+            dry_run: false,
+            allow_mass_deletion: false,
+            requested_by: "oblique-bench",
+        },
+    )
+    .await?;
+    let claimed = queue::claim(&mut conn, worker, LEASE)
+        .await?
+        .context("the queued run could not be claimed")?;
+    anyhow::ensure!(claimed.id == queued.id, "claimed another run than queued");
+    Ok(claimed)
+}
+
+/// The timed part: the engine's pull of the claimed `run` from `connector`, never cancelled.
+async fn pull(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    integration: &IntegrationRow,
+    connector: Box<dyn Connector>,
+) -> anyhow::Result<RunStats> {
+    runner::pull_from(
+        engine,
+        worker,
+        run,
+        integration,
+        connector,
+        &CancellationToken::new(),
+    )
+    .await
+    .map_err(|stopped| anyhow::anyhow!("the sync run stopped: {stopped:?}"))
+}
+
+/// Rows the synced tables hold for the integration (users: all of them).
+async fn landed(client: &Client, integration_id: Uuid) -> anyhow::Result<Landed> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM accounts WHERE integration_id = $1),
+                    (SELECT count(*) FROM account_attributes aa
+                     JOIN accounts a ON a.id = aa.account_id WHERE a.integration_id = $1),
+                    (SELECT count(*) FROM resources WHERE integration_id = $1),
+                    (SELECT count(*) FROM pulled_access WHERE integration_id = $1),
+                    (SELECT count(*) FROM users)",
+            &[&integration_id],
+        )
+        .await?;
+    Ok(Landed {
+        accounts: row.get(0),
+        attributes: row.get(1),
+        resources: row.get(2),
+        access: row.get(3),
+        users: row.get(4),
+    })
 }
