@@ -40,7 +40,7 @@ const CREATE_USERS_BY_USERNAME: &str = "
     ORDER BY s.username, s.external_id";
 
 /// New accounts are inserted linked; changed ones are updated (their user stays). Identical
-/// rows are left out before the upsert, which would otherwise lock them.
+/// rows are left out before the upsert, which would otherwise lock (and so write) them.
 const UPSERT: &str = "
     WITH upserted AS (
         INSERT INTO accounts (id, integration_id, user_id, external_id, username, email, display_name)
@@ -51,12 +51,15 @@ const UPSERT: &str = "
                           ORDER BY u.id LIMIT 1)
                END,
                s.external_id, s.username, s.email, s.display_name
-        FROM (SELECT DISTINCT ON (external_id) * FROM stage_accounts ORDER BY external_id) s
-        WHERE NOT EXISTS (
-            SELECT 1 FROM accounts a
-            WHERE a.integration_id = $1 AND a.external_id = s.external_id
-              AND (a.username, a.email, a.display_name)
-                  IS NOT DISTINCT FROM (s.username, s.email, s.display_name))
+        -- Identical rows are left out first (no sort of the whole listing when little
+        -- changed), then an account listed twice is upserted once.
+        FROM (SELECT DISTINCT ON (external_id) * FROM stage_accounts s
+              WHERE NOT EXISTS (
+                  SELECT 1 FROM accounts a
+                  WHERE a.integration_id = $1 AND a.external_id = s.external_id
+                    AND (a.username, a.email, a.display_name)
+                        IS NOT DISTINCT FROM (s.username, s.email, s.display_name))
+              ORDER BY external_id) s
         ON CONFLICT (integration_id, external_id) DO UPDATE
             SET username = excluded.username, email = excluded.email,
                 display_name = excluded.display_name, updated_at = now()
