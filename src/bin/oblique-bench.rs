@@ -9,6 +9,7 @@
 use clap::Parser;
 use oblique::bench::database::BenchDatabase;
 use oblique::bench::ldap::LdapSizes;
+use oblique::bench::report::{median_metrics, print_metrics_json, print_metrics_table};
 use oblique::bench::synthetic::Sizes;
 
 #[derive(Parser, Debug)]
@@ -47,6 +48,10 @@ struct Args {
     /// With --ldap: group memberships, spread evenly over the groups.
     #[arg(long, default_value_t = 100_000)]
     ldap_memberships: u64,
+    /// Rounds of the synthetic benchmark, each on a fresh database; with more than one, each
+    /// metric's median is reported too (with --json, only the medians).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
     /// One JSON object per line on stdout: {"metric": …, "value": …, "unit": …}.
     #[arg(long)]
     json: bool,
@@ -81,6 +86,9 @@ async fn main() -> anyhow::Result<()> {
         ldap_sizes.check()?;
     } else {
         sizes.check()?;
+    }
+    if !args.ldap && args.repeat > 1 {
+        return repeated(&args, sizes).await;
     }
     let db = BenchDatabase::open(
         args.database_url.as_deref(),
@@ -120,4 +128,37 @@ async fn main() -> anyhow::Result<()> {
     }
     db.close().await?;
     outcome
+}
+
+/// `--repeat`: the synthetic benchmark round after round, each on a fresh database, then the
+/// medians.
+async fn repeated(args: &Args, sizes: Sizes) -> anyhow::Result<()> {
+    let mut rounds = Vec::new();
+    for round in 1..=args.repeat {
+        eprintln!("oblique-bench: round {round} of {}", args.repeat);
+        let db = BenchDatabase::open(
+            args.database_url.as_deref(),
+            args.session_options.as_deref(),
+        )
+        .await?;
+        let outcome = tokio::select! {
+            outcome = oblique::bench::run(&db.url, sizes) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        };
+        db.close().await?;
+        let report = outcome?;
+        if !args.json {
+            println!("== round {round}");
+            report.print_table();
+        }
+        rounds.push(report.metrics());
+    }
+    let medians = median_metrics(rounds);
+    if args.json {
+        print_metrics_json(medians);
+    } else {
+        println!("== median of {} rounds", args.repeat);
+        print_metrics_table(medians);
+    }
+    Ok(())
 }
