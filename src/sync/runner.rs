@@ -205,8 +205,8 @@ async fn list_phase<T>(
     // Progress events are written beside the listing, in order, so that it never waits on them
     // (unless the queue is full).
     let (progress, queued) = mpsc::channel(PROGRESS_QUEUE);
-    let listing = stage_pages(engine, run, stop, phase, pages, staging, staged, progress);
-    let reporting = report_progress(engine, run.id, queued);
+    let listing = stage_pages(engine, run, stop, pages, staging, staged, progress);
+    let reporting = report_progress(engine, run.id, phase, queued);
     let (listed, reported) = tokio::join!(listing, reporting);
     let (processed, problems) = listed?;
     reported?;
@@ -234,18 +234,17 @@ async fn list_phase<T>(
     Ok(problems)
 }
 
-/// The listing itself: pages into staging, a progress event queued every PROGRESS_EVERY
-/// objects or PROGRESS_INTERVAL. Returns how many objects were listed and the unreadable ones.
-#[allow(clippy::too_many_arguments)]
+/// The listing itself: pages into staging, the count so far queued for a progress event every
+/// PROGRESS_EVERY objects or PROGRESS_INTERVAL. Returns how many objects were listed and the
+/// unreadable ones.
 async fn stage_pages<T>(
     engine: &Engine,
     run: &SyncRunRow,
     stop: &CancellationToken,
-    phase: Phase,
     mut pages: PageStream<'_, T>,
     staging: &mut Staging,
     staged: fn(Vec<T>) -> StagedPage,
-    progress: mpsc::Sender<EventDraft>,
+    progress: mpsc::Sender<i64>,
 ) -> Result<(i64, Vec<ObjectProblem>), Stopped> {
     let mut problems = Vec::new();
     let mut processed: i64 = 0;
@@ -273,10 +272,7 @@ async fn stage_pages<T>(
         processed += objects.len() as i64;
         staging.stage(staged(objects)).await.map_err(internal)?;
         if processed - reported >= PROGRESS_EVERY || last_report.elapsed() >= PROGRESS_INTERVAL {
-            let event = EventDraft::new(EventKind::Progress)
-                .phase(phase)
-                .progress(processed);
-            if progress.send(event).await.is_err() {
+            if progress.send(processed).await.is_err() {
                 // The reporter stopped on an error; it tells what went wrong.
                 break;
             }
@@ -287,19 +283,23 @@ async fn stage_pages<T>(
     Ok((processed, problems))
 }
 
-/// Writes the queued progress events of one phase, on a connection of its own, until the
-/// listing ends.
+/// Writes a progress event for each queued count of one phase, on a connection of its own,
+/// until the listing ends.
 async fn report_progress(
     engine: &Engine,
     run_id: Uuid,
-    mut queued: mpsc::Receiver<EventDraft>,
+    phase: Phase,
+    mut queued: mpsc::Receiver<i64>,
 ) -> Result<(), Stopped> {
     let Some(first) = queued.recv().await else {
         return Ok(());
     };
     let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
     let mut next = Some(first);
-    while let Some(event) = next {
+    while let Some(processed) = next {
+        let event = EventDraft::new(EventKind::Progress)
+            .phase(phase)
+            .progress(processed);
         events::emit(&mut conn, run_id, event)
             .await
             .map_err(internal)?;
