@@ -16,6 +16,7 @@ use tokio_postgres::{Client, Transaction};
 use uuid::Uuid;
 
 use super::synthetic::Directory;
+use crate::sync::access_key::access_pair_key;
 
 const CREATE_TABLES: &str = "
     DROP TABLE IF EXISTS bench_accounts, bench_account_attributes, bench_resources,
@@ -277,18 +278,21 @@ impl Copier<'_> {
         account_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
-        let columns = "id, integration_id, resource_id, account_id";
-        let types = [Type::UUID, Type::UUID, Type::UUID, Type::UUID];
+        let columns = "id, integration_id, resource_id, account_id, pair_key";
+        let types = [Type::UUID, Type::UUID, Type::UUID, Type::UUID, Type::INT8];
         let writer = copy_in(tx, table, columns, &types).await?;
         pin_mut!(writer);
         for k in 0..self.directory.sizes.access {
             let (resource, account) = self.directory.access_pair(k);
+            let pair = self.directory.access(k);
+            let pair_key = access_pair_key(&pair.resource_external_id, &pair.account_external_id);
             let id = Uuid::now_v7();
-            let row: [&(dyn ToSql + Sync); 4] = [
+            let row: [&(dyn ToSql + Sync); 5] = [
                 &id,
                 &self.integration_id,
                 &resource_ids[resource as usize],
                 &account_ids[account as usize],
+                &pair_key,
             ];
             writer.as_mut().write(&row).await?;
         }

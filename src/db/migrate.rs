@@ -37,6 +37,17 @@ pub async fn revert_all(database_url: &str) -> anyhow::Result<usize> {
     .await
 }
 
+/// Reverts the latest applied migration; answers its version.
+pub async fn revert_last(database_url: &str) -> anyhow::Result<String> {
+    with_locked_connection(database_url, |conn| {
+        let version = conn
+            .revert_last_migration(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("reverting the last migration: {e}"))?;
+        Ok(version.to_string())
+    })
+    .await
+}
+
 /// The migration harness is synchronous; it runs on a blocking thread over diesel-async's
 /// connection wrapper, holding a session advisory lock for the duration.
 async fn with_locked_connection<T: Send + 'static>(

@@ -104,6 +104,7 @@ diesel::table! {
         account_id -> Uuid,
         added_at -> Timestamptz,
         removed_at -> Nullable<Timestamptz>,
+        pair_key -> Int8,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED`, keep them with heartbeats, and pull by staging listings and merging
 //! them set-based. Progress is stored and published with NOTIFY (see [`hub`]).
 
+pub mod access_key;
 pub mod apply;
 pub mod events;
 pub mod hub;

@@ -5,12 +5,13 @@
 //! pushed before, corrects drift and is audited.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Engine;
+use super::access_key::access_pair_key;
 use super::events::{EventDraft, EventKind, Phase};
 use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
@@ -215,17 +216,19 @@ async fn add(
             counts.created += 1;
             // It was pushed before and is missing now: someone removed it by hand.
             let drift = step.last_status.as_deref() == Some("in_sync");
+            let pair_key = access_pair_key(&step.resource_external_id, account_external_id);
             let mut conn = engine.ctx.pool.get().await?;
             conn.transaction::<_, anyhow::Error, _>(async |conn| {
                 diesel::sql_query(
-                    "INSERT INTO pulled_access (integration_id, resource_id, account_id)
-                     SELECT $1, $2, $3
+                    "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
+                     SELECT $1, $2, $3, $4
                      WHERE NOT EXISTS (SELECT 1 FROM pulled_access
                                        WHERE resource_id = $2 AND account_id = $3 AND removed_at IS NULL)",
                 )
                 .bind::<SqlUuid, _>(integration.id)
                 .bind::<SqlUuid, _>(step.resource_id)
                 .bind::<SqlUuid, _>(account_id)
+                .bind::<BigInt, _>(pair_key)
                 .execute(conn)
                 .await?;
                 set_in_sync(conn, step).await?;

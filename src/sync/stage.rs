@@ -11,6 +11,7 @@ use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
 
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
+use crate::sync::access_key::access_pair_key;
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.
@@ -44,7 +45,8 @@ const CREATE_TABLES: &str = "
         id uuid NOT NULL, external_id text NOT NULL, resource_type text NOT NULL, name text NOT NULL,
         description text NOT NULL);
     CREATE TEMP TABLE stage_access (
-        id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL);
+        id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL,
+        pair_key bigint NOT NULL);
     CREATE TEMP TABLE stage_problems (
         kind text NOT NULL, external_id text, object text NOT NULL, message text NOT NULL);";
 
@@ -80,7 +82,7 @@ impl Table {
                  FROM STDIN BINARY"
             }
             Table::Access => {
-                "COPY stage_access (id, resource_external_id, account_external_id) \
+                "COPY stage_access (id, resource_external_id, account_external_id, pair_key) \
                  FROM STDIN BINARY"
             }
             Table::Problems => {
@@ -95,7 +97,7 @@ impl Table {
             Table::Accounts => &[Type::UUID, Type::UUID, TEXT, TEXT, TEXT, TEXT],
             Table::Attributes => &[TEXT, TEXT, Type::TEXT_ARRAY],
             Table::Resources => &[Type::UUID, TEXT, TEXT, TEXT, TEXT],
-            Table::Access => &[Type::UUID, TEXT, TEXT],
+            Table::Access => &[Type::UUID, TEXT, TEXT, Type::INT8],
             Table::Problems => &[TEXT, TEXT, TEXT, TEXT],
         }
     }
@@ -234,11 +236,15 @@ impl Staging {
 
     async fn access(&mut self, access: &[RemoteAccess]) -> Result<(), tokio_postgres::Error> {
         let ids = new_ids(access.len());
-        let rows: Vec<[&(dyn ToSql + Sync); 3]> = access
+        let keys: Vec<i64> = access
             .iter()
-            .zip(&ids)
-            .map(|(a, id)| -> [&(dyn ToSql + Sync); 3] {
-                [id, &a.resource_external_id, &a.account_external_id]
+            .map(|a| access_pair_key(&a.resource_external_id, &a.account_external_id))
+            .collect();
+        let rows: Vec<[&(dyn ToSql + Sync); 4]> = access
+            .iter()
+            .zip(ids.iter().zip(&keys))
+            .map(|(a, (id, key))| -> [&(dyn ToSql + Sync); 4] {
+                [id, &a.resource_external_id, &a.account_external_id, key]
             })
             .collect();
         self.write(Table::Access, &rows).await

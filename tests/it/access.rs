@@ -2,11 +2,9 @@
 //! from history. Grants and push-mode resources are in grants.rs.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use oblique::api::convert::timestamp;
 use oblique::auth::Role;
-use oblique::db::schema::pulled_access;
 use oblique::pb::{self, ListAccessRequest, access_service_client::AccessServiceClient};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
@@ -32,18 +30,28 @@ pub async fn insert_access(
     added_at: DateTime<Utc>,
     removed_at: Option<DateTime<Utc>>,
 ) -> Uuid {
-    diesel::insert_into(pulled_access::table)
-        .values((
-            pulled_access::integration_id.eq(integration_id),
-            pulled_access::resource_id.eq(resource_id),
-            pulled_access::account_id.eq(account_id),
-            pulled_access::added_at.eq(added_at),
-            pulled_access::removed_at.eq(removed_at),
-        ))
-        .returning(pulled_access::id)
-        .get_result(&mut app.conn().await)
-        .await
-        .expect("inserting pulled access")
+    #[derive(diesel::QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    // With its pair's key, as the sync would store it.
+    diesel::sql_query(
+        "INSERT INTO pulled_access
+             (integration_id, resource_id, account_id, added_at, removed_at, pair_key)
+         SELECT $1, r.id, a.id, $4, $5, access_pair_key(r.external_id, a.external_id)
+         FROM resources r, accounts a WHERE r.id = $2 AND a.id = $3
+         RETURNING id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(integration_id)
+    .bind::<diesel::sql_types::Uuid, _>(resource_id)
+    .bind::<diesel::sql_types::Uuid, _>(account_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(added_at)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(removed_at)
+    .get_result::<Inserted>(&mut app.conn().await)
+    .await
+    .map(|row| row.id)
+    .expect("inserting pulled access")
 }
 
 async fn list(client: &mut Client, request: ListAccessRequest) -> pb::ListAccessResponse {

@@ -82,3 +82,64 @@ async fn the_database_refuses_to_remove_accounts_and_resources() {
         );
     }
 }
+
+/// Migration 000005 gives the access rows already stored their pair keys, and closes the rows an
+/// older version left open on a soft-deleted account (the merge's folds assume there are none).
+#[tokio::test]
+async fn existing_access_gets_pair_keys() {
+    use diesel_async::SimpleAsyncConnection;
+    let (name, url) = servers::create_empty_database().await;
+    oblique::db::migrate::run_pending(&url).await.unwrap();
+    let reverted = oblique::db::migrate::revert_last(&url).await.unwrap();
+    assert!(reverted.contains("000005"), "{reverted}");
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    conn.batch_execute(
+        "INSERT INTO integrations (id, integration_type, name)
+             VALUES ('00000000-0000-7000-8000-000000000001', 'postgres', 'old');
+         INSERT INTO resources (id, integration_id, external_id, resource_type, name)
+             VALUES ('00000000-0000-7000-8000-000000000002',
+                     '00000000-0000-7000-8000-000000000001', 'cn=Ünïcødé', 'group', 'g');
+         INSERT INTO accounts (id, integration_id, external_id, username, deleted_at)
+             VALUES ('00000000-0000-7000-8000-000000000003',
+                     '00000000-0000-7000-8000-000000000001', 'alice', 'alice', NULL),
+                    ('00000000-0000-7000-8000-000000000004',
+                     '00000000-0000-7000-8000-000000000001', 'bob', 'bob', now());
+         INSERT INTO pulled_access (integration_id, resource_id, account_id)
+             SELECT '00000000-0000-7000-8000-000000000001',
+                    '00000000-0000-7000-8000-000000000002', id FROM accounts;",
+    )
+    .await
+    .unwrap();
+    assert_eq!(oblique::db::migrate::run_pending(&url).await.unwrap(), 1);
+
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        username: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        pair_key: i64,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        open: bool,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT a.username, p.pair_key, p.removed_at IS NULL AS open
+         FROM pulled_access p JOIN accounts a ON a.id = p.account_id ORDER BY 1",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let found: Vec<(&str, i64, bool)> = rows
+        .iter()
+        .map(|r| (r.username.as_str(), r.pair_key, r.open))
+        .collect();
+    let key = oblique::sync::access_key::access_pair_key;
+    assert_eq!(
+        found,
+        [
+            ("alice", key("cn=Ünïcødé", "alice"), true),
+            ("bob", key("cn=Ünïcødé", "bob"), false),
+        ]
+    );
+    drop(conn);
+    servers::drop_test_database(name);
+}

@@ -1,7 +1,13 @@
-//! Access: the staged pairs resolved to live resources and accounts of this integration, compared
-//! with the open access rows in one pass that keeps only the differences. New pairs open a row,
-//! pairs no longer listed close theirs (closed rows are the history). Pairs naming objects
-//! outside the synced ones are left out and counted, for a warning.
+//! Access: the staged pairs compared with the open access rows. Each resource's listed pairs and
+//! its open rows are first folded to a count and the XOR of their pair keys (see
+//! [`crate::sync::access_key`]); only resources whose folds differ are compared pair by pair, in
+//! one pass that resolves their staged pairs to live resources and accounts and keeps only the
+//! differences. New pairs open a row, pairs no longer listed close theirs (closed rows are the
+//! history). Pairs naming objects outside the synced ones are left out and counted, for a warning.
+//!
+//! The folds can only be compared because open rows name live resources and accounts: a resource
+//! soft deleted by this merge is compared pair by pair (its pairs no longer resolve), and so is
+//! every resource with an open row of an account soft deleted by this merge.
 
 use tokio_postgres::Transaction;
 use uuid::Uuid;
@@ -9,13 +15,46 @@ use uuid::Uuid;
 use super::counts;
 use crate::sync::stats::ChangeCounts;
 
+/// The open rows of each resource, folded.
+const FOLD_OPEN: &str = "
+    CREATE TEMP TABLE access_open ON COMMIT DROP AS
+    SELECT resource_id, count(*) AS pairs, bit_xor(pair_key) AS folded
+    FROM pulled_access WHERE integration_id = $1 AND removed_at IS NULL
+    GROUP BY resource_id";
+
+/// The resources to compare pair by pair: by external id (their staged pairs) and by id (their
+/// open rows, if any). `deleted_at = now()` is \"soft deleted in this transaction\".
+const FIND_CHANGED: &str = "
+    CREATE TEMP TABLE access_changed ON COMMIT DROP AS
+    SELECT coalesce(o.external_id, l.resource_external_id) AS external_id, o.resource_id
+    FROM (SELECT r.external_id, r.deleted_at, ao.*
+          FROM access_open ao JOIN resources r ON r.id = ao.resource_id) o
+    FULL JOIN (SELECT resource_external_id, count(*) AS pairs, bit_xor(pair_key) AS folded
+               FROM stage_access GROUP BY resource_external_id) l
+      ON l.resource_external_id = o.external_id
+    WHERE o.resource_id IS NULL OR l.resource_external_id IS NULL OR o.deleted_at IS NOT NULL
+       OR (o.pairs, o.folded) <> (l.pairs, l.folded)
+    UNION
+    SELECT r.external_id, r.id FROM resources r
+    WHERE r.id IN (SELECT p.resource_id FROM pulled_access p
+                   WHERE p.removed_at IS NULL
+                     AND p.account_id = ANY (ARRAY(SELECT a.id FROM accounts a
+                                                   WHERE a.integration_id = $1
+                                                     AND a.deleted_at = now())))";
+
+const COUNT_OPEN_AND_CHANGED: &str = "
+    SELECT (SELECT coalesce(sum(pairs), 0)::bigint FROM access_open),
+           (SELECT count(*) FROM access_changed)";
+
+const ANALYZE_CHANGED: &str = "ANALYZE access_changed";
+
 const DIFF: &str = "
     CREATE TEMP TABLE access_changes ON COMMIT DROP AS
-    SELECT l.id AS new_id, l.resource_external_id, l.account_external_id,
+    SELECT l.id AS new_id, l.pair_key, l.resource_external_id, l.account_external_id,
            l.resource_id, l.account_id, c.id AS open_id
     -- External ids are kept only where they did not resolve (for the warning): every byte of
-    -- the million-row hash table counts.
-    FROM (SELECT sa.id, r.id AS resource_id, a.id AS account_id,
+    -- the hash tables counts.
+    FROM (SELECT sa.id, sa.pair_key, r.id AS resource_id, a.id AS account_id,
                  CASE WHEN r.id IS NULL OR a.id IS NULL THEN sa.resource_external_id END
                      AS resource_external_id,
                  CASE WHEN r.id IS NULL OR a.id IS NULL THEN sa.account_external_id END
@@ -24,14 +63,13 @@ const DIFF: &str = "
           LEFT JOIN resources r ON r.integration_id = $1 AND r.deleted_at IS NULL
                                AND r.external_id = sa.resource_external_id
           LEFT JOIN accounts a ON a.integration_id = $1 AND a.deleted_at IS NULL
-                              AND a.external_id = sa.account_external_id) l
+                              AND a.external_id = sa.account_external_id
+          WHERE sa.resource_external_id IN (SELECT external_id FROM access_changed)) l
     FULL JOIN (SELECT p.id, p.resource_id, p.account_id FROM pulled_access p
-               WHERE p.integration_id = $1 AND p.removed_at IS NULL) c
+               WHERE p.integration_id = $1 AND p.removed_at IS NULL
+                 AND p.resource_id IN (SELECT resource_id FROM access_changed)) c
       ON c.resource_id = l.resource_id AND c.account_id = l.account_id
     WHERE l.id IS NULL OR c.id IS NULL";
-
-const COUNT_OPEN: &str =
-    "SELECT count(*) FROM pulled_access WHERE integration_id = $1 AND removed_at IS NULL";
 
 const COUNT_UNRESOLVED: &str = "
     SELECT count(*) FROM (
@@ -40,8 +78,8 @@ const COUNT_UNRESOLVED: &str = "
 
 /// A pair listed twice opens one row.
 const OPEN: &str = "
-    INSERT INTO pulled_access (id, integration_id, resource_id, account_id)
-    SELECT DISTINCT ON (resource_id, account_id) new_id, $1, resource_id, account_id
+    INSERT INTO pulled_access (id, integration_id, resource_id, account_id, pair_key)
+    SELECT DISTINCT ON (resource_id, account_id) new_id, $1, resource_id, account_id, pair_key
     FROM access_changes
     WHERE open_id IS NULL AND resource_id IS NOT NULL AND account_id IS NOT NULL
     ORDER BY resource_id, account_id, new_id";
@@ -62,7 +100,18 @@ pub async fn merge(
     integration_id: Uuid,
 ) -> Result<AccessMerged, tokio_postgres::Error> {
     let id = &integration_id;
-    let open_before: i64 = tx.query_one(COUNT_OPEN, &[id]).await?.get(0);
+    tx.execute(FOLD_OPEN, &[id]).await?;
+    tx.execute(FIND_CHANGED, &[id]).await?;
+    let row = tx.query_one(COUNT_OPEN_AND_CHANGED, &[]).await?;
+    let (open_before, changed): (i64, i64) = (row.get(0), row.get(1));
+    if changed == 0 {
+        // Every resource's listed pairs are its open rows.
+        return Ok(AccessMerged {
+            counts: counts(open_before, 0, 0, 0),
+            unresolved: 0,
+        });
+    }
+    tx.batch_execute(ANALYZE_CHANGED).await?;
     tx.execute(DIFF, &[id]).await?;
     let unresolved: i64 = tx.query_one(COUNT_UNRESOLVED, &[]).await?.get(0);
     let opened = tx.execute(OPEN, &[id]).await? as i64;

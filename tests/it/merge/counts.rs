@@ -1,14 +1,11 @@
-//! The merge against staged listings a remote could really send: objects listed twice, access
-//! naming unknown objects, attributes that change and vanish. Driven directly (no connector) so
-//! that each listing is exactly what the test says.
+//! Counting: objects listed twice, access naming unknown objects, attributes that change and
+//! vanish.
 
 use diesel_async::RunQueryDsl;
-use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
-use oblique::sync::merge::{self, Merged};
-use oblique::sync::stage::{StagedPage, Staging};
-use uuid::Uuid;
+use oblique::sync::stage::StagedPage;
 
-use crate::harness::{TestApp, create_request};
+use super::{account, group, integration, member, merge};
+use crate::harness::TestApp;
 
 #[derive(diesel::QueryableByName, Debug, PartialEq)]
 struct Shell {
@@ -27,68 +24,10 @@ impl Shell {
     }
 }
 
-fn account(id: &str, attributes: &[(&str, &[&str])]) -> RemoteAccount {
-    RemoteAccount {
-        external_id: id.into(),
-        username: id.into(),
-        email: None,
-        display_name: id.to_uppercase(),
-        attributes: attributes
-            .iter()
-            .map(|(name, values)| {
-                (
-                    name.to_string(),
-                    values.iter().map(|v| v.to_string()).collect(),
-                )
-            })
-            .collect(),
-    }
-}
-
-fn group(id: &str) -> RemoteResource {
-    RemoteResource {
-        external_id: id.into(),
-        resource_type: "group".into(),
-        name: id.into(),
-        description: String::new(),
-    }
-}
-
-fn member(resource: &str, account: &str) -> RemoteAccess {
-    RemoteAccess {
-        resource_external_id: resource.into(),
-        account_external_id: account.into(),
-    }
-}
-
-/// Stages the pages (one page per listing, or two to list objects twice) and merges them in a
-/// committed transaction.
-async fn merge(app: &TestApp, integration_id: Uuid, pages: Vec<StagedPage>) -> Merged {
-    let mut staging = Staging::open(&app.database_url).await.unwrap();
-    for page in pages {
-        staging.stage(page).await.unwrap();
-    }
-    staging.finish().await.unwrap();
-    let tx = staging.client().transaction().await.unwrap();
-    let merged = merge::apply(&tx, integration_id, Uuid::now_v7())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    merged
-}
-
 #[tokio::test]
 async fn duplicates_unknown_members_and_attribute_changes_are_counted_once() {
     let app = TestApp::spawn_without_sync().await;
-    let created = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(create_request("merged").await)
-        .await
-        .unwrap()
-        .into_inner();
-    let integration_id: Uuid = created.id.parse().unwrap();
+    let integration_id = integration(&app, "merged").await;
 
     let alice = account("alice", &[("shell", &["bash"]), ("groups", &["a", "b"])]);
     let first = merge(

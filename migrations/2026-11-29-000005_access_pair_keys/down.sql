@@ -1,0 +1,2 @@
+ALTER TABLE pulled_access DROP COLUMN pair_key;
+DROP FUNCTION access_pair_key(text, text);

@@ -1,0 +1,165 @@
+//! Access compared by folded pair keys: a resource whose listed pairs fold like its open rows is
+//! skipped, so the merge must still notice what folds cannot: resources and accounts it soft
+//! deletes while their pairs are still listed, and pairs that change without changing the count.
+
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use oblique::sync::access_key::access_pair_key;
+use oblique::sync::stage::StagedPage;
+use uuid::Uuid;
+
+use super::{account, group, integration, member, merge};
+use crate::harness::TestApp;
+
+#[derive(diesel::QueryableByName)]
+struct OpenRow {
+    #[diesel(sql_type = Text)]
+    resource: String,
+    #[diesel(sql_type = Text)]
+    account: String,
+    #[diesel(sql_type = BigInt)]
+    pair_key: i64,
+}
+
+/// The open rows as (resource, account), sorted; each row's stored key must be its pair's.
+async fn open_pairs(app: &TestApp, integration_id: Uuid) -> Vec<(String, String)> {
+    let rows: Vec<OpenRow> = diesel::sql_query(
+        "SELECT r.external_id AS resource, a.external_id AS account, p.pair_key
+         FROM pulled_access p
+         JOIN resources r ON r.id = p.resource_id JOIN accounts a ON a.id = p.account_id
+         WHERE p.integration_id = $1 AND p.removed_at IS NULL ORDER BY 1, 2",
+    )
+    .bind::<SqlUuid, _>(integration_id)
+    .load(&mut app.conn().await)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|row| {
+            assert_eq!(row.pair_key, access_pair_key(&row.resource, &row.account));
+            (row.resource, row.account)
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(r, a)| (r.to_string(), a.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn pairs_of_deleted_objects_close_even_when_still_listed() {
+    let app = TestApp::spawn_without_sync().await;
+    let integration_id = integration(&app, "folds").await;
+    let everyone = || {
+        vec![
+            StagedPage::Accounts(vec![account("alice", &[]), account("bob", &[])]),
+            StagedPage::Resources(vec![group("admins"), group("devs")]),
+        ]
+    };
+    let memberships = || {
+        StagedPage::Access(vec![
+            member("admins", "alice"),
+            member("admins", "bob"),
+            member("devs", "alice"),
+        ])
+    };
+    let mut pages = everyone();
+    pages.push(memberships());
+    let first = merge(&app, integration_id, pages).await;
+    assert_eq!(first.stats.access.created, 3);
+
+    // bob and devs are no longer listed, but the memberships listing still names them: every
+    // resource's pairs fold as before, yet two of them no longer resolve.
+    let second = merge(
+        &app,
+        integration_id,
+        vec![
+            StagedPage::Accounts(vec![account("alice", &[])]),
+            StagedPage::Resources(vec![group("admins")]),
+            memberships(),
+        ],
+    )
+    .await;
+    let access = second.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (0, 2, 1)
+    );
+    assert_eq!(second.unresolved_access, 2);
+    assert_eq!(
+        open_pairs(&app, integration_id).await,
+        pairs(&[("admins", "alice")])
+    );
+
+    // Both come back: their pairs resolve again and reopen.
+    let mut pages = everyone();
+    pages.push(memberships());
+    let third = merge(&app, integration_id, pages).await;
+    let access = third.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (2, 0, 1)
+    );
+    assert_eq!(third.unresolved_access, 0);
+
+    // A member replaced by another keeps the count; the keys tell.
+    let mut pages = everyone();
+    pages.push(StagedPage::Access(vec![
+        member("admins", "alice"),
+        member("admins", "bob"),
+        member("devs", "bob"),
+    ]));
+    let fourth = merge(&app, integration_id, pages).await;
+    let access = fourth.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        open_pairs(&app, integration_id).await,
+        pairs(&[("admins", "alice"), ("admins", "bob"), ("devs", "bob")])
+    );
+
+    // The same pairs in another order fold alike: all unchanged.
+    let mut pages = everyone();
+    pages.push(StagedPage::Access(vec![
+        member("devs", "bob"),
+        member("admins", "bob"),
+        member("admins", "alice"),
+    ]));
+    let fifth = merge(&app, integration_id, pages).await;
+    let access = fifth.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (0, 0, 3)
+    );
+}
+
+#[tokio::test]
+async fn the_sql_pair_key_is_the_rust_one() {
+    let app = TestApp::spawn_without_sync().await;
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = BigInt)]
+        key: i64,
+    }
+    for (resource, account) in [
+        ("res-1", "acc-2"),
+        ("", ""),
+        ("cn=Ünïcødé,ou=groups", "uid=o'brien"),
+        ("a", "bc"),
+    ] {
+        let sql: Key = diesel::sql_query("SELECT access_pair_key($1, $2) AS key")
+            .bind::<Text, _>(resource)
+            .bind::<Text, _>(account)
+            .get_result(&mut app.conn().await)
+            .await
+            .unwrap();
+        assert_eq!(
+            sql.key,
+            access_pair_key(resource, account),
+            "{resource} {account}"
+        );
+    }
+}
