@@ -4,6 +4,7 @@
 
 pub mod access_key;
 pub mod apply;
+pub mod copy_rows;
 pub mod events;
 pub mod hub;
 pub mod merge;

@@ -5,13 +5,14 @@
 
 use std::pin::Pin;
 
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use bytes::Bytes;
+use futures::SinkExt;
+use tokio_postgres::{Client, CopyInSink, NoTls};
 use uuid::Uuid;
 
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
 use crate::sync::access_key::access_pair_key;
+use crate::sync::copy_rows::CopyRows;
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.
@@ -90,22 +91,20 @@ impl Table {
             }
         }
     }
-
-    fn types(self) -> &'static [Type] {
-        const TEXT: Type = Type::TEXT;
-        match self {
-            Table::Accounts => &[Type::UUID, Type::UUID, TEXT, TEXT, TEXT, TEXT],
-            Table::Attributes => &[TEXT, TEXT, Type::TEXT_ARRAY],
-            Table::Resources => &[Type::UUID, TEXT, TEXT, TEXT, TEXT],
-            Table::Access => &[Type::UUID, TEXT, TEXT, Type::INT8],
-            Table::Problems => &[TEXT, TEXT, TEXT, TEXT],
-        }
-    }
 }
 
 /// Attributes waiting for their COPY while the accounts' one is open. A connection runs one
 /// COPY at a time, and switching tables every page would end the stream every page.
 const ATTRIBUTE_BATCH: usize = 20_000;
+
+/// Encoded rows are sent once this many bytes wait, and when the COPY ends.
+const SEND_AT: usize = 64 * 1024;
+
+struct OpenCopy {
+    table: Table,
+    sink: Pin<Box<CopyInSink<Bytes>>>,
+    rows: CopyRows,
+}
 
 /// An account's attribute, staged: the account's external id, the name, the values.
 type StagedAttribute = (String, String, Vec<String>);
@@ -116,7 +115,7 @@ pub struct Staging {
     /// The COPY rows are streaming into. It stays open from page to page, so that the server
     /// stores one page while the next is fetched, and ends when another table is written to or
     /// the listing is over (`finish`).
-    open: Option<(Table, Pin<Box<BinaryCopyInWriter>>)>,
+    open: Option<OpenCopy>,
     attributes: Vec<StagedAttribute>,
 }
 
@@ -167,23 +166,20 @@ impl Staging {
         &mut self,
         mut accounts: Vec<RemoteAccount>,
     ) -> Result<(), tokio_postgres::Error> {
-        let ids = new_ids(accounts.len() * 2);
-        let rows: Vec<[&(dyn ToSql + Sync); 6]> = accounts
-            .iter()
-            .zip(ids.chunks_exact(2))
-            .map(|(a, ids)| -> [&(dyn ToSql + Sync); 6] {
-                [
-                    &ids[0],
-                    &ids[1],
-                    &a.external_id,
-                    &a.username,
-                    &a.email,
-                    &a.display_name,
-                ]
-            })
-            .collect();
-        self.write(Table::Accounts, &rows).await?;
-        drop(rows);
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let rows = self.rows_for(Table::Accounts).await?;
+        for account in &accounts {
+            rows.row(6)
+                .uuid(&Uuid::now_v7())
+                .uuid(&Uuid::now_v7())
+                .text(&account.external_id)
+                .text(&account.username)
+                .nullable_text(account.email.as_deref())
+                .text(&account.display_name);
+        }
+        self.send_if_full().await?;
         for account in &mut accounts {
             let mut names = std::collections::HashSet::new();
             for (name, values) in std::mem::take(&mut account.attributes) {
@@ -202,14 +198,14 @@ impl Staging {
     }
 
     async fn flush_attributes(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.attributes.is_empty() {
+            return Ok(());
+        }
         let attributes = std::mem::take(&mut self.attributes);
-        let rows: Vec<[&(dyn ToSql + Sync); 3]> = attributes
-            .iter()
-            .map(|(external_id, name, values)| -> [&(dyn ToSql + Sync); 3] {
-                [external_id, name, values]
-            })
-            .collect();
-        self.write(Table::Attributes, &rows).await?;
+        let rows = self.rows_for(Table::Attributes).await?;
+        for (external_id, name, values) in &attributes {
+            rows.row(3).text(external_id).text(name).text_array(values);
+        }
         self.end_copy().await
     }
 
@@ -217,37 +213,35 @@ impl Staging {
         &mut self,
         resources: &[RemoteResource],
     ) -> Result<(), tokio_postgres::Error> {
-        let ids = new_ids(resources.len());
-        let rows: Vec<[&(dyn ToSql + Sync); 5]> = resources
-            .iter()
-            .zip(&ids)
-            .map(|(r, id)| -> [&(dyn ToSql + Sync); 5] {
-                [
-                    id,
-                    &r.external_id,
-                    &r.resource_type,
-                    &r.name,
-                    &r.description,
-                ]
-            })
-            .collect();
-        self.write(Table::Resources, &rows).await
+        if resources.is_empty() {
+            return Ok(());
+        }
+        let rows = self.rows_for(Table::Resources).await?;
+        for resource in resources {
+            rows.row(5)
+                .uuid(&Uuid::now_v7())
+                .text(&resource.external_id)
+                .text(&resource.resource_type)
+                .text(&resource.name)
+                .text(&resource.description);
+        }
+        self.send_if_full().await
     }
 
     async fn access(&mut self, access: &[RemoteAccess]) -> Result<(), tokio_postgres::Error> {
-        let ids = new_ids(access.len());
-        let keys: Vec<i64> = access
-            .iter()
-            .map(|a| access_pair_key(&a.resource_external_id, &a.account_external_id))
-            .collect();
-        let rows: Vec<[&(dyn ToSql + Sync); 4]> = access
-            .iter()
-            .zip(ids.iter().zip(&keys))
-            .map(|(a, (id, key))| -> [&(dyn ToSql + Sync); 4] {
-                [id, &a.resource_external_id, &a.account_external_id, key]
-            })
-            .collect();
-        self.write(Table::Access, &rows).await
+        if access.is_empty() {
+            return Ok(());
+        }
+        let rows = self.rows_for(Table::Access).await?;
+        for pair in access {
+            let key = access_pair_key(&pair.resource_external_id, &pair.account_external_id);
+            rows.row(4)
+                .uuid(&Uuid::now_v7())
+                .text(&pair.resource_external_id)
+                .text(&pair.account_external_id)
+                .int8(key);
+        }
+        self.send_if_full().await
     }
 
     pub async fn problems(
@@ -255,50 +249,55 @@ impl Staging {
         kind: ObjectKind,
         problems: &[ObjectProblem],
     ) -> Result<(), tokio_postgres::Error> {
-        let kind = kind.as_str();
-        let rows: Vec<[&(dyn ToSql + Sync); 4]> = problems
-            .iter()
-            .map(|p| -> [&(dyn ToSql + Sync); 4] { [&kind, &p.external_id, &p.object, &p.message] })
-            .collect();
-        self.write(Table::Problems, &rows).await
-    }
-
-    /// Streams `rows` into `table`'s COPY, starting it (and ending another) when needed.
-    async fn write<const N: usize>(
-        &mut self,
-        table: Table,
-        rows: &[[&(dyn ToSql + Sync); N]],
-    ) -> Result<(), tokio_postgres::Error> {
-        if rows.is_empty() {
+        if problems.is_empty() {
             return Ok(());
         }
-        if self.open.as_ref().is_some_and(|(open, _)| *open != table) {
+        let kind = kind.as_str();
+        let rows = self.rows_for(Table::Problems).await?;
+        for problem in problems {
+            rows.row(4)
+                .text(kind)
+                .nullable_text(problem.external_id.as_deref())
+                .text(&problem.object)
+                .text(&problem.message);
+        }
+        self.send_if_full().await
+    }
+
+    /// The buffer of `table`'s COPY, starting it (and ending another) when needed.
+    async fn rows_for(&mut self, table: Table) -> Result<&mut CopyRows, tokio_postgres::Error> {
+        if self.open.as_ref().is_some_and(|open| open.table != table) {
             self.end_copy().await?;
         }
-        let writer = match &mut self.open {
-            Some((_, writer)) => writer,
-            None => {
-                let sink = self.client.copy_in(table.copy_statement()).await?;
-                let writer = Box::pin(BinaryCopyInWriter::new(sink, table.types()));
-                &mut self.open.insert((table, writer)).1
-            }
+        let open = match self.open.take() {
+            Some(open) => open,
+            None => OpenCopy {
+                table,
+                sink: Box::pin(self.client.copy_in(table.copy_statement()).await?),
+                rows: CopyRows::new(),
+            },
         };
-        for row in rows {
-            writer.as_mut().write(row).await?;
+        Ok(&mut self.open.insert(open).rows)
+    }
+
+    /// Sends the encoded rows once enough wait; the server stores them while the next page is
+    /// fetched.
+    async fn send_if_full(&mut self) -> Result<(), tokio_postgres::Error> {
+        if let Some(open) = &mut self.open
+            && open.rows.len() >= SEND_AT
+        {
+            open.sink.send(open.rows.take()).await?;
         }
         Ok(())
     }
 
     async fn end_copy(&mut self) -> Result<(), tokio_postgres::Error> {
-        if let Some((_, mut writer)) = self.open.take() {
-            writer.as_mut().finish().await?;
+        if let Some(mut open) = self.open.take() {
+            open.sink.send(open.rows.finish()).await?;
+            open.sink.as_mut().finish().await?;
         }
         Ok(())
     }
-}
-
-fn new_ids(count: usize) -> Vec<Uuid> {
-    (0..count).map(|_| Uuid::now_v7()).collect()
 }
 
 impl Drop for Staging {

@@ -153,6 +153,10 @@ impl EmbeddedPostgres {
         let mut opts = "-k '' -c listen_addresses=127.0.0.1".to_string();
         if throwaway {
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+            // A new cluster has no WAL segments to recycle: each new 16 MB segment would be
+            // zero-filled before use, so whatever first writes a gigabyte on it pays about a
+            // quarter more (measured: an initial sync of a million memberships, 3 s).
+            opts += " -c wal_init_zero=off";
             opts += " -c max_connections=300";
         }
         for attempt in 1.. {
