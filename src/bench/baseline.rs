@@ -8,16 +8,17 @@
 //! resources to integrations; pulled_access has none). A second variant (`bench_*`) has none at
 //! all, so that their checks can be told apart from the rest of the engine's cost.
 
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use futures::pin_mut;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Transaction};
+use bytes::Bytes;
+use futures::SinkExt;
+use tokio_postgres::{Client, CopyInSink, Transaction};
 use uuid::Uuid;
 
 use super::synthetic::Directory;
 use crate::sync::access_key::access_pair_key;
+use crate::sync::copy_rows::CopyRows;
 
 const CREATE_TABLES: &str = "
     DROP TABLE IF EXISTS bench_accounts, bench_account_attributes, bench_resources,
@@ -159,21 +160,18 @@ impl Copier<'_> {
         user_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
-        let columns = "id, email, username, display_name";
-        let writer = copy_in(
-            tx,
-            table,
-            columns,
-            &[Type::UUID, Type::TEXT, Type::TEXT, Type::TEXT],
-        )
-        .await?;
-        pin_mut!(writer);
+        let mut copy = Copy::start(tx, table, "id, email, username, display_name").await?;
         for (i, id) in user_ids.iter().enumerate() {
             let a = self.directory.account(i as u64);
-            let row: [&(dyn ToSql + Sync); 4] = [id, &a.email, &a.username, &a.display_name];
-            writer.as_mut().write(&row).await?;
+            copy.rows
+                .row(4)
+                .uuid(id)
+                .nullable_text(a.email.as_deref())
+                .text(&a.username)
+                .text(&a.display_name);
+            copy.send_if_full().await?;
         }
-        Ok(("users", writer.finish().await?, started.elapsed()))
+        Ok(("users", copy.finish().await?, started.elapsed()))
     }
 
     /// Returns the accounts' ids, which attributes and access refer to.
@@ -185,34 +183,24 @@ impl Copier<'_> {
     ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
         let started = Instant::now();
         let columns = "id, integration_id, user_id, external_id, username, email, display_name";
-        let types = [
-            Type::UUID,
-            Type::UUID,
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-        ];
-        let writer = copy_in(tx, table, columns, &types).await?;
-        pin_mut!(writer);
+        let mut copy = Copy::start(tx, table, columns).await?;
         let mut ids = Vec::with_capacity(user_ids.len());
         for (i, user_id) in user_ids.iter().enumerate() {
             let a = self.directory.account(i as u64);
             let id = Uuid::now_v7();
-            let row: [&(dyn ToSql + Sync); 7] = [
-                &id,
-                &self.integration_id,
-                user_id,
-                &a.external_id,
-                &a.username,
-                &a.email,
-                &a.display_name,
-            ];
-            writer.as_mut().write(&row).await?;
+            copy.rows
+                .row(7)
+                .uuid(&id)
+                .uuid(&self.integration_id)
+                .uuid(user_id)
+                .text(&a.external_id)
+                .text(&a.username)
+                .nullable_text(a.email.as_deref())
+                .text(&a.display_name);
+            copy.send_if_full().await?;
             ids.push(id);
         }
-        let rows = writer.finish().await?;
+        let rows = copy.finish().await?;
         Ok((ids, ("accounts", rows, started.elapsed())))
     }
 
@@ -223,17 +211,14 @@ impl Copier<'_> {
         account_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
-        let columns = "account_id, name, attribute_values";
-        let types = [Type::UUID, Type::TEXT, Type::TEXT_ARRAY];
-        let writer = copy_in(tx, table, columns, &types).await?;
-        pin_mut!(writer);
+        let mut copy = Copy::start(tx, table, "account_id, name, attribute_values").await?;
         for (i, id) in account_ids.iter().enumerate() {
             for (name, values) in self.directory.account(i as u64).attributes {
-                let row: [&(dyn ToSql + Sync); 3] = [id, &name, &values];
-                writer.as_mut().write(&row).await?;
+                copy.rows.row(3).uuid(id).text(&name).text_array(&values);
             }
+            copy.send_if_full().await?;
         }
-        let rows = writer.finish().await?;
+        let rows = copy.finish().await?;
         Ok(("account_attributes", rows, started.elapsed()))
     }
 
@@ -245,32 +230,23 @@ impl Copier<'_> {
     ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
         let started = Instant::now();
         let columns = "id, integration_id, external_id, resource_type, name, description";
-        let types = [
-            Type::UUID,
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-        ];
-        let writer = copy_in(tx, table, columns, &types).await?;
-        pin_mut!(writer);
+        let mut copy = Copy::start(tx, table, columns).await?;
         let mut ids = Vec::with_capacity(self.directory.sizes.resources as usize);
         for j in 0..self.directory.sizes.resources {
             let r = self.directory.resource(j);
             let id = Uuid::now_v7();
-            let row: [&(dyn ToSql + Sync); 6] = [
-                &id,
-                &self.integration_id,
-                &r.external_id,
-                &r.resource_type,
-                &r.name,
-                &r.description,
-            ];
-            writer.as_mut().write(&row).await?;
+            copy.rows
+                .row(6)
+                .uuid(&id)
+                .uuid(&self.integration_id)
+                .text(&r.external_id)
+                .text(&r.resource_type)
+                .text(&r.name)
+                .text(&r.description);
+            copy.send_if_full().await?;
             ids.push(id);
         }
-        let rows = writer.finish().await?;
+        let rows = copy.finish().await?;
         Ok((ids, ("resources", rows, started.elapsed())))
     }
 
@@ -283,36 +259,56 @@ impl Copier<'_> {
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
         let columns = "id, integration_id, resource_id, account_id, pair_key";
-        let types = [Type::UUID, Type::UUID, Type::UUID, Type::UUID, Type::INT8];
-        let writer = copy_in(tx, table, columns, &types).await?;
-        pin_mut!(writer);
+        let mut copy = Copy::start(tx, table, columns).await?;
         for k in 0..self.directory.sizes.access {
             let (resource, account) = self.directory.access_pair(k);
             let pair = self.directory.access(k);
-            let pair_key = access_pair_key(&pair.resource_external_id, &pair.account_external_id);
-            let id = Uuid::now_v7();
-            let row: [&(dyn ToSql + Sync); 5] = [
-                &id,
-                &self.integration_id,
-                &resource_ids[resource as usize],
-                &account_ids[account as usize],
-                &pair_key,
-            ];
-            writer.as_mut().write(&row).await?;
+            copy.rows
+                .row(5)
+                .uuid(&Uuid::now_v7())
+                .uuid(&self.integration_id)
+                .uuid(&resource_ids[resource as usize])
+                .uuid(&account_ids[account as usize])
+                .int8(access_pair_key(
+                    &pair.resource_external_id,
+                    &pair.account_external_id,
+                ));
+            copy.send_if_full().await?;
         }
-        let rows = writer.finish().await?;
+        let rows = copy.finish().await?;
         Ok(("pulled_access", rows, started.elapsed()))
     }
 }
 
-async fn copy_in(
-    tx: &Transaction<'_>,
-    table: &str,
-    columns: &str,
-    types: &[Type],
-) -> Result<BinaryCopyInWriter, tokio_postgres::Error> {
-    let sink = tx
-        .copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))
-        .await?;
-    Ok(BinaryCopyInWriter::new(sink, types))
+/// One table's COPY, encoded as the sync's staging encodes its own.
+struct Copy {
+    sink: Pin<Box<CopyInSink<Bytes>>>,
+    rows: CopyRows,
+}
+
+impl Copy {
+    async fn start(
+        tx: &Transaction<'_>,
+        table: &str,
+        columns: &str,
+    ) -> Result<Self, tokio_postgres::Error> {
+        let statement = format!("COPY {table} ({columns}) FROM STDIN BINARY");
+        Ok(Copy {
+            sink: Box::pin(tx.copy_in(&statement).await?),
+            rows: CopyRows::new(),
+        })
+    }
+
+    async fn send_if_full(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.rows.len() >= 64 * 1024 {
+            self.sink.send(self.rows.take()).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the rest and ends the COPY; answers the rows stored.
+    async fn finish(mut self) -> Result<u64, tokio_postgres::Error> {
+        self.sink.send(self.rows.finish()).await?;
+        self.sink.as_mut().finish().await
+    }
 }
