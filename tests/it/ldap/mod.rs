@@ -1,0 +1,55 @@
+//! The `ldap` integration type against a real OpenLDAP slapd: setup checks, what a sync pulls
+//! (users, attributes, groups, memberships by member, uniqueMember and memberUid), paging past
+//! the server's size limit, renames, deletions and unreadable entries; and, connector-level,
+//! what a push changes on the server.
+//!
+//! This module holds the shared fixtures; each submodule covers one concern.
+
+mod changes;
+mod paging;
+mod pull;
+mod push;
+mod setup;
+
+use oblique::pb;
+
+pub(super) fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
+    account
+        .attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.values.iter().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+pub(super) fn pair(resource: &str, account: &str) -> (String, String) {
+    (resource.to_string(), account.to_string())
+}
+
+pub(super) const PEOPLE: &str = "
+dn: uid=alice,ou=people,{base}
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice Archer
+displayName: Alice A.
+sn: Archer
+givenName: Alice
+mail: alice@example.org
+title: Zookeeper
+title: Accountant
+title: Mediator
+telephoneNumber: +1 555 0101
+
+dn: uid=bob,ou=people,{base}
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob Baker
+sn: Baker
+employeeType: contractor
+
+dn: uid=carol,ou=people,{base}
+objectClass: inetOrgPerson
+uid: carol
+cn: Carol Cole
+sn: Cole
+";

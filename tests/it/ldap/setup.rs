@@ -1,0 +1,99 @@
+//! Setting up an `ldap` integration: a wrong password, base, group base, TLS mode or server is
+//! refused with nothing saved, and the right setup is accepted.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use oblique::db::schema::integrations;
+use tonic::Code;
+
+use crate::harness::slapd::Directory;
+use crate::harness::{TestApp, expect_code};
+
+#[tokio::test]
+async fn a_wrong_password_base_or_server_is_refused_and_nothing_is_saved() {
+    let app = TestApp::spawn_without_sync().await;
+    let directory = Directory::new().await;
+    let mut client = app.admin.integrations.clone();
+
+    let mut wrong_password = directory.create_request("wrong password");
+    wrong_password
+        .credentials
+        .insert("bind_password".into(), "not-the-Password-1".into());
+    let status = expect_code(
+        client.create_integration(wrong_password).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("credentials.bind_password:"),
+        "{status:?}"
+    );
+    assert!(!status.message().contains("not-the-Password-1"));
+
+    let mut wrong_base = directory.create_request("wrong base");
+    let missing = format!("ou=missing,{}", directory.base);
+    wrong_base.config.insert("base_dn".into(), missing);
+    let status = expect_code(
+        client.create_integration(wrong_base).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("config.base_dn:"),
+        "{status:?}"
+    );
+
+    let mut wrong_group_base = directory.create_request("wrong group base");
+    let missing = format!("ou=teams,{}", directory.base);
+    wrong_group_base.config.insert("group_base".into(), missing);
+    let status = expect_code(
+        client.create_integration(wrong_group_base).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("config.group_base:"),
+        "{status:?}"
+    );
+
+    // The test server has no TLS: StartTLS is refused, and an ldaps:// client gets no handshake.
+    let mut starttls = directory.create_request("starttls");
+    starttls.config.insert("starttls".into(), "true".into());
+    let status = expect_code(
+        client.create_integration(starttls).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("config.starttls:"),
+        "{status:?}"
+    );
+    let mut ldaps = directory.create_request("ldaps");
+    let url = directory.config(&[])["url"].replace("ldap://", "ldaps://");
+    ldaps.config.insert("url".into(), url);
+    let status = expect_code(
+        client.create_integration(ldaps).await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("config.url:"), "{status:?}");
+
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nowhere = directory.create_request("nowhere");
+    let url = format!("ldap://127.0.0.1:{unused_port}");
+    nowhere.config.insert("url".into(), url);
+    let status = expect_code(client.create_integration(nowhere).await, Code::Unavailable);
+    assert!(status.message().contains("cannot reach"), "{status:?}");
+
+    let saved: i64 = integrations::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(saved, 0);
+
+    // The same directory with the right setup is accepted.
+    client
+        .create_integration(directory.create_request("right"))
+        .await
+        .expect("a valid setup");
+}
