@@ -47,26 +47,25 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+fn access_page(pairs: &[(&str, &str)]) -> StagedPage {
+    StagedPage::Access(pairs.iter().map(|(r, a)| member(r, a)).collect())
+}
+
+/// alice and bob, admins and devs, and the given memberships.
+fn everyone_with(memberships: &[(&str, &str)]) -> Vec<StagedPage> {
+    vec![
+        StagedPage::Accounts(vec![account("alice", &[]), account("bob", &[])]),
+        StagedPage::Resources(vec![group("admins"), group("devs")]),
+        access_page(memberships),
+    ]
+}
+
 #[tokio::test]
 async fn pairs_of_deleted_objects_close_even_when_still_listed() {
     let app = TestApp::spawn_without_sync().await;
     let integration_id = integration(&app, "folds").await;
-    let everyone = || {
-        vec![
-            StagedPage::Accounts(vec![account("alice", &[]), account("bob", &[])]),
-            StagedPage::Resources(vec![group("admins"), group("devs")]),
-        ]
-    };
-    let memberships = || {
-        StagedPage::Access(vec![
-            member("admins", "alice"),
-            member("admins", "bob"),
-            member("devs", "alice"),
-        ])
-    };
-    let mut pages = everyone();
-    pages.push(memberships());
-    let first = merge(&app, integration_id, pages).await;
+    let memberships = [("admins", "alice"), ("admins", "bob"), ("devs", "alice")];
+    let first = merge(&app, integration_id, everyone_with(&memberships)).await;
     assert_eq!(first.stats.access.created, 3);
 
     // bob and devs are no longer listed, but the memberships listing still names them: every
@@ -77,7 +76,7 @@ async fn pairs_of_deleted_objects_close_even_when_still_listed() {
         vec![
             StagedPage::Accounts(vec![account("alice", &[])]),
             StagedPage::Resources(vec![group("admins")]),
-            memberships(),
+            access_page(&memberships),
         ],
     )
     .await;
@@ -93,9 +92,7 @@ async fn pairs_of_deleted_objects_close_even_when_still_listed() {
     );
 
     // Both come back: their pairs resolve again and reopen.
-    let mut pages = everyone();
-    pages.push(memberships());
-    let third = merge(&app, integration_id, pages).await;
+    let third = merge(&app, integration_id, everyone_with(&memberships)).await;
     let access = third.stats.access;
     assert_eq!(
         (access.created, access.deleted, access.unchanged),
@@ -104,13 +101,8 @@ async fn pairs_of_deleted_objects_close_even_when_still_listed() {
     assert_eq!(third.unresolved_access, 0);
 
     // A member replaced by another keeps the count; the keys tell.
-    let mut pages = everyone();
-    pages.push(StagedPage::Access(vec![
-        member("admins", "alice"),
-        member("admins", "bob"),
-        member("devs", "bob"),
-    ]));
-    let fourth = merge(&app, integration_id, pages).await;
+    let swapped = [("admins", "alice"), ("admins", "bob"), ("devs", "bob")];
+    let fourth = merge(&app, integration_id, everyone_with(&swapped)).await;
     let access = fourth.stats.access;
     assert_eq!(
         (access.created, access.deleted, access.unchanged),
@@ -122,13 +114,8 @@ async fn pairs_of_deleted_objects_close_even_when_still_listed() {
     );
 
     // The same pairs in another order fold alike: all unchanged.
-    let mut pages = everyone();
-    pages.push(StagedPage::Access(vec![
-        member("devs", "bob"),
-        member("admins", "bob"),
-        member("admins", "alice"),
-    ]));
-    let fifth = merge(&app, integration_id, pages).await;
+    let reordered = [("devs", "bob"), ("admins", "bob"), ("admins", "alice")];
+    let fifth = merge(&app, integration_id, everyone_with(&reordered)).await;
     let access = fifth.stats.access;
     assert_eq!(
         (access.created, access.deleted, access.unchanged),
