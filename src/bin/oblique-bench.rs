@@ -96,31 +96,25 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let outcome = if args.ldap {
-        let outcome = tokio::select! {
-            outcome = oblique::bench::ldap::run(&db.url, ldap_sizes) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-        };
-        if let Ok(report) = &outcome {
-            if args.json {
-                report.print_json();
-            } else {
-                report.print_table();
-            }
-        }
-        outcome.map(drop)
+        interruptible(oblique::bench::ldap::run(&db.url, ldap_sizes))
+            .await
+            .map(|report| {
+                if args.json {
+                    report.print_json()
+                } else {
+                    report.print_table()
+                }
+            })
     } else {
-        let outcome = tokio::select! {
-            outcome = oblique::bench::run(&db.url, sizes) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-        };
-        if let Ok(report) = &outcome {
-            if args.json {
-                report.print_json();
-            } else {
-                report.print_table();
-            }
-        }
-        outcome.map(drop)
+        interruptible(oblique::bench::run(&db.url, sizes))
+            .await
+            .map(|report| {
+                if args.json {
+                    report.print_json()
+                } else {
+                    report.print_table()
+                }
+            })
     };
     if outcome.is_ok() && args.keep {
         eprintln!("oblique-bench: keeping {} until Ctrl-C", db.url);
@@ -128,6 +122,15 @@ async fn main() -> anyhow::Result<()> {
     }
     db.close().await?;
     outcome
+}
+
+/// The benchmark's outcome, or an error once Ctrl-C is pressed (the caller still drops the
+/// database).
+async fn interruptible<T>(run: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::select! {
+        outcome = run => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    }
 }
 
 /// `--repeat`: the synthetic benchmark round after round, each on a fresh database, then the
@@ -141,10 +144,7 @@ async fn repeated(args: &Args, sizes: Sizes) -> anyhow::Result<()> {
             args.session_options.as_deref(),
         )
         .await?;
-        let outcome = tokio::select! {
-            outcome = oblique::bench::run(&db.url, sizes) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-        };
+        let outcome = interruptible(oblique::bench::run(&db.url, sizes)).await;
         db.close().await?;
         let report = outcome?;
         if !args.json {
