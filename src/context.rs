@@ -2,6 +2,7 @@
 
 use tokio_util::sync::CancellationToken;
 
+use crate::request_limits::RequestLimits;
 use crate::sync::{EngineConfig, hub::EventHub};
 use crate::{crypto::SecretKey, db::Pool};
 
@@ -13,6 +14,8 @@ pub struct AppContext {
     pub database_url: String,
     pub hub: EventHub,
     pub engine: EngineConfig,
+    /// Concurrency, deadline and size limits of the gRPC server.
+    pub limits: RequestLimits,
     /// Fires when the process shuts down: endless streams end, workers stop.
     pub shutdown: CancellationToken,
 }
@@ -25,6 +28,7 @@ impl AppContext {
             database_url,
             hub: EventHub::new(),
             engine: EngineConfig::default(),
+            limits: RequestLimits::default(),
             shutdown: CancellationToken::new(),
         }
     }

@@ -17,5 +17,6 @@ pub mod error;
 pub mod health;
 pub mod logging;
 pub mod pb;
+pub mod request_limits;
 pub mod server;
 pub mod sync;

@@ -19,6 +19,7 @@ use crate::pb::{
     integration_service_server::IntegrationServiceServer, sync_service_server::SyncServiceServer,
     team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
 };
+use crate::request_limits::RequestLimitsLayer;
 use crate::sync::Engine;
 
 /// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
@@ -57,24 +58,46 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let mut builder = Server::builder();
+    let limits = ctx.limits.clone();
+    let max_message = limits.max_message_bytes;
+    let mut builder = Server::builder()
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        // A caller that vanished without closing its connection (its subscriptions with it) is
+        // noticed within a minute instead of holding its streams for ever.
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)));
     if let Some(files) = tls {
         builder = builder
             .tls_config(tls_config(files)?)
             .context("configuring TLS")?;
     }
     let result = builder
+        // Limits first: an overload is shed before the auth layer looks at anything.
+        .layer(RequestLimitsLayer::new(&limits))
         .layer(AuthLayer::new(ctx.pool.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(IntegrationServiceServer::new(IntegrationApi::new(
-            ctx.clone(),
-        )))
-        .add_service(SyncServiceServer::new(SyncApi::new(ctx.clone())))
-        .add_service(UserServiceServer::new(UserApi::new(ctx.clone())))
-        .add_service(TeamServiceServer::new(TeamApi::new(ctx.clone())))
-        .add_service(AccessServiceServer::new(AccessApi::new(ctx.clone())))
+        .add_service(
+            IntegrationServiceServer::new(IntegrationApi::new(ctx.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            SyncServiceServer::new(SyncApi::new(ctx.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            UserServiceServer::new(UserApi::new(ctx.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            TeamServiceServer::new(TeamApi::new(ctx.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            AccessServiceServer::new(AccessApi::new(ctx.clone()))
+                .max_decoding_message_size(max_message),
+        )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .context("serving gRPC");

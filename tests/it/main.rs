@@ -13,6 +13,7 @@ mod integration_changes;
 mod integrations;
 mod ldap;
 mod ldap_push;
+mod limits;
 mod merge;
 mod migrations;
 mod push;

@@ -15,6 +15,7 @@ use oblique::pb::{
     access_service_client::AccessServiceClient,
     integration_service_client::IntegrationServiceClient, sync_service_client::SyncServiceClient,
 };
+use oblique::request_limits::RequestLimits;
 use oblique::server::TlsFiles;
 use oblique::sync::EngineConfig;
 use secrecy::ExposeSecret;
@@ -106,6 +107,15 @@ impl TestApp {
     }
 
     pub async fn spawn_configured(tls: Option<TlsFiles>, engine: EngineConfig) -> TestApp {
+        Self::spawn_limited(tls, engine, RequestLimits::default()).await
+    }
+
+    /// With the server's request limits set by the test.
+    pub async fn spawn_limited(
+        tls: Option<TlsFiles>,
+        engine: EngineConfig,
+        limits: RequestLimits,
+    ) -> TestApp {
         init_test_logging();
         let (database_name, database_url) = servers::create_test_database().await;
         let mut ctx = AppContext::new(
@@ -114,6 +124,7 @@ impl TestApp {
             database_url.clone(),
         );
         ctx.engine = engine;
+        ctx.limits = limits;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
