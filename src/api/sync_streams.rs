@@ -23,9 +23,8 @@ use crate::sync::hub::EventHub;
 
 /// Events a caller may leave unread before it is cut off.
 const STREAM_BUFFER: usize = 256;
-/// A watch re-reads the run's stored events this often, covering anything the live feed
-/// missed (e.g. while the listener reconnected after a database restart).
-const WATCH_RESYNC: Duration = Duration::from_secs(1);
+/// A watch whose read of stored events failed tries again after this long.
+const READ_RETRY: Duration = Duration::from_secs(1);
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SyncEvent, Status>> + Send>>;
 
@@ -140,33 +139,57 @@ pub fn subscribe(
 }
 
 /// The run's events so far, then live ones, ending after its FINISHED event. Order and
-/// completeness come from the stored sequence: anything the live feed skips is read back.
+/// completeness come from the stored sequence: the database is read once for the replay and
+/// again only when the live feed skips (a gap, a lag, or the listener reconnecting), so any
+/// number of watchers share the one LISTEN feed instead of each polling.
 pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationToken) -> EventStream {
     let (mut feed, stream) = Feed::new();
     // Subscribed before the replay is read, so nothing falls between the two.
     let mut live = hub.subscribe();
+    let mut listening = hub.listening();
+    let hub = hub.clone();
     tokio::spawn(async move {
         let mut last_seq = 0;
-        let mut resync = tokio::time::interval(WATCH_RESYNC);
+        let mut read_back = true;
         loop {
-            let caught_up = tokio::select! {
-                _ = resync.tick() => None,
-                event = live.recv() => match event {
-                    Ok(event) if event.run_id != run_id || event.seq <= last_seq => continue,
-                    Ok(event) if event.seq == last_seq + 1 => Some(event),
-                    // A gap or a lag: read the stored events instead.
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => None,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                () = feed.items.closed() => return,
-                () = shutdown.cancelled() => return,
-            };
-            let batch = match caught_up {
-                Some(event) => vec![Arc::unwrap_or_clone(event)],
-                None => match read_stored(&pool, run_id, last_seq).await {
-                    Some(events) => events,
-                    None => continue,
-                },
+            let batch = if read_back {
+                hub.count_stored_read();
+                match read_stored(&pool, run_id, last_seq).await {
+                    Some(events) => {
+                        read_back = false;
+                        events
+                    }
+                    None => {
+                        // The database is unreachable: try again shortly, unless the caller left.
+                        tokio::select! {
+                            () = tokio::time::sleep(READ_RETRY) => continue,
+                            () = feed.items.closed() => return,
+                            () = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+            } else {
+                tokio::select! {
+                    event = live.recv() => match event {
+                        Ok(event) if event.run_id != run_id || event.seq <= last_seq => continue,
+                        Ok(event) if event.seq == last_seq + 1 => vec![Arc::unwrap_or_clone(event)],
+                        // A gap or a lag: read the stored events instead.
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                            read_back = true;
+                            continue;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    changed = listening.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        read_back = true;
+                        continue;
+                    }
+                    () = feed.items.closed() => return,
+                    () = shutdown.cancelled() => return,
+                }
             };
             for event in batch {
                 last_seq = event.seq;

@@ -1,11 +1,15 @@
 //! One LISTEN connection per process turns NOTIFYs into in-process broadcasts: sync events for
 //! streaming RPCs (from runs on any replica) and "a run was queued" wake-ups for workers.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 
 use super::events::{EVENTS_CHANNEL, SyncEvent};
 
@@ -19,6 +23,11 @@ const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 pub struct EventHub {
     events: broadcast::Sender<Arc<SyncEvent>>,
     queued: Arc<Notify>,
+    /// Bumped each time the listener (re)starts listening: events NOTIFYed while it was not
+    /// were never broadcast, so watchers read them back from the database then.
+    listening: Arc<watch::Sender<u64>>,
+    /// How often watchers read stored events (replays and catch-ups), for tests and metrics.
+    stored_reads: Arc<AtomicU64>,
 }
 
 impl Default for EventHub {
@@ -32,12 +41,29 @@ impl EventHub {
         EventHub {
             events: broadcast::channel(BROADCAST_CAPACITY).0,
             queued: Arc::new(Notify::new()),
+            listening: Arc::new(watch::channel(0).0),
+            stored_reads: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Live events of every run, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<SyncEvent>> {
         self.events.subscribe()
+    }
+
+    /// Changes each time the listener starts listening again after a break.
+    pub fn listening(&self) -> watch::Receiver<u64> {
+        self.listening.subscribe()
+    }
+
+    /// Counts one read of stored events by a watcher.
+    pub fn count_stored_read(&self) {
+        self.stored_reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads of stored events by watchers so far.
+    pub fn stored_reads(&self) -> u64 {
+        AtomicU64::load(&self.stored_reads, Ordering::Relaxed)
     }
 
     /// Resolves when some replica queued a run (or spuriously; callers re-check the queue).
@@ -72,8 +98,10 @@ impl EventHub {
             .execute(&mut conn)
             .await?;
         tracing::debug!("listening for sync events");
-        // Anything queued while we were not listening is picked up by this wake-up.
+        // Anything queued while we were not listening is picked up by this wake-up, and
+        // watchers read back the events they may have missed.
         self.queued.notify_waiters();
+        self.listening.send_modify(|generation| *generation += 1);
         let mut notifications = std::pin::pin!(conn.notifications_stream());
         while let Some(notification) = notifications.next().await {
             let notification = notification?;

@@ -24,3 +24,4 @@ mod sync_runs;
 mod teams;
 mod tls;
 mod users;
+mod watchers;
