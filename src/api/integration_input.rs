@@ -15,11 +15,15 @@ use crate::pb;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_SYNC_INTERVAL_SECONDS: i32 = 30 * 24 * 3600;
 const MAX_REQUEST_ID_CHARS: usize = 200;
+/// A setup value (a host, a filter, a CA certificate in PEM) is never longer than this.
+const MAX_SETUP_VALUE_BYTES: usize = 8 * 1024;
 
 pub fn new_integration_input(
     request: pb::CreateIntegrationRequest,
 ) -> AppResult<NewIntegrationInput> {
     let kind = parse_kind(&request.r#type)?;
+    check_setup_sizes("config", &request.config)?;
+    check_setup_sizes("credentials", &request.credentials)?;
     let setup = Setup::check(
         kind.setup_fields(),
         request.config.into_iter().collect(),
@@ -74,8 +78,12 @@ pub fn integration_update(
     for path in paths {
         match path.as_str() {
             "name" => update.name = Some(parse_name(&integration.name)?),
-            "config" => update.config = Some(integration.config.clone().into_iter().collect()),
+            "config" => {
+                check_setup_sizes("integration.config", &integration.config)?;
+                update.config = Some(integration.config.clone().into_iter().collect())
+            }
             "credentials" => {
+                check_setup_sizes("integration.credentials", &integration.credentials)?;
                 update.credentials = Some(
                     integration
                         .credentials
@@ -106,6 +114,29 @@ pub fn integration_update(
         }
     }
     Ok((id, update))
+}
+
+/// Refuses an oversized setup value before anything else reads it, naming it (never showing it:
+/// it may be a secret).
+fn check_setup_sizes(
+    map_name: &str,
+    values: &std::collections::HashMap<String, String>,
+) -> AppResult<()> {
+    for (key, value) in values {
+        if key.len() > MAX_NAME_CHARS {
+            return Err(AppError::invalid(
+                map_name,
+                format!("a key is longer than {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        if value.len() > MAX_SETUP_VALUE_BYTES {
+            return Err(AppError::invalid(
+                format!("{map_name}.{key}"),
+                format!("must be at most {MAX_SETUP_VALUE_BYTES} bytes"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_kind(name: &str) -> AppResult<IntegrationKind> {

@@ -14,6 +14,8 @@ use crate::pb::{self, team_service_server::TeamService};
 
 /// The longest team name; the database checks it too.
 const MAX_NAME_CHARS: usize = 200;
+/// Members named in one call; more are added with AddTeamMember.
+const MAX_MEMBERS_PER_CALL: usize = 1000;
 
 pub struct TeamApi {
     ctx: AppContext,
@@ -100,10 +102,17 @@ fn new_team_input(request: pb::CreateTeamRequest) -> AppResult<NewTeamInput> {
             format!("must be at most {MAX_NAME_CHARS} characters"),
         ));
     }
+    if request.member_user_ids.len() > MAX_MEMBERS_PER_CALL {
+        return Err(AppError::invalid(
+            "member_user_ids",
+            format!("must name at most {MAX_MEMBERS_PER_CALL} users (add more with AddTeamMember)"),
+        ));
+    }
     let mut member_user_ids: Vec<Uuid> = Vec::with_capacity(request.member_user_ids.len());
+    let mut seen = std::collections::HashSet::new();
     for (index, text) in request.member_user_ids.iter().enumerate() {
         let id = parse_id(&format!("member_user_ids[{index}]"), text)?;
-        if !member_user_ids.contains(&id) {
+        if seen.insert(id) {
             member_user_ids.push(id);
         }
     }

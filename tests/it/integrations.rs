@@ -194,6 +194,20 @@ async fn bad_input_names_the_field_and_saves_nothing() {
         ),
         (
             pb::CreateIntegrationRequest {
+                config: with(&valid.config, "database", &"d".repeat(8 * 1024 + 1)),
+                ..valid.clone()
+            },
+            "config.database",
+        ),
+        (
+            pb::CreateIntegrationRequest {
+                credentials: [("password".to_string(), "p".repeat(8 * 1024 + 1))].into(),
+                ..valid.clone()
+            },
+            "credentials.password",
+        ),
+        (
+            pb::CreateIntegrationRequest {
                 credentials: Default::default(),
                 ..valid.clone()
             },

@@ -357,6 +357,19 @@ async fn creating_checks_names_members_and_roles() {
         status.message().starts_with("member_user_ids[0]"),
         "{status:?}"
     );
+    let status = expect_code(
+        admin
+            .create_team(CreateTeamRequest {
+                name: "crowd".into(),
+                member_user_ids: vec![user.to_string(); 1001],
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with("member_user_ids:"),
+        "{status:?}"
+    );
 
     // Roles: only admins change teams; viewers read them; no token, no answer.
     for clients in [&app.viewer, &app.service] {
