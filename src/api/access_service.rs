@@ -155,6 +155,7 @@ fn grant_input(request: &pb::GrantAccessRequest, now: DateTime<Utc>) -> AppResul
 
 /// Why a decision was made: required, at most [`MAX_REASON_CHARS`] characters.
 fn parse_reason(reason: &str) -> AppResult<String> {
+    super::text::refuse_nul("reason", reason)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(AppError::invalid("reason", "is required"));

@@ -29,6 +29,7 @@ pub fn new_integration_input(
         request.config.into_iter().collect(),
         request.credentials.into_iter().collect(),
     )?;
+    super::text::refuse_nul("request_id", &request.request_id)?;
     let request_id = Some(request.request_id.trim().to_string()).filter(|id| !id.is_empty());
     if request_id
         .as_ref()
@@ -123,6 +124,8 @@ fn check_setup_sizes(
     values: &std::collections::HashMap<String, String>,
 ) -> AppResult<()> {
     for (key, value) in values {
+        super::text::refuse_nul(map_name, key)?;
+        super::text::refuse_nul(&format!("{map_name}.{key}"), value)?;
         if key.len() > MAX_NAME_CHARS {
             return Err(AppError::invalid(
                 map_name,
@@ -159,6 +162,7 @@ fn parse_kind(name: &str) -> AppResult<IntegrationKind> {
 }
 
 fn parse_name(name: &str) -> AppResult<String> {
+    super::text::refuse_nul("name", name)?;
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::invalid("name", "is required"));

@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, parse_id, parse_optional_id};
 use super::integration_input;
 use super::paging::PageRequest;
+use super::text;
 use crate::auth::{Role, require};
 use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
@@ -14,6 +15,9 @@ use crate::domain::integrations;
 use crate::domain::sync_mode::{self, SyncMode};
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, integration_service_server::IntegrationService};
+
+/// Audit filters (a token name, an action) are never longer than this.
+const MAX_FILTER_CHARS: usize = 200;
 
 pub struct IntegrationApi {
     ctx: AppContext,
@@ -221,8 +225,8 @@ impl IntegrationService for IntegrationApi {
         let filter = AuditFilter {
             integration_id: parse_optional_id("integration_id", &request.integration_id)?,
             resource_id: parse_optional_id("resource_id", &request.resource_id)?,
-            actor: Some(request.actor).filter(|actor| !actor.is_empty()),
-            action: Some(request.action).filter(|action| !action.is_empty()),
+            actor: text::optional_filter("actor", request.actor, MAX_FILTER_CHARS)?,
+            action: text::optional_filter("action", request.action, MAX_FILTER_CHARS)?,
             since: request
                 .since
                 .as_ref()

@@ -10,4 +10,5 @@ pub mod paging;
 pub mod sync_service;
 pub mod sync_streams;
 pub mod team_service;
+pub mod text;
 pub mod user_service;

@@ -92,6 +92,7 @@ impl TeamService for TeamApi {
 }
 
 fn new_team_input(request: pb::CreateTeamRequest) -> AppResult<NewTeamInput> {
+    super::text::refuse_nul("name", &request.name)?;
     let name = request.name.trim();
     if name.is_empty() {
         return Err(AppError::invalid("name", "is required"));

@@ -37,6 +37,7 @@ impl UserService for UserApi {
     ) -> Reply<pb::ListUsersResponse> {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
+        super::text::refuse_nul("query", &request.query)?;
         let query = request.query.trim();
         if query.chars().count() > MAX_QUERY_CHARS {
             return Err(AppError::invalid(

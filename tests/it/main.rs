@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod auth;
 mod fixtures;
+mod fuzz_requests;
 mod grants;
 mod health;
 mod integration_changes;
