@@ -7,6 +7,9 @@ pub mod ldap;
 pub mod postgres;
 pub mod remote;
 pub mod setup;
+#[cfg(test)]
+mod test_pki;
+pub mod tls;
 
 use std::time::Duration;
 
