@@ -113,6 +113,15 @@ impl IntegrationKind {
         }
     }
 
+    /// How the setup weakens the transport to the system (no TLS, an unverified certificate),
+    /// one sentence each, for the caller to see with the integration.
+    pub fn setup_warnings(self, setup: &Setup) -> Vec<String> {
+        match self {
+            IntegrationKind::Postgres => postgres::setup_warnings(setup),
+            IntegrationKind::Ldap => ldap::setup_warnings(setup),
+        }
+    }
+
     /// A connector for the system `setup` describes.
     pub fn connector(self, setup: &Setup) -> Result<Box<dyn Connector>, ConnectorError> {
         match self {

@@ -16,6 +16,7 @@ mod ldap_push;
 mod merge;
 mod migrations;
 mod push;
+mod remote_tls;
 mod retry;
 mod serve_binary;
 mod sync_pull;
