@@ -1,5 +1,5 @@
-//! Certificates for tests of TLS to remote systems: a CA of their own, and server certificates
-//! it signs, made with rcgen so that nothing depends on files that expire.
+//! Certificates for TLS tests (Oblique's own gRPC TLS, and TLS to remote systems): a CA of
+//! their own, and server and client certificates it signs, made with rcgen so that nothing depends on files that expire.
 
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -33,17 +33,23 @@ impl TestCa {
 
     /// A server certificate for `names` (host names or IP addresses): (certificate PEM, key PEM).
     pub fn server(&self, names: &[&str]) -> (String, String) {
+        self.leaf(names, ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    /// A certificate for `names` (the first is also its common name) good for `usage`:
+    /// (certificate PEM, key PEM).
+    pub fn leaf(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> (String, String) {
         let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
-        let mut params = CertificateParams::new(names.clone()).expect("server params");
+        let mut params = CertificateParams::new(names.clone()).expect("leaf params");
         params
             .distinguished_name
             .push(DnType::CommonName, &names[0]);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().expect("server key");
+        params.extended_key_usages = vec![usage];
+        let key = KeyPair::generate().expect("leaf key");
         let cert = params
             .signed_by(&key, &self.cert, &self.key)
-            .expect("signing the server certificate");
+            .expect("signing the certificate");
         (cert.pem(), key.serialize_pem())
     }
 }
