@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use prost_types::{Struct, Timestamp, Value, value::Kind};
 use uuid::Uuid;
 
+use crate::connectors::{IntegrationKind, Setup};
 use crate::db::accounts::AccountWithAttributes;
 use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
@@ -50,7 +51,7 @@ pub fn parse_timestamp(field: &str, at: &Timestamp) -> AppResult<DateTime<Utc>> 
 
 pub fn integration(view: IntegrationView) -> pb::Integration {
     let row = view.row;
-    let config = match row.config {
+    let config: HashMap<String, String> = match row.config {
         serde_json::Value::Object(map) => map
             .into_iter()
             .map(|(key, value)| match value {
@@ -65,6 +66,7 @@ pub fn integration(view: IntegrationView) -> pb::Integration {
     } else {
         pb::IntegrationStatus::Active
     };
+    let warnings = setup_warnings(&row.integration_type, &config);
     pb::Integration {
         id: row.id.to_string(),
         r#type: row.integration_type,
@@ -83,7 +85,20 @@ pub fn integration(view: IntegrationView) -> pb::Integration {
         account_count: view.account_count,
         // Input only: secrets never go out.
         credentials: HashMap::new(),
+        warnings,
     }
+}
+
+/// The connector's warnings about a stored setup; the config alone decides them.
+fn setup_warnings(integration_type: &str, config: &HashMap<String, String>) -> Vec<String> {
+    let Some(kind) = IntegrationKind::from_name(integration_type) else {
+        return Vec::new();
+    };
+    let setup = Setup {
+        config: config.clone().into_iter().collect(),
+        credentials: Default::default(),
+    };
+    kind.setup_warnings(&setup)
 }
 
 /// `last_pulled_at` is the integration's last successful pull: every live resource was in it.

@@ -46,6 +46,21 @@ pub struct SlapdConfig {
     pub indexes: Vec<String>,
     /// The ACL: `access to` directives in order, each without the leading `access to `.
     pub access: Vec<String>,
+    /// A certificate to serve TLS with: StartTLS on the ldap:// port, and an ldaps:// port.
+    pub tls: Option<SlapdTls>,
+}
+
+/// The server's certificate and key, PEM.
+#[derive(Clone)]
+pub struct SlapdTls {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for SlapdTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlapdTls { .. }")
+    }
 }
 
 impl SlapdConfig {
@@ -78,6 +93,11 @@ dbnosync
             root_dn = self.root_dn,
             root_password = self.root_password,
         );
+        if self.tls.is_some() {
+            conf.push_str(&format!(
+                "TLSCertificateFile {dir}/server.crt\nTLSCertificateKeyFile {dir}/server.key\n"
+            ));
+        }
         for index in &self.indexes {
             conf.push_str(&format!("index {index}\n"));
         }
@@ -93,6 +113,8 @@ dbnosync
 pub struct Slapd {
     dir: PathBuf,
     port: u16,
+    /// The ldaps:// port, when the server has a certificate.
+    tls_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -116,15 +138,28 @@ impl Slapd {
         let mut slapd = Slapd {
             dir,
             port: 0,
+            tls_port: None,
             child: None,
         };
         std::fs::write(slapd.conf(), config.render(&slapd.dir)).context("writing slapd.conf")?;
+        if let Some(tls) = &config.tls {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(slapd.dir.join("server.crt"), &tls.cert_pem)?;
+            let key = slapd.dir.join("server.key");
+            std::fs::write(&key, &tls.key_pem)?;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        }
         slapd.slapadd(load)?;
         // Another process may take the free port between our probe and slapd's bind: retry.
         for _ in 0..5 {
             let port = free_port()?;
-            if let Some(child) = spawn(&slapd.dir, port)? {
+            let tls_port = match config.tls {
+                Some(_) => Some(free_port()?),
+                None => None,
+            };
+            if let Some(child) = spawn(&slapd.dir, port, tls_port)? {
                 slapd.port = port;
+                slapd.tls_port = tls_port;
                 slapd.child = Some(child);
                 return Ok(slapd);
             }
@@ -138,6 +173,12 @@ impl Slapd {
 
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// The ldaps:// URL, when the server has a certificate.
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls_port
+            .map(|port| format!("ldaps://127.0.0.1:{port}"))
     }
 
     /// Stops the server (SIGTERM, so that it closes its database cleanly; SIGKILL if it
@@ -170,7 +211,7 @@ impl Slapd {
         self.stop();
         let deadline = Instant::now() + RESTART_TIMEOUT;
         while Instant::now() < deadline {
-            if let Some(child) = spawn(&self.dir, self.port)? {
+            if let Some(child) = spawn(&self.dir, self.port, self.tls_port)? {
                 self.child = Some(child);
                 return Ok(());
             }
@@ -230,17 +271,21 @@ impl Drop for Slapd {
     }
 }
 
-/// slapd over the prepared `dir`, listening on `port`, once it accepts connections; `None` when
-/// it exits or does not listen in time (the port taken, say). Its output goes to `slapd.log` in
-/// `dir`.
-fn spawn(dir: &Path, port: u16) -> anyhow::Result<Option<Child>> {
+/// slapd over the prepared `dir`, listening on `port` (and for ldaps:// on `tls_port`), once it
+/// accepts connections; `None` when it exits or does not listen in time (a port taken, say).
+/// Its output goes to `slapd.log` in `dir`.
+fn spawn(dir: &Path, port: u16, tls_port: Option<u16>) -> anyhow::Result<Option<Child>> {
+    let mut urls = format!("ldap://127.0.0.1:{port}/");
+    if let Some(tls_port) = tls_port {
+        urls.push_str(&format!(" ldaps://127.0.0.1:{tls_port}/"));
+    }
     let log = std::fs::File::create(dir.join("slapd.log"))?;
     // -d 0: stay in the foreground, as our child (so that we can stop it), logging nothing.
     let mut child = Command::new(binary("slapd"))
         .arg("-f")
         .arg(dir.join("slapd.conf"))
         .arg("-h")
-        .arg(format!("ldap://127.0.0.1:{port}/"))
+        .arg(urls)
         .args(["-d", "0"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -249,7 +294,8 @@ fn spawn(dir: &Path, port: u16) -> anyhow::Result<Option<Child>> {
         .context("starting slapd (apt-get install slapd)")?;
     let deadline = Instant::now() + LISTEN_TIMEOUT;
     loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        let listening = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if listening(port) && tls_port.is_none_or(listening) {
             return Ok(Some(child));
         }
         if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {

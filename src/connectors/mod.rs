@@ -7,6 +7,9 @@ pub mod ldap;
 pub mod postgres;
 pub mod remote;
 pub mod setup;
+#[cfg(test)]
+mod test_pki;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -107,6 +110,15 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => postgres::SETUP_FIELDS,
             IntegrationKind::Ldap => ldap::SETUP_FIELDS,
+        }
+    }
+
+    /// How the setup weakens the transport to the system (no TLS, an unverified certificate),
+    /// one sentence each, for the caller to see with the integration.
+    pub fn setup_warnings(self, setup: &Setup) -> Vec<String> {
+        match self {
+            IntegrationKind::Postgres => postgres::setup_warnings(setup),
+            IntegrationKind::Ldap => ldap::setup_warnings(setup),
         }
     }
 

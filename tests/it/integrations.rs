@@ -208,6 +208,13 @@ async fn bad_input_names_the_field_and_saves_nothing() {
         ),
         (
             pb::CreateIntegrationRequest {
+                config: with(&valid.config, "ca_cert", "not a PEM certificate"),
+                ..valid.clone()
+            },
+            "config.ca_cert",
+        ),
+        (
+            pb::CreateIntegrationRequest {
                 credentials: Default::default(),
                 ..valid.clone()
             },

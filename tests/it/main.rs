@@ -18,6 +18,7 @@ mod limits;
 mod merge;
 mod migrations;
 mod push;
+mod remote_tls;
 mod retry;
 mod serve_binary;
 mod sync_pull;

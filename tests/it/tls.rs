@@ -8,53 +8,15 @@ use std::time::Duration;
 use oblique::auth::Role;
 use oblique::pb;
 use oblique::server::TlsFiles;
-use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 use tonic::Status;
 use tonic::transport::{self, Channel, ClientTlsConfig, Identity};
 
+use crate::harness::pki::TestCa;
 use crate::harness::{Clients, TestApp};
 
 /// A failing call must fail within this; a hang is a failure too.
 const CALL_DEADLINE: Duration = Duration::from_secs(60);
-
-/// A CA: its certificate (to sign with) and key.
-struct Ca {
-    cert: Certificate,
-    key: KeyPair,
-}
-
-fn new_ca(common_name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    // Distinct names: with the same subject, the unrelated CA's certificates would claim to be
-    // issued by the trusted CA and fail only on the signature, a weaker check.
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate().expect("ca key");
-    let cert = params.self_signed(&key).expect("self-signing ca");
-    Ca { cert, key }
-}
-
-/// A leaf certificate signed by `ca`; returns (certificate PEM, key PEM).
-fn leaf(ca: &Ca, names: &[&str], usage: ExtendedKeyUsagePurpose) -> (String, String) {
-    let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
-    let mut params = CertificateParams::new(names.clone()).expect("leaf params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, &names[0]);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![usage];
-    let key = KeyPair::generate().expect("leaf key");
-    let cert = params
-        .signed_by(&key, &ca.cert, &ca.key)
-        .expect("signing leaf");
-    (cert.pem(), key.serialize_pem())
-}
 
 /// Everything a test needs, as PEM files in a temporary directory.
 struct Pki {
@@ -65,24 +27,17 @@ impl Pki {
     fn generate() -> Pki {
         let dir = tempfile::tempdir().expect("tempdir");
         let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-        let ca = new_ca("oblique test CA");
-        let (server_cert, server_key) = leaf(
-            &ca,
+        let ca = TestCa::new("oblique test CA");
+        let (server_cert, server_key) = ca.leaf(
             &["localhost", "127.0.0.1"],
             ExtendedKeyUsagePurpose::ServerAuth,
         );
-        let (client_cert, client_key) = leaf(
-            &ca,
-            &["trusted-client"],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        );
-        let other_ca = new_ca("unrelated CA");
-        let (other_cert, other_key) = leaf(
-            &other_ca,
-            &["untrusted-client"],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        );
-        write("ca.pem", &ca.cert.pem());
+        let (client_cert, client_key) =
+            ca.leaf(&["trusted-client"], ExtendedKeyUsagePurpose::ClientAuth);
+        let other_ca = TestCa::new("unrelated CA");
+        let (other_cert, other_key) =
+            other_ca.leaf(&["untrusted-client"], ExtendedKeyUsagePurpose::ClientAuth);
+        write("ca.pem", &ca.pem());
         write("server.pem", &server_cert);
         write("server.key", &server_key);
         write("client.pem", &client_cert);

@@ -35,6 +35,8 @@ pub(super) fn slapd_config() -> SlapdConfig {
         max_size: 4 << 30,
         indexes: vec!["objectClass eq".to_string()],
         access: vec!["* by * read".to_string()],
+        // Measures the connector, not TLS: plain ldap:// with allow_plaintext.
+        tls: None,
     }
 }
 

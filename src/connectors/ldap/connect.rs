@@ -1,5 +1,7 @@
 //! Opening a bound connection to the directory a setup describes, and checking that setup.
 
+use std::sync::Arc;
+
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 
 use super::errors::{bind_error, connect_error, operation_error, rc, timed_out};
@@ -7,13 +9,20 @@ use super::search::Search;
 use super::settings::{Base, LdapSettings};
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::{Verification, client_config};
 
 /// Connects (with StartTLS when set) and binds; the connection task is spawned on tokio and
 /// ends when the last clone of the returned handle is dropped.
 pub(super) async fn connect(settings: &LdapSettings) -> Result<Ldap, ConnectorError> {
-    let options = LdapConnSettings::new()
+    let mut options = LdapConnSettings::new()
         .set_conn_timeout(settings.timeout)
         .set_starttls(settings.starttls);
+    if settings.uses_tls() {
+        // Always the full check: the certificate must come from ca_cert (else the platform's
+        // roots) and name the host in the URL, as LDAP clients' TLS_REQCERT demand does.
+        let verification = Verification::Full(settings.ca_cert.clone());
+        options = options.set_config(Arc::new(client_config(&verification)?));
+    }
     // ldap3's own timeout covers the TCP connect only, not TLS or a silent peer.
     let (connection, mut ldap) = answer(
         settings,

@@ -6,6 +6,7 @@ use ldap3::{LdapError, LdapResult};
 use super::settings::{Base, LdapSettings};
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name};
 
 /// The LDAP result codes (RFC 4511, appendix A) the connector tells apart.
 pub(super) mod rc {
@@ -73,11 +74,11 @@ fn transport(error: &LdapError, settings: &LdapSettings) -> Option<ConnectorErro
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<rustls::Error>())
             {
-                Some(tls) => tls_failed(tls, tls_field),
+                Some(tls) => tls_failed(tls, tls_field, settings),
                 None => unreachable(source.to_string()),
             }
         }
-        LdapError::Rustls { source } => tls_failed(source, tls_field),
+        LdapError::Rustls { source } => tls_failed(source, tls_field, settings),
         LdapError::DNSName { source } => invalid(
             "config.url",
             format!("not a host name TLS can verify: {source}"),
@@ -96,15 +97,29 @@ fn transport(error: &LdapError, settings: &LdapSettings) -> Option<ConnectorErro
     })
 }
 
-fn tls_failed(error: &rustls::Error, field: &str) -> ConnectorError {
-    let hint = match error {
-        rustls::Error::InvalidCertificate(_) => {
-            " (the server's certificate must be trusted by this machine and name the host in \
-             config.url)"
-        }
-        _ => "",
-    };
-    invalid(field, format!("TLS handshake failed: {error}{hint}"))
+/// A failed handshake, blamed on the field a person should look at first: the trust anchors for
+/// an unknown issuer, the URL's host for a certificate naming another, else the TLS mode.
+fn tls_failed(error: &rustls::Error, field: &str, settings: &LdapSettings) -> ConnectorError {
+    let failed = format!("TLS handshake failed: {error}");
+    if is_untrusted_issuer(error) {
+        let message = match settings.ca_cert {
+            Some(_) => {
+                format!("{failed}: the server's certificate is not signed by config.ca_cert")
+            }
+            None => format!(
+                "{failed}: the server's certificate is not signed by a CA this machine trusts; \
+                 set config.ca_cert to the PEM certificate of the server's CA"
+            ),
+        };
+        invalid("config.ca_cert", message)
+    } else if is_wrong_name(error) {
+        invalid(
+            "config.url",
+            format!("{failed}: the server's certificate does not name the host in config.url"),
+        )
+    } else {
+        invalid(field, failed)
+    }
 }
 
 /// Connecting, including StartTLS: the only request before the bind is StartTLS, so a result

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::connectors::tls::TrustAnchors;
+
 /// How to reach one LDAP directory, and where its users and groups are.
 #[derive(Clone)]
 pub struct LdapSettings {
@@ -10,6 +12,12 @@ pub struct LdapSettings {
     pub url: String,
     /// Upgrade an `ldap://` connection with StartTLS before binding.
     pub starttls: bool,
+    /// The setup's `ca_cert`: what the server's certificate must be signed by (the platform's
+    /// roots when absent), for ldaps:// and StartTLS alike.
+    pub ca_cert: Option<TrustAnchors>,
+    /// The caller accepted an `ldap://` URL without StartTLS: the bind crosses the network in
+    /// clear text.
+    pub allow_plaintext: bool,
     pub bind_dn: String,
     /// Secret: never logged, never in errors, hidden by `Debug`.
     pub bind_password: String,
@@ -33,6 +41,8 @@ impl fmt::Debug for LdapSettings {
         f.debug_struct("LdapSettings")
             .field("url", &self.url)
             .field("starttls", &self.starttls)
+            .field("ca_cert", &self.ca_cert)
+            .field("allow_plaintext", &self.allow_plaintext)
             .field("bind_dn", &self.bind_dn)
             .field("bind_password", &"***")
             .field("base_dn", &self.base_dn)
@@ -57,6 +67,13 @@ pub(super) enum Base {
     Directory,
     Users,
     Groups,
+}
+
+impl LdapSettings {
+    /// Whether the connection is TLS (ldaps:// or StartTLS) before the bind.
+    pub(super) fn uses_tls(&self) -> bool {
+        self.starttls || self.url.to_ascii_lowercase().starts_with("ldaps://")
+    }
 }
 
 impl Base {
@@ -86,6 +103,8 @@ mod tests {
         let settings = LdapSettings {
             url: "ldap://dir".into(),
             starttls: false,
+            ca_cert: None,
+            allow_plaintext: true,
             bind_dn: "cn=oblique,dc=example,dc=org".into(),
             bind_password: "s3cret-Ldap-77".into(),
             base_dn: "dc=example,dc=org".into(),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::settings::LdapSettings;
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::TrustAnchors;
 use crate::connectors::{ConnectorError, Setup, SetupField};
 
 const fn field(
@@ -33,14 +34,31 @@ const MAX_TIMEOUT_SECONDS: u64 = 3600;
 pub const SETUP_FIELDS: &[SetupField] = &[
     field(
         "url",
-        "ldap://host[:port] or ldaps://host[:port]",
+        "ldaps://host[:port], or ldap://host[:port] with starttls (plain ldap:// only with \
+         allow_plaintext)",
         true,
         false,
         None,
     ),
     field(
         "starttls",
-        "true to upgrade an ldap:// connection with StartTLS",
+        "true to upgrade an ldap:// connection with StartTLS before binding",
+        false,
+        false,
+        Some("false"),
+    ),
+    field(
+        "ca_cert",
+        "PEM certificate(s) of the CA that signed the server's certificate, trusted for ldaps:// \
+         and StartTLS instead of this machine's root CAs",
+        false,
+        false,
+        None,
+    ),
+    field(
+        "allow_plaintext",
+        "true to allow ldap:// without StartTLS: the bind password and all entries then cross \
+         the network unencrypted",
         false,
         false,
         Some("false"),
@@ -127,16 +145,18 @@ impl LdapSettings {
             _ => Err(invalid(format!("config.{name}"), "is required")),
         };
         let url = config("url")?;
-        let starttls = match config("starttls")?.to_ascii_lowercase().as_str() {
-            "true" => true,
-            "false" => false,
-            _ => return Err(invalid("config.starttls", "must be true or false")),
-        };
-        check_url(&url, starttls)?;
+        let starttls = boolean(&config("starttls")?, "config.starttls")?;
+        let allow_plaintext = boolean(&config("allow_plaintext")?, "config.allow_plaintext")?;
+        check_url(&url, starttls, allow_plaintext)?;
         let base_dn = config("base_dn")?;
         let under_base = |name: &str| config(name).unwrap_or_else(|_| base_dn.clone());
         let settings = LdapSettings {
             starttls,
+            allow_plaintext,
+            ca_cert: match config("ca_cert") {
+                Ok(pem) => Some(TrustAnchors::from_pem("config.ca_cert", &pem)?),
+                Err(_) => None,
+            },
             bind_dn: config("bind_dn")?,
             // Not trimmed: spaces may be part of a password.
             bind_password: match setup.credential("bind_password") {
@@ -169,7 +189,9 @@ impl LdapSettings {
 
 /// Only a scheme and an authority: an LDAP URL's DN, attributes or filter would silently
 /// disagree with the other fields, and `ldapi://` would reach a socket on Oblique's own machine.
-fn check_url(url: &str, starttls: bool) -> Result<(), ConnectorError> {
+/// Plain `ldap://` without StartTLS is refused unless the caller opted in with `allow_plaintext`:
+/// a simple bind sends the password as it is.
+fn check_url(url: &str, starttls: bool, allow_plaintext: bool) -> Result<(), ConnectorError> {
     let lower = url.to_ascii_lowercase();
     let (tls, rest) = if let Some(rest) = lower.strip_prefix("ldaps://") {
         (true, rest)
@@ -191,7 +213,46 @@ fn check_url(url: &str, starttls: bool) -> Result<(), ConnectorError> {
             "ldaps:// is already TLS: StartTLS applies to ldap:// only",
         ));
     }
+    if !tls && !starttls && !allow_plaintext {
+        return Err(invalid(
+            "config.url",
+            "ldap:// without StartTLS would send the bind password unencrypted: use ldaps://, \
+             or set starttls to true, or set allow_plaintext to true to accept a plaintext bind",
+        ));
+    }
     Ok(())
+}
+
+fn boolean(value: &str, field: &str) -> Result<bool, ConnectorError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(field, "must be true or false")),
+    }
+}
+
+/// What a setup gives up of verified TLS, for the caller to see with the integration. Read from
+/// the stored config alone.
+pub fn setup_warnings(setup: &Setup) -> Vec<String> {
+    let is = |name: &str| {
+        setup
+            .config(name)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    let url = setup
+        .config("url")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if url.starts_with("ldap://") && !is("starttls") && is("allow_plaintext") {
+        vec![
+            "allow_plaintext is set: the bind password and all entries cross the network \
+             unencrypted"
+                .to_string(),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 fn filter(value: &str, field: &str) -> Result<String, ConnectorError> {

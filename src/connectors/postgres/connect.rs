@@ -6,16 +6,16 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::errors::{map_error, target, timed_out};
 use super::settings::{PostgresSettings, SslMode};
-use super::tls::tls_config;
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::{Verification, client_config};
 
 /// Connects and spawns the connection task on tokio; the task ends when the client is dropped.
 pub async fn connect(settings: &PostgresSettings) -> Result<Client, ConnectorError> {
     let config = build_config(settings)?;
-    let tls = match settings.sslmode {
-        SslMode::Disable => None,
-        mode => Some(MakeRustlsConnect::new(tls_config(mode)?)),
+    let tls = match verification(settings) {
+        None => None,
+        Some(verification) => Some(MakeRustlsConnect::new(client_config(&verification)?)),
     };
     let target = target(settings);
     let attempt = async {
@@ -38,6 +38,21 @@ pub async fn connect(settings: &PostgresSettings) -> Result<Client, ConnectorErr
     answer(settings, attempt)
         .await?
         .map_err(|error| map_error(&error, settings))
+}
+
+/// What the server's certificate must satisfy, as libpq checks it: with a root certificate
+/// (`ca_cert`) even `prefer` and `require` verify the chain; `None` for no TLS at all.
+fn verification(settings: &PostgresSettings) -> Option<Verification> {
+    let anchors = settings.ca_cert.clone();
+    Some(match settings.sslmode {
+        SslMode::Disable => return None,
+        SslMode::Prefer | SslMode::Require => match anchors {
+            Some(anchors) => Verification::Chain(Some(anchors)),
+            None => Verification::EncryptOnly,
+        },
+        SslMode::VerifyCa => Verification::Chain(anchors),
+        SslMode::VerifyFull => Verification::Full(anchors),
+    })
 }
 
 /// Awaits one answer from the server. tokio-postgres has no read timeout: without this a server
@@ -102,7 +117,9 @@ fn build_config(settings: &PostgresSettings) -> Result<Config, ConnectorError> {
         .ssl_mode(match settings.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            SslMode::Require | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
     if !settings.password.is_empty() {
         config.password(&settings.password);

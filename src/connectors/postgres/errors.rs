@@ -7,6 +7,7 @@ use tokio_postgres::error::{DbError, SqlState};
 use super::settings::PostgresSettings;
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name};
 
 /// `host:port`, how errors name the server.
 pub(super) fn target(settings: &PostgresSettings) -> String {
@@ -51,16 +52,7 @@ pub(super) fn map_error(
     let chain = causes(error);
     let reason = chain.last().map(|e| e.to_string()).unwrap_or_default();
     if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
-        let hint = match tls {
-            rustls::Error::InvalidCertificate(_) => {
-                " (verify-full needs a trusted certificate for config.host)"
-            }
-            _ => "",
-        };
-        return invalid(
-            "config.sslmode",
-            format!("TLS handshake failed: {tls}{hint}"),
-        );
+        return tls_error(tls, settings);
     }
     // The driver reports these with plain string causes, hence the text comparison.
     match reason.as_str() {
@@ -86,6 +78,34 @@ pub(super) fn map_error(
     match chain.len() {
         1 => ConnectorError::Remote(format!("PostgreSQL: {error}")),
         _ => ConnectorError::Remote(format!("PostgreSQL: {error}: {reason}")),
+    }
+}
+
+/// A failed TLS handshake, blamed on the setup field a person should look at first.
+fn tls_error(tls: &rustls::Error, settings: &PostgresSettings) -> ConnectorError {
+    let failed = format!("TLS handshake failed: {tls}");
+    if is_untrusted_issuer(tls) {
+        let message = match settings.ca_cert {
+            Some(_) => {
+                format!("{failed}: the server's certificate is not signed by config.ca_cert")
+            }
+            None => format!(
+                "{failed}: the server's certificate is not signed by a CA this machine trusts; \
+                 set config.ca_cert to the PEM certificate of the server's CA"
+            ),
+        };
+        invalid("config.ca_cert", message)
+    } else if is_wrong_name(tls) {
+        let host = &settings.host;
+        invalid(
+            "config.host",
+            format!(
+                "{failed}: the server's certificate does not name {host:?}; connect by a name \
+                 it holds (sslmode verify-ca skips this check)"
+            ),
+        )
+    } else {
+        invalid("config.sslmode", failed)
     }
 }
 

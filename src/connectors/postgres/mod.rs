@@ -13,11 +13,10 @@ mod settings;
 mod setup;
 #[cfg(test)]
 mod test_cluster;
-mod tls;
 
 pub use connect::{connect, validate};
 pub use settings::{PostgresSettings, SslMode};
-pub use setup::SETUP_FIELDS;
+pub use setup::{SETUP_FIELDS, setup_warnings};
 
 use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 

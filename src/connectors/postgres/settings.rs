@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::connectors::tls::TrustAnchors;
+
 /// How to reach one PostgreSQL cluster.
 #[derive(Clone)]
 pub struct PostgresSettings {
@@ -14,6 +16,10 @@ pub struct PostgresSettings {
     /// Secret: never logged, never in errors, hidden by `Debug`.
     pub password: String,
     pub sslmode: SslMode,
+    /// The setup's `ca_cert`: what the server's certificate must be signed by (the platform's
+    /// roots when absent). With it, `prefer` and `require` verify the chain too, as libpq does
+    /// when it has a root certificate.
+    pub ca_cert: Option<TrustAnchors>,
     /// `LIKE` pattern restricting which roles are listed.
     pub role_pattern: Option<String>,
     /// Budget for the whole handshake (DNS, TCP, TLS, authentication) and for each answer
@@ -30,6 +36,7 @@ impl fmt::Debug for PostgresSettings {
             .field("username", &self.username)
             .field("password", &"***")
             .field("sslmode", &self.sslmode)
+            .field("ca_cert", &self.ca_cert)
             .field("role_pattern", &self.role_pattern)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
@@ -42,14 +49,16 @@ pub enum SslMode {
     Disable,
     Prefer,
     Require,
+    VerifyCa,
     VerifyFull,
 }
 
 impl SslMode {
-    pub const ALL: [SslMode; 4] = [
+    pub const ALL: [SslMode; 5] = [
         SslMode::Disable,
         SslMode::Prefer,
         SslMode::Require,
+        SslMode::VerifyCa,
         SslMode::VerifyFull,
     ];
 
@@ -58,6 +67,7 @@ impl SslMode {
             SslMode::Disable => "disable",
             SslMode::Prefer => "prefer",
             SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
             SslMode::VerifyFull => "verify-full",
         }
     }
@@ -71,7 +81,7 @@ impl FromStr for SslMode {
             .into_iter()
             .find(|mode| mode.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown sslmode {s:?}: expected disable, prefer, require or verify-full")
+                format!("unknown sslmode {s:?}: expected disable, prefer, require, verify-ca or verify-full")
             })
     }
 }
@@ -85,9 +95,9 @@ mod tests {
         for mode in SslMode::ALL {
             assert_eq!(mode.as_str().parse::<SslMode>(), Ok(mode));
         }
-        let error = "verify-ca".parse::<SslMode>().unwrap_err();
+        let error = "allow".parse::<SslMode>().unwrap_err();
         assert!(
-            error.contains("disable, prefer, require or verify-full"),
+            error.contains("disable, prefer, require, verify-ca or verify-full"),
             "{error}"
         );
         let settings = PostgresSettings {
@@ -97,6 +107,7 @@ mod tests {
             username: "oblique".into(),
             password: "s3cret-Pw-1f9c".into(),
             sslmode: SslMode::Require,
+            ca_cert: None,
             role_pattern: None,
             connect_timeout: Duration::from_secs(1),
         };

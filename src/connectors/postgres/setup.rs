@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::settings::PostgresSettings;
+use super::settings::{PostgresSettings, SslMode};
 use crate::connectors::setup::invalid;
+use crate::connectors::tls::TrustAnchors;
 use crate::connectors::{ConnectorError, Setup, SetupField};
 
 const fn field(
@@ -43,10 +44,21 @@ pub const SETUP_FIELDS: &[SetupField] = &[
     field("password", "Password of that role", true, true, None),
     field(
         "sslmode",
-        "disable, prefer, require or verify-full (as in libpq)",
+        "disable, prefer, require, verify-ca or verify-full (as in libpq): verify-full checks \
+         that the server's certificate is signed by a trusted CA and names the host, verify-ca \
+         only the CA; require only encrypts (unless ca_cert is set: then it checks the CA too), \
+         prefer also falls back to no TLS",
         false,
         false,
-        Some("prefer"),
+        Some("verify-full"),
+    ),
+    field(
+        "ca_cert",
+        "PEM certificate(s) of the CA that signed the server's certificate, trusted instead of \
+         this machine's root CAs (as libpq's sslrootcert)",
+        false,
+        false,
+        None,
     ),
     field(
         "role_pattern",
@@ -79,14 +91,50 @@ impl PostgresSettings {
             sslmode: config("sslmode")?
                 .parse()
                 .map_err(|e: String| invalid("config.sslmode", e))?,
+            ca_cert: match config("ca_cert") {
+                Ok(pem) => Some(TrustAnchors::from_pem("config.ca_cert", &pem)?),
+                Err(_) => None,
+            },
             role_pattern: config("role_pattern").ok(),
             connect_timeout,
         })
     }
 }
 
+/// What a setup gives up of verified TLS, for the caller to see with the integration. Read from
+/// the stored config alone: an unknown sslmode (which a check would refuse) warns of nothing.
+pub fn setup_warnings(setup: &Setup) -> Vec<String> {
+    let has_ca_cert = setup
+        .config("ca_cert")
+        .is_some_and(|pem| !pem.trim().is_empty());
+    let Some(Ok(mode)) = setup.config("sslmode").map(|mode| mode.trim().parse()) else {
+        return Vec::new();
+    };
+    let warning = match mode {
+        SslMode::Disable => {
+            "sslmode disable: the password and all data cross the network unencrypted"
+        }
+        SslMode::Prefer => {
+            "sslmode prefer: the connection silently falls back to no encryption when the server \
+             offers none, so the password may cross the network unencrypted"
+        }
+        SslMode::Require if !has_ca_cert => {
+            "sslmode require without ca_cert: the server's certificate is not verified, so a \
+             middleman can pose as the server"
+        }
+        SslMode::VerifyCa => {
+            "sslmode verify-ca: the certificate is not checked against host, so any server with \
+             a certificate from that CA is accepted"
+        }
+        SslMode::Require | SslMode::VerifyFull => return Vec::new(),
+    };
+    vec![warning.to_string()]
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::connectors::postgres::SslMode;
     use crate::connectors::postgres::test_cluster::{PASSWORD, assert_invalid};
@@ -104,7 +152,12 @@ mod tests {
         let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
         let read = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).unwrap();
         assert_eq!((read.port, read.database.as_str()), (5432, "postgres"));
-        assert_eq!((read.sslmode, read.role_pattern), (SslMode::Prefer, None));
+        assert_eq!(
+            (read.sslmode, read.role_pattern),
+            (SslMode::VerifyFull, None)
+        );
+        assert!(read.ca_cert.is_none());
+        assert!(setup_warnings(&setup).is_empty());
         assert_eq!(read.password, PASSWORD);
 
         let config = pairs(&[
@@ -116,11 +169,55 @@ mod tests {
         let read = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).unwrap();
         assert_eq!(read.role_pattern.as_deref(), Some("app\\_%"));
 
-        for (key, value) in [("port", "0"), ("port", "x"), ("sslmode", "allow")] {
+        let ca = rcgen::generate_simple_self_signed(vec!["ca".into()]).unwrap();
+        let config = pairs(&[
+            ("host", "h"),
+            ("username", "u"),
+            ("ca_cert", &ca.cert.pem()),
+        ]);
+        let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
+        let read = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).unwrap();
+        assert!(read.ca_cert.is_some());
+
+        for (key, value) in [
+            ("port", "0"),
+            ("port", "x"),
+            ("sslmode", "allow"),
+            ("ca_cert", "-----BEGIN CERTIFICATE-----\nnot base64\n"),
+        ] {
             let config = pairs(&[("host", "h"), ("username", "u"), (key, value)]);
             let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
             let result = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).map(drop);
             assert_invalid(result, &format!("config.{key}"), "");
+        }
+    }
+
+    #[test]
+    fn warns_of_every_setup_that_does_not_verify_the_server() {
+        let warnings = |sslmode: &str, ca_cert: bool| {
+            let mut config = BTreeMap::from([("sslmode".to_string(), sslmode.to_string())]);
+            if ca_cert {
+                config.insert("ca_cert".into(), "PEM".into());
+            }
+            setup_warnings(&Setup {
+                config,
+                credentials: BTreeMap::new(),
+            })
+        };
+        for (mode, ca_cert, expected) in [
+            ("disable", false, Some("unencrypted")),
+            ("prefer", true, Some("falls back")),
+            ("require", false, Some("sslmode require without ca_cert")),
+            ("require", true, None),
+            ("verify-ca", true, Some("not checked against host")),
+            ("verify-full", false, None),
+            ("verify-full", true, None),
+        ] {
+            let got = warnings(mode, ca_cert);
+            match expected {
+                Some(text) => assert!(got.len() == 1 && got[0].contains(text), "{mode}: {got:?}"),
+                None => assert!(got.is_empty(), "{mode}: {got:?}"),
+            }
         }
     }
 }

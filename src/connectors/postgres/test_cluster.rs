@@ -10,6 +10,8 @@ use tokio_postgres::Client;
 
 use super::{PostgresSettings, SslMode, connect};
 use crate::connectors::ConnectorError;
+use crate::connectors::test_pki::TestCa;
+use crate::connectors::tls::TrustAnchors;
 use crate::db::embedded::PostgresBinaries;
 
 /// The superuser's password in every test cluster.
@@ -34,20 +36,29 @@ fn sh(script: &str) -> std::io::Result<Output> {
 
 pub struct Cluster {
     pub port: u16,
+    /// The CA that signed the server's certificate.
+    pub ca_pem: String,
     /// Dropped after `Drop::drop` has stopped the server, which removes the files.
     dir: TempDir,
 }
 
 impl Cluster {
+    /// A cluster whose certificate, signed by a CA of its own, names 127.0.0.1.
     pub fn start() -> Cluster {
+        Cluster::start_named(&["127.0.0.1"])
+    }
+
+    /// A cluster whose certificate names only `names`.
+    pub fn start_named(names: &[&str]) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("oblique-pgtest-")
             .tempdir()
             .unwrap();
         let d = dir.path().display().to_string();
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-        std::fs::write(format!("{d}/server.crt"), cert.cert.pem()).unwrap();
-        std::fs::write(format!("{d}/server.key"), cert.key_pair.serialize_pem()).unwrap();
+        let ca = TestCa::new("oblique connector test CA");
+        let (cert, key) = ca.server(names);
+        std::fs::write(format!("{d}/server.crt"), cert).unwrap();
+        std::fs::write(format!("{d}/server.key"), key).unwrap();
         std::fs::write(format!("{d}/pw"), PASSWORD).unwrap();
         let init = sh(&format!(
             "set -e; chmod 600 {d}/server.key; [ \"$(id -u)\" != 0 ] || chown -R postgres {d}
@@ -67,7 +78,8 @@ impl Cluster {
                    -o '-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off'"
             ));
             if output.as_ref().is_ok_and(|o| o.status.success()) {
-                return Cluster { port, dir };
+                let ca_pem = ca.pem();
+                return Cluster { port, ca_pem, dir };
             }
             last = Some(output);
         }
@@ -78,6 +90,14 @@ impl Cluster {
     /// How the superuser `postgres` connects.
     pub fn settings(&self, sslmode: SslMode) -> PostgresSettings {
         settings(self.port, sslmode)
+    }
+
+    /// How the superuser connects trusting only this cluster's CA.
+    pub fn settings_with_ca(&self, sslmode: SslMode) -> PostgresSettings {
+        PostgresSettings {
+            ca_cert: Some(TrustAnchors::from_pem("config.ca_cert", &self.ca_pem).unwrap()),
+            ..self.settings(sslmode)
+        }
     }
 
     /// How `username` (whose password is [`PASSWORD`]) connects, without TLS.
@@ -132,6 +152,7 @@ pub fn settings(port: u16, sslmode: SslMode) -> PostgresSettings {
         username: "postgres".into(),
         password: PASSWORD.into(),
         sslmode,
+        ca_cert: None,
         role_pattern: None,
         connect_timeout: Duration::from_secs(10),
     }

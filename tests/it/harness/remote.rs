@@ -1,9 +1,13 @@
 //! The remote system integrations connect to in tests: a throwaway PostgreSQL cluster that
-//! checks passwords (SCRAM), so wrong credentials really fail.
+//! checks passwords (SCRAM), so wrong credentials really fail, and admits every role but the
+//! harness's superuser over TLS only, with a certificate for 127.0.0.1 and localhost signed by
+//! a test CA. The default setup verifies it (sslmode verify-full, the CA as ca_cert), so the
+//! whole suite goes through the verifying path.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tokio::sync::OnceCell;
 
+use super::pki::TestCa;
 use super::servers::start_throwaway;
 
 pub const READER: &str = "oblique_reader";
@@ -11,6 +15,8 @@ pub const READER_PASSWORD: &str = "remote-Secret-9f3c2a";
 
 pub struct RemotePostgres {
     pub port: u16,
+    /// The CA that signed the server's certificate (PEM).
+    pub ca_pem: String,
     /// Superuser URL for tests that change the remote.
     pub admin_url: String,
 }
@@ -31,31 +37,93 @@ pub async fn remote_postgres() -> &'static RemotePostgres {
             ))
             .await
             .expect("creating the reader role");
-            let hba_path: String = {
-                #[derive(diesel::QueryableByName)]
-                struct Setting {
-                    #[diesel(sql_type = diesel::sql_types::Text)]
-                    setting: String,
-                }
-                use diesel_async::RunQueryDsl;
-                diesel::sql_query("SELECT setting FROM pg_settings WHERE name = 'hba_file'")
-                    .get_result::<Setting>(&mut conn)
-                    .await
-                    .expect("reading hba_file")
-                    .setting
-            };
+            let hba_path = setting(&mut conn, "hba_file").await;
+            let data_dir = setting(&mut conn, "data_directory").await;
+            let ca = TestCa::new("oblique remote test CA");
+            serve_tls(&mut conn, &data_dir, &ca).await;
+            // The harness's superuser stays trusted in clear; every other role must come over TLS
+            // and give its password, so sslmode disable is refused.
             std::fs::write(
                 &hba_path,
                 "host all postgres 127.0.0.1/32 trust\n\
-                 host all all 127.0.0.1/32 scram-sha-256\n",
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n",
             )
             .expect("writing pg_hba.conf");
             conn.batch_execute("SELECT pg_reload_conf()")
                 .await
                 .expect("reloading");
-            RemotePostgres { port, admin_url }
+            wait_for_tls(&admin_url).await;
+            let ca_pem = ca.pem();
+            RemotePostgres {
+                port,
+                ca_pem,
+                admin_url,
+            }
         })
         .await
+}
+
+/// A server setting's value.
+async fn setting(conn: &mut AsyncPgConnection, name: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        setting: String,
+    }
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Setting>(conn)
+        .await
+        .unwrap_or_else(|error| panic!("reading {name}: {error}"))
+        .setting
+}
+
+/// Puts a certificate signed by `ca` in the data directory (the key 0600 and owned by the
+/// server's OS user, else the server refuses it) and turns TLS on; applied at the next reload.
+async fn serve_tls(conn: &mut AsyncPgConnection, data_dir: &str, ca: &TestCa) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (cert, key) = ca.server(&["127.0.0.1", "localhost"]);
+    let dir = std::path::Path::new(data_dir);
+    let owner = std::fs::metadata(dir).expect("data directory").uid();
+    for (name, text) in [("remote-test.crt", cert), ("remote-test.key", key)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("writing the server certificate");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        std::os::unix::fs::chown(&path, Some(owner), None).expect("chown");
+    }
+    // One statement per call: ALTER SYSTEM may not run in a transaction block.
+    for sql in [
+        "ALTER SYSTEM SET ssl_cert_file = 'remote-test.crt'",
+        "ALTER SYSTEM SET ssl_key_file = 'remote-test.key'",
+        "ALTER SYSTEM SET ssl = on",
+    ] {
+        conn.batch_execute(sql).await.expect(sql);
+    }
+}
+
+/// The postmaster applies a reload asynchronously: wait until new sessions see TLS on.
+async fn wait_for_tls(admin_url: &str) {
+    for _ in 0..100 {
+        let mut conn = AsyncPgConnection::establish(admin_url)
+            .await
+            .expect("connecting to the remote cluster");
+        #[derive(diesel::QueryableByName)]
+        struct Ssl {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            ssl: String,
+        }
+        use diesel_async::RunQueryDsl;
+        let ssl = diesel::sql_query("SHOW ssl")
+            .get_result::<Ssl>(&mut conn)
+            .await
+            .expect("SHOW ssl");
+        if ssl.ssl == "on" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the remote cluster did not turn TLS on");
 }
 
 impl RemotePostgres {
@@ -65,7 +133,8 @@ impl RemotePostgres {
             ("host", "127.0.0.1".to_string()),
             ("port", self.port.to_string()),
             ("username", READER.to_string()),
-            ("sslmode", "disable".to_string()),
+            // sslmode left out: the default, verify-full.
+            ("ca_cert", self.ca_pem.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -8,14 +8,21 @@
 //! not the root DN (the root DN ignores limits, which would hide a connector that never pages).
 //!
 //! A test that stops and restarts the directory runs a [`DedicatedSlapd`] of its own instead.
+//!
+//! The servers serve TLS (StartTLS on the ldap:// port, and an ldaps:// port) with a certificate
+//! for 127.0.0.1 signed by a test CA ([`ca_pem`]). The default setup ([`Directory::config`]) is
+//! plain ldap:// with `allow_plaintext`, as a throwaway server on 127.0.0.1 needs nothing more;
+//! [`Directory::ldaps_config`] and [`Directory::starttls_config`] verify the server.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, Once, OnceLock};
 
-use oblique::bench::slapd::{Slapd, SlapdConfig};
+use oblique::bench::slapd::{Slapd, SlapdConfig, SlapdTls};
 use oblique::connectors::{Connector, IntegrationKind, Setup};
+
+use super::pki::TestCa;
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
@@ -25,6 +32,21 @@ pub const BIND_DN: &str = "cn=oblique,dc=example,dc=org";
 pub const BIND_PASSWORD: &str = "bind-Secret-7d2a";
 /// The most entries a search without paging returns.
 pub const SIZE_LIMIT: usize = 500;
+
+/// The test CA's certificate (PEM) and the servers' certificate it signed, made once per process.
+fn pki() -> &'static (String, SlapdTls) {
+    static PKI: OnceLock<(String, SlapdTls)> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let ca = TestCa::new("oblique slapd test CA");
+        let (cert_pem, key_pem) = ca.server(&["127.0.0.1"]);
+        (ca.pem(), SlapdTls { cert_pem, key_pem })
+    })
+}
+
+/// The CA that signed the test servers' certificate, PEM: what `ca_cert` must hold.
+pub fn ca_pem() -> String {
+    pki().0.clone()
+}
 
 /// The tests' server: size-limited for all but the root DN; the bind DN may change everything,
 /// other authenticated users only read, and passwords serve only to bind.
@@ -41,6 +63,7 @@ fn config() -> SlapdConfig {
             "attrs=userPassword by self write by anonymous auth by * none".to_string(),
             format!("* by dn.exact=\"{BIND_DN}\" write by users read by * none"),
         ],
+        tls: Some(pki().1.clone()),
     }
 }
 
@@ -66,18 +89,18 @@ extern "C" fn stop_shared_server() {
     }
 }
 
-/// The URL of the process's shared server, started on first use.
-fn shared_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
+/// The ldap:// and ldaps:// URLs of the process's shared server, started on first use.
+fn shared_urls() -> &'static (String, Option<String>) {
+    static URLS: OnceLock<(String, Option<String>)> = OnceLock::new();
+    URLS.get_or_init(|| {
         ATEXIT.call_once(|| unsafe {
             // SAFETY: registering a plain extern "C" function with no captured state.
             libc::atexit(stop_shared_server);
         });
         let slapd = start();
-        let url = slapd.url();
+        let urls = (slapd.url(), slapd.ldaps_url());
         *SHARED.lock().expect("lock") = Some(slapd);
-        url
+        urls
     })
 }
 
@@ -116,12 +139,17 @@ impl DedicatedSlapd {
 pub struct Directory {
     pub base: String,
     url: String,
+    /// Known on the shared server only.
+    ldaps_url: Option<String>,
 }
 
 impl Directory {
     /// On the process's shared server.
     pub async fn new() -> Directory {
-        Directory::on(shared_url()).await
+        let (url, ldaps_url) = shared_urls();
+        let mut directory = Directory::on(url).await;
+        directory.ldaps_url = ldaps_url.clone();
+        directory
     }
 
     /// On the server at `url` (a [`DedicatedSlapd`]'s, say).
@@ -130,6 +158,7 @@ impl Directory {
         let directory = Directory {
             base: format!("ou={ou},{SUFFIX}"),
             url: url.to_string(),
+            ldaps_url: None,
         };
         directory
             .ldif(&format!(
@@ -243,10 +272,12 @@ impl Directory {
         uuids.remove(0)
     }
 
-    /// A valid `ldap` setup for this part of the directory, with `extra` config on top.
+    /// A valid `ldap` setup for this part of the directory, with `extra` config on top: plain
+    /// ldap:// with allow_plaintext.
     pub fn config(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
         let mut config: HashMap<String, String> = [
             ("url", self.url.as_str()),
+            ("allow_plaintext", "true"),
             ("bind_dn", BIND_DN),
             ("base_dn", self.base.as_str()),
         ]
@@ -256,6 +287,26 @@ impl Directory {
         for (key, value) in extra {
             config.insert(key.to_string(), value.to_string());
         }
+        config
+    }
+
+    /// A setup over ldaps:// trusting the test CA (shared server only), `extra` on top.
+    pub fn ldaps_config(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let ldaps_url = self
+            .ldaps_url
+            .as_deref()
+            .expect("the shared server's ldaps:// URL");
+        let mut config = self.config(&[("url", ldaps_url), ("ca_cert", &ca_pem())]);
+        config.remove("allow_plaintext");
+        config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        config
+    }
+
+    /// A setup over ldap:// upgraded with StartTLS, trusting the test CA, `extra` on top.
+    pub fn starttls_config(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut config = self.config(&[("starttls", "true"), ("ca_cert", &ca_pem())]);
+        config.remove("allow_plaintext");
+        config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         config
     }
 

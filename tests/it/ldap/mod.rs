@@ -10,6 +10,7 @@ mod paging;
 mod pull;
 mod push;
 mod setup;
+mod tls;
 
 use oblique::pb;
 

@@ -7,6 +7,8 @@ fn settings() -> LdapSettings {
     LdapSettings {
         url: "ldap://dir".into(),
         starttls: false,
+        ca_cert: None,
+        allow_plaintext: true,
         bind_dn: "cn=oblique,dc=example,dc=org".into(),
         bind_password: "pw".into(),
         base_dn: "dc=example,dc=org".into(),

@@ -9,16 +9,19 @@ fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn read(extra: &[(&str, &str)]) -> Result<LdapSettings, ConnectorError> {
+fn setup(extra: &[(&str, &str)]) -> Result<Setup, ConnectorError> {
     let mut config = pairs(&[
-        ("url", "ldap://dir.internal:389"),
+        ("url", "ldaps://dir.internal:636"),
         ("bind_dn", "cn=oblique,dc=example,dc=org"),
         ("base_dn", "dc=example,dc=org"),
     ]);
     config.extend(pairs(extra));
     let credentials = pairs(&[("bind_password", " pw with spaces ")]);
-    let setup = Setup::check(SETUP_FIELDS, config, credentials)?;
-    LdapSettings::from_setup(&setup)
+    Setup::check(SETUP_FIELDS, config, credentials)
+}
+
+fn read(extra: &[(&str, &str)]) -> Result<LdapSettings, ConnectorError> {
+    LdapSettings::from_setup(&setup(extra)?)
 }
 
 #[track_caller]
@@ -32,8 +35,8 @@ fn assert_invalid(extra: &[(&str, &str)], expected: &str) {
 #[test]
 fn fills_the_defaults() {
     let read = read(&[]).unwrap();
-    assert_eq!(read.url, "ldap://dir.internal:389");
-    assert!(!read.starttls);
+    assert_eq!(read.url, "ldaps://dir.internal:636");
+    assert!(!read.starttls && !read.allow_plaintext && read.ca_cert.is_none());
     assert_eq!(read.bind_password, " pw with spaces ");
     assert_eq!(read.user_base, "dc=example,dc=org");
     assert_eq!(read.group_base, "dc=example,dc=org");
@@ -79,7 +82,40 @@ fn reads_what_the_caller_set() {
     assert_eq!(settings.username_attribute, "sAMAccountName");
     assert_eq!(settings.user_attributes, ["title", "cn;lang-de", "2.5.4.4"]);
     assert_eq!((settings.page_size, settings.timeout.as_secs()), (1000, 5));
-    assert!(read(&[("starttls", "TRUE")]).unwrap().starttls);
+    let starttls = [("url", "ldap://dir.internal"), ("starttls", "TRUE")];
+    assert!(read(&starttls).unwrap().starttls);
+    let plaintext = [("url", "ldap://dir.internal"), ("allow_plaintext", "true")];
+    assert!(read(&plaintext).unwrap().allow_plaintext);
+    let ca = crate::connectors::test_pki::TestCa::new("directory CA");
+    assert!(read(&[("ca_cert", &ca.pem())]).unwrap().ca_cert.is_some());
+}
+
+#[test]
+fn plain_ldap_needs_starttls_or_allow_plaintext() {
+    match read(&[("url", "ldap://dir.internal")]) {
+        Err(ConnectorError::InvalidSetup { field, message }) => {
+            assert_eq!(field, "config.url");
+            assert!(
+                message.contains("ldaps://") && message.contains("allow_plaintext"),
+                "{message}"
+            );
+        }
+        other => panic!("plain ldap:// accepted: {other:?}"),
+    }
+    let warnings = |extra: &[(&str, &str)]| setup_warnings(&setup(extra).unwrap());
+    let plaintext = [("url", "ldap://dir.internal"), ("allow_plaintext", "true")];
+    let warned = warnings(&plaintext);
+    assert!(
+        warned.len() == 1 && warned[0].starts_with("allow_plaintext is set"),
+        "{warned:?}"
+    );
+    let starttls = [
+        ("url", "ldap://dir.internal"),
+        ("starttls", "true"),
+        ("allow_plaintext", "true"),
+    ];
+    assert!(warnings(&starttls).is_empty());
+    assert!(warnings(&[]).is_empty());
 }
 
 #[test]
@@ -89,6 +125,8 @@ fn names_the_field_at_fault() {
     assert_invalid(&[("url", "ldap://")], "config.url");
     assert_invalid(&[("url", "ldap://dir/dc=example,dc=org?uid")], "config.url");
     assert_invalid(&[("starttls", "yes")], "config.starttls");
+    assert_invalid(&[("allow_plaintext", "1")], "config.allow_plaintext");
+    assert_invalid(&[("ca_cert", "not PEM")], "config.ca_cert");
     assert_invalid(
         &[("url", "ldaps://dir"), ("starttls", "true")],
         "config.starttls",

@@ -4,6 +4,7 @@ use super::*;
 use crate::connectors::postgres::test_cluster::{
     Cluster, PASSWORD, assert_invalid, free_port, settings,
 };
+use crate::connectors::tls::TrustAnchors;
 
 #[tokio::test]
 async fn validates_against_a_throwaway_cluster() {
@@ -18,10 +19,14 @@ async fn validates_against_a_throwaway_cluster() {
             "{mode:?}"
         );
     }
+    // The default: verified against the setup's CA, or refused against the platform's roots.
+    validate(&cluster.settings_with_ca(SslMode::VerifyFull))
+        .await
+        .unwrap();
     assert_invalid(
         validate(&cluster.settings(SslMode::VerifyFull)).await,
-        "config.sslmode",
-        "UnknownIssuer",
+        "config.ca_cert",
+        "not signed by a CA this machine trusts",
     );
 
     let wrong = PostgresSettings {
@@ -83,6 +88,46 @@ async fn validates_against_a_throwaway_cluster() {
         result = validate(&require).await;
     }
     assert_invalid(result, "config.sslmode", "does not offer");
+}
+
+/// A certificate from the right CA but for another name, and one from another CA, as each
+/// sslmode sees them.
+#[tokio::test]
+async fn each_sslmode_checks_what_libpq_checks() {
+    let cluster = Cluster::start_named(&["db.example.test"]);
+    let other_ca = crate::connectors::test_pki::TestCa::new("unrelated CA");
+    let other = Some(TrustAnchors::from_pem("config.ca_cert", &other_ca.pem()).unwrap());
+    let with_other_ca = |sslmode| PostgresSettings {
+        ca_cert: other.clone(),
+        ..cluster.settings(sslmode)
+    };
+
+    assert_invalid(
+        validate(&cluster.settings_with_ca(SslMode::VerifyFull)).await,
+        "config.host",
+        "does not name \"127.0.0.1\"",
+    );
+    validate(&cluster.settings_with_ca(SslMode::VerifyCa))
+        .await
+        .unwrap();
+    // With a root certificate, require checks the chain as libpq does; without, it only
+    // encrypts.
+    validate(&cluster.settings_with_ca(SslMode::Require))
+        .await
+        .unwrap();
+    validate(&cluster.settings(SslMode::Require)).await.unwrap();
+    for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
+        assert_invalid(
+            validate(&with_other_ca(mode)).await,
+            "config.ca_cert",
+            "not signed by config.ca_cert",
+        );
+    }
+    assert_invalid(
+        validate(&cluster.settings(SslMode::VerifyCa)).await,
+        "config.ca_cert",
+        "not signed by a CA this machine trusts",
+    );
 }
 
 #[tokio::test]
