@@ -11,6 +11,7 @@ mod grants;
 mod health;
 mod integration_changes;
 mod integrations;
+mod keys;
 mod ldap;
 mod ldap_push;
 mod merge;

@@ -1,0 +1,123 @@
+//! `keys rotate` while a server runs: syncs keep working during and after it, every ciphertext
+//! ends up with the new key's id, old-format ciphertexts included, and it is audited.
+
+use oblique::auth::Principal;
+use oblique::cli::keys::{rotate::rotate, startup::establish};
+use oblique::crypto::{Keys, SecretKey, sealed};
+use oblique::db::audit::{AuditFilter, list_page};
+use oblique::db::credentials_key::replace_sealed;
+use oblique::pb::{self, SyncRunState};
+use uuid::Uuid;
+
+use super::{KeyFile, connect, ring_of, sealed_of};
+use crate::harness::{TestApp, calls, create_request, test_engine};
+
+async fn sync_succeeds(app: &TestApp, integration: &pb::Integration, when: &str) {
+    let run = calls::sync_again(app, integration, false, false).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "sync {when}: {run:?}");
+}
+
+#[tokio::test]
+async fn rotation_while_serving_keeps_syncs_working_and_reseals_everything_with_the_new_key() {
+    let old = SecretKey::generate();
+    let key_file = KeyFile::with(&ring_of(&old));
+    let source = key_file.source();
+    let keys = Keys::load(source.clone()).unwrap().unwrap();
+    let app = TestApp::spawn_with_keys(None, test_engine(), keys).await;
+    let mut conn = connect(&app.database_url).await;
+    establish(&mut conn, source.clone()).await.unwrap();
+
+    let (current_format, _) = calls::synced(&app, create_request("sealed-with-key-id").await).await;
+    let (old_format, _) = calls::synced(&app, create_request("sealed-before-key-ids").await).await;
+    let ids = [&current_format, &old_format].map(|i| Uuid::parse_str(&i.id).unwrap());
+    assert_eq!(
+        sealed::key_id_of(&sealed_of(&mut conn, ids[0]).await),
+        Some(old.id())
+    );
+
+    // Rewritten as versions before key ids stored it: it still opens, and syncs.
+    let credentials = app
+        .ctx
+        .secret_key
+        .open(ids[1], &sealed_of(&mut conn, ids[1]).await)
+        .unwrap();
+    let legacy = sealed::seal_legacy(&old, ids[1], &credentials).unwrap();
+    replace_sealed(&mut conn, ids[1], &legacy).await.unwrap();
+    sync_succeeds(&app, &old_format, "on an old-format ciphertext").await;
+
+    // Rotate while a sync runs; the server is not restarted and keeps its key source.
+    let mut rotating = connect(&app.database_url).await;
+    let operator = Principal::command_line();
+    let (rotation, during) = tokio::join!(
+        rotate(&mut rotating, &source, None, &operator),
+        calls::sync_again(&app, &current_format, false, false)
+    );
+    let rotation = rotation.unwrap();
+    assert_eq!(during.state(), SyncRunState::Succeeded, "{during:?}");
+    assert_eq!(rotation.previous, Some(old.id()));
+    assert_ne!(rotation.current, old.id());
+    assert_eq!(rotation.reencrypted, 2);
+    for id in ids {
+        let sealed = sealed_of(&mut conn, id).await;
+        assert_eq!(sealed::key_id_of(&sealed), Some(rotation.current), "{id}");
+    }
+    sync_succeeds(&app, &current_format, "after the rotation").await;
+    sync_succeeds(&app, &old_format, "after the rotation").await;
+    assert_eq!(app.ctx.secret_key.primary_id(), rotation.current);
+
+    // New credentials are sealed with the new key too.
+    let mut update = create_request("sealed-with-key-id").await;
+    app.admin
+        .integrations
+        .clone()
+        .update_integration(pb::UpdateIntegrationRequest {
+            integration: Some(pb::Integration {
+                id: current_format.id.clone(),
+                credentials: std::mem::take(&mut update.credentials),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["credentials".into()],
+            }),
+        })
+        .await
+        .expect("update credentials");
+    assert_eq!(
+        sealed::key_id_of(&sealed_of(&mut conn, ids[0]).await),
+        Some(rotation.current)
+    );
+
+    // Audited with the key ids, never a key.
+    let filter = AuditFilter {
+        action: Some("keys.rotate".into()),
+        ..Default::default()
+    };
+    let events = list_page(&mut conn, &filter, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    let details = events[0].details.to_string();
+    assert!(details.contains(&rotation.current.to_string()), "{details}");
+    assert!(details.contains(&old.id().to_string()), "{details}");
+    for key in key_file.key_lines() {
+        assert!(!details.contains(&key), "key material in the audit log");
+    }
+
+    // Running it again is fine: another new key, everything re-sealed again, syncs still work.
+    let again = rotate(&mut rotating, &source, None, &operator)
+        .await
+        .unwrap();
+    assert_eq!(again.previous, Some(rotation.current));
+    assert_eq!(again.reencrypted, 2);
+    sync_succeeds(&app, &old_format, "after a second rotation").await;
+    assert_eq!(
+        list_page(&mut conn, &filter, None, 10).await.unwrap().len(),
+        2
+    );
+
+    // A replica holding only the retired key may no longer start.
+    let stale = KeyFile::with(&ring_of(&old));
+    let message = format!(
+        "{:#}",
+        establish(&mut conn, stale.source()).await.unwrap_err()
+    );
+    assert!(message.contains(&again.current.to_string()), "{message}");
+}
