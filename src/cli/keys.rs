@@ -3,6 +3,7 @@
 
 pub mod rotate;
 pub mod startup;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::io::Write;

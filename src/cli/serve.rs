@@ -31,6 +31,11 @@ async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> 
     let pool = db::connect_pool(database_url, args.db_pool_size)?;
     let keys = load_secret_key(global, &pool).await?;
     let mut ctx = AppContext::new(pool, keys, database_url.to_string());
+    tokio::spawn(keys::watch::follow_until_shutdown(
+        ctx.pool.clone(),
+        ctx.secret_key.clone(),
+        ctx.shutdown.clone(),
+    ));
     ctx.engine.workers = args.sync_workers;
     create_first_admin_token(&ctx, &global.data_dir).await?;
 

@@ -80,6 +80,9 @@ pub struct Keys {
 struct Shared {
     source: KeySource,
     loaded: RwLock<Loaded>,
+    /// The key the database records, once followed; with `OBLIQUE_SECRET_KEY` (which cannot
+    /// change under a running process) it seals instead of the first key listed.
+    followed: RwLock<Option<KeyId>>,
 }
 
 struct Loaded {
@@ -116,6 +119,7 @@ impl Keys {
             shared: Arc::new(Shared {
                 source,
                 loaded: RwLock::new(Loaded { ring, stamp }),
+                followed: RwLock::new(None),
             }),
         }
     }
@@ -166,6 +170,7 @@ impl Keys {
         let Some(ring) = source.read()? else {
             return Ok(false);
         };
+        let ring = self.with_followed_first(ring);
         let mut loaded = self
             .shared
             .loaded
@@ -181,6 +186,49 @@ impl Keys {
         }
         *loaded = Loaded { ring, stamp };
         Ok(changed)
+    }
+
+    /// Seals from now on with the key the database records, `id`, when the ring holds it:
+    /// a key file is re-read (its first key is the one `keys rotate` wrote, which it follows);
+    /// other sources keep their keys and move `id` first. Answers whether the ring holds `id`;
+    /// when it does not, credentials re-sealed with it will not open here.
+    pub fn follow(&self, id: KeyId) -> bool {
+        if self.primary_id() == id {
+            return true;
+        }
+        if let KeySource::File(_) = self.source() {
+            self.reload_logging_failure();
+        } else if self.ring().get(id).is_some() {
+            *self
+                .shared
+                .followed
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(id);
+            let mut loaded = self
+                .shared
+                .loaded
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            loaded.ring = self.with_followed_first(loaded.ring.clone());
+            tracing::info!(key = %id, "now sealing credentials with the database's key");
+        }
+        self.ring().get(id).is_some()
+    }
+
+    /// `ring` with the followed key first, for sources a rotation cannot rewrite.
+    fn with_followed_first(&self, ring: Keyring) -> Keyring {
+        if let KeySource::File(_) = self.source() {
+            return ring;
+        }
+        let followed = *self
+            .shared
+            .followed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match followed.and_then(|id| ring.get(id).cloned()) {
+            Some(key) => ring.with_primary(key),
+            None => ring,
+        }
     }
 
     fn reload_logging_failure(&self) -> bool {
@@ -315,6 +363,25 @@ mod tests {
         assert!(message.contains(&mine.id().to_string()), "{message}");
         assert!(!message.contains(&theirs.to_hex()) && !message.contains(&mine.to_hex()));
         assert!(!format!("{keys:?}").contains(&mine.to_hex()));
+    }
+
+    #[test]
+    fn following_the_database_key_seals_with_it_when_the_ring_holds_it() {
+        let (old, new, unknown) = (
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SecretKey::generate(),
+        );
+        let keys = Keys::new(
+            KeySource::Memory,
+            Keyring::new(new.clone()).with_primary(old.clone()),
+        );
+        assert_eq!(keys.primary_id(), old.id());
+        assert!(keys.follow(new.id()));
+        let sealed_now = keys.seal(Uuid::now_v7(), &creds()).unwrap();
+        assert_eq!(sealed::key_id_of(&sealed_now), Some(new.id()));
+        assert!(!keys.follow(unknown.id()));
+        assert_eq!(keys.primary_id(), new.id());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! ends up with the new key's id, old-format ciphertexts included, and it is audited.
 
 use oblique::auth::Principal;
-use oblique::cli::keys::{rotate::rotate, startup::establish};
-use oblique::crypto::{Keys, SecretKey, sealed};
+use oblique::cli::keys::{rotate::rotate, startup::establish, watch::follow_database_key};
+use oblique::crypto::{KeySource, Keys, SecretKey, sealed};
 use oblique::db::audit::{AuditFilter, list_page};
 use oblique::db::credentials_key::replace_sealed;
 use oblique::pb::{self, SyncRunState};
@@ -120,4 +120,47 @@ async fn rotation_while_serving_keeps_syncs_working_and_reseals_everything_with_
         establish(&mut conn, stale.source()).await.unwrap_err()
     );
     assert!(message.contains(&again.current.to_string()), "{message}");
+}
+
+/// Replicas whose keys cannot be rewritten (OBLIQUE_SECRET_KEY as `OLD,NEW`) keep syncing through
+/// a rotation to NEW, then seal with NEW once they follow the database's key check.
+#[tokio::test]
+async fn replicas_given_the_next_key_in_advance_follow_the_rotation() {
+    let (old, new) = (SecretKey::generate(), SecretKey::generate());
+    let operator_file = KeyFile::with(&ring_of(&old));
+    let replica_keys = Keys::new(KeySource::Memory, ring_of(&new).with_primary(old.clone()));
+    let app = TestApp::spawn_with_keys(None, test_engine(), replica_keys).await;
+    let mut conn = connect(&app.database_url).await;
+    establish(&mut conn, operator_file.source()).await.unwrap();
+    let (integration, _) = calls::synced(&app, create_request("env-keys").await).await;
+    let id = Uuid::parse_str(&integration.id).unwrap();
+
+    let rotation = rotate(
+        &mut conn,
+        &operator_file.source(),
+        Some(new.clone()),
+        &Principal::command_line(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rotation.current, new.id());
+    assert_eq!(
+        sealed::key_id_of(&sealed_of(&mut conn, id).await),
+        Some(new.id())
+    );
+    sync_succeeds(&app, &integration, "after the rotation").await;
+
+    assert_eq!(
+        follow_database_key(&mut conn, &app.ctx.secret_key)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(app.ctx.secret_key.primary_id(), new.id());
+    let stale = Keys::from(old.clone());
+    assert_eq!(
+        follow_database_key(&mut conn, &stale).await.unwrap(),
+        Some(new.id()),
+        "a process without the new key must say so"
+    );
 }
