@@ -61,15 +61,15 @@ pub async fn run(
                 )?,
                 _ => writeln!(
                     out,
-                    "Now set OBLIQUE_SECRET_KEY on every replica to the new key (id {}) \
-                     followed by the previous one{}, as `NEW,OLD`, and restart them one at a \
-                     time. Replicas already running with the new key in their \
-                     OBLIQUE_SECRET_KEY keep syncing; others fail to open credentials until \
-                     restarted with it. Once all run with it, the old key can be dropped.",
+                    "Replicas started with the new key in OBLIQUE_SECRET_KEY (as OLD,NEW) keep \
+                     syncing and seal with it within seconds; any other replica cannot open the \
+                     credentials until restarted with it. Set OBLIQUE_SECRET_KEY on every \
+                     replica to the new key (id {}) first{}, as NEW,OLD, and restart them one \
+                     at a time; once all run with it, the old key can be dropped.",
                     rotation.current,
-                    rotation
-                        .previous
-                        .map_or_else(String::new, |id| format!(" (id {id})"))
+                    rotation.previous.map_or_else(String::new, |id| format!(
+                        ", then the previous one (id {id})"
+                    ))
                 )?,
             }
         }
