@@ -144,6 +144,15 @@ pub async fn replace_sealed(
     Ok(())
 }
 
+/// How many integrations (deleted ones too) have sealed credentials.
+pub async fn count_sealed(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    integrations::table
+        .filter(integrations::credentials_ciphertext.is_not_null())
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Every integration's sealed credentials, for counting them by key.
 pub async fn all_sealed(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Vec<u8>>> {
     integrations::table

@@ -5,11 +5,12 @@
 //! 1. the new key is added in front of the ring in the key file (the old keys stay after it), so
 //!    the new key is saved before anything is sealed with it, and replicas reading that file
 //!    learn it when they meet it (or before their next seal);
-//! 2. the database's key check names the new key, so replicas started from now on need it;
+//! 2. the database's key check names the new key, so replicas started from now on need it; the
+//!    audit event `keys.rotate` (key ids and how many credentials are sealed, never key
+//!    material) commits with it;
 //! 3. each integration's credentials are opened and re-sealed in a transaction of their own,
 //!    the ciphertext carrying the new key's id; rows written meanwhile with an older key are
-//!    picked up by repeating the scan until none is left;
-//! 4. an audit event `keys.rotate` records the key ids and the count, never key material.
+//!    picked up by repeating the scan until none is left.
 //!
 //! Running it again rotates again; rows already sealed with the new key are left alone.
 
@@ -78,36 +79,40 @@ async fn rotate_locked(
     if let KeySource::File(path) = source {
         write_key_file(path, &ring)?;
     }
+    let previous = stored.and_then(|row| KeyId::parse(&row.key_id));
+    // The key change and its audit event commit together, so no rotation goes unrecorded,
+    // even one that stops part-way.
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         credentials_key::lock_for_change(conn).await?;
         credentials_key::record(conn, &check_row(&new_key)).await?;
+        let sealed_credentials = credentials_key::count_sealed(conn).await?;
+        audit::record(
+            conn,
+            AuditEntry {
+                actor,
+                action: "keys.rotate",
+                integration_id: None,
+                resource_id: None,
+                details: json!({
+                    "previous_key_id": previous.map(|id| id.to_string()),
+                    "key_id": new_key.id().to_string(),
+                    "sealed_credentials": sealed_credentials,
+                    "key_source": source_kind(source),
+                }),
+            },
+        )
+        .await?;
         Ok(())
     })
     .await?;
 
     let reencrypted = reseal_all(conn, &ring).await?;
     let rotation = Rotation {
-        previous: stored.and_then(|row| KeyId::parse(&row.key_id)),
+        previous,
         current: new_key.id(),
         reencrypted,
         source: source.clone(),
     };
-    audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            action: "keys.rotate",
-            integration_id: None,
-            resource_id: None,
-            details: json!({
-                "previous_key_id": rotation.previous.map(|id| id.to_string()),
-                "key_id": rotation.current.to_string(),
-                "credentials_reencrypted": reencrypted,
-                "key_source": source_kind(source),
-            }),
-        },
-    )
-    .await?;
     tracing::info!(key = %rotation.current, reencrypted, "credentials key rotated");
     Ok(rotation)
 }

@@ -164,3 +164,89 @@ async fn replicas_given_the_next_key_in_advance_follow_the_rotation() {
         "a process without the new key must say so"
     );
 }
+
+/// A rotation that stops part-way (here: a row it cannot open) leaves every row readable with
+/// the key file's keys, and running it again finishes the job.
+#[tokio::test]
+async fn an_interrupted_rotation_leaves_every_row_readable_and_running_it_again_finishes() {
+    let (name, url) = crate::harness::servers::create_test_database().await;
+    let mut conn = connect(&url).await;
+    let old = SecretKey::generate();
+    let key_file = KeyFile::with(&ring_of(&old));
+    establish(&mut conn, key_file.source()).await.unwrap();
+    let credentials =
+        std::collections::BTreeMap::from([("password".to_string(), "s3cret".to_string())]);
+    let ids: Vec<Uuid> = (1..=4)
+        .map(|n| Uuid::from_u128(0x0192_0000_0000_7000_8000 + n))
+        .collect();
+    for (n, id) in ids.iter().enumerate() {
+        let sealed = if n == 2 {
+            b"not sealed by any key we know of".to_vec()
+        } else {
+            sealed::seal(&old, *id, &credentials).unwrap()
+        };
+        oblique::db::integrations::insert(&mut conn, &new_integration(*id, n, sealed))
+            .await
+            .unwrap();
+    }
+
+    let operator = Principal::command_line();
+    let message = format!(
+        "{:#}",
+        rotate(&mut conn, &key_file.source(), None, &operator)
+            .await
+            .unwrap_err()
+    );
+    assert!(message.contains(&ids[2].to_string()), "{message}");
+    let keys = Keys::load(key_file.source()).unwrap().unwrap();
+    let new = keys.primary_id();
+    assert_ne!(new, old.id());
+    let filter = AuditFilter {
+        action: Some("keys.rotate".into()),
+        ..Default::default()
+    };
+    let events = list_page(&mut conn, &filter, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1, "the key changed: the rotation is audited");
+    assert_eq!(events[0].details["key_id"], new.to_string());
+    for (n, id) in ids.iter().enumerate().filter(|(n, _)| *n != 2) {
+        let sealed = sealed_of(&mut conn, *id).await;
+        let expected = if n < 2 { new } else { old.id() };
+        assert_eq!(sealed::key_id_of(&sealed), Some(expected), "row {n}");
+        assert_eq!(keys.open(*id, &sealed).unwrap(), credentials, "row {n}");
+    }
+
+    // The broken row is dealt with; the next run re-seals everything left.
+    replace_sealed(
+        &mut conn,
+        ids[2],
+        &sealed::seal(&old, ids[2], &credentials).unwrap(),
+    )
+    .await
+    .unwrap();
+    let again = rotate(&mut conn, &key_file.source(), None, &operator)
+        .await
+        .unwrap();
+    assert_eq!(again.reencrypted, 4);
+    let keys = Keys::load(key_file.source()).unwrap().unwrap();
+    for id in &ids {
+        let sealed = sealed_of(&mut conn, *id).await;
+        assert_eq!(sealed::key_id_of(&sealed), Some(again.current));
+        assert_eq!(keys.open(*id, &sealed).unwrap(), credentials);
+    }
+    drop(conn);
+    crate::harness::servers::drop_test_database(name);
+}
+
+fn new_integration(id: Uuid, n: usize, sealed: Vec<u8>) -> oblique::db::models::NewIntegration {
+    oblique::db::models::NewIntegration {
+        id,
+        integration_type: "postgres".into(),
+        name: format!("stored-{n}"),
+        config: serde_json::json!({}),
+        credentials_ciphertext: Some(sealed),
+        create_resources_for_new_teams: false,
+        sync_interval_seconds: 3600,
+        max_deletion_percent: 20,
+        create_request_id: None,
+    }
+}
