@@ -6,14 +6,13 @@
 
 use std::fmt;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::SystemTime;
 
 use anyhow::Context;
 use uuid::Uuid;
 
+use super::key_file::FileStamp;
 use super::sealed::{Credentials, OpenError};
 use super::{KeyId, Keyring, SecretKey};
 
@@ -89,27 +88,6 @@ struct Loaded {
     ring: Keyring,
     /// The key file as it was when read, to notice a rewrite.
     stamp: Option<FileStamp>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-struct FileStamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    inode: u64,
-}
-
-impl FileStamp {
-    fn of(source: &KeySource) -> Option<FileStamp> {
-        let KeySource::File(path) = source else {
-            return None;
-        };
-        let metadata = fs::metadata(path).ok()?;
-        Some(FileStamp {
-            modified: metadata.modified().ok(),
-            len: metadata.len(),
-            inode: metadata.ino(),
-        })
-    }
 }
 
 impl Keys {
@@ -280,37 +258,13 @@ impl fmt::Debug for Keys {
     }
 }
 
-/// Writes the ring to `path` (0600) through a new file renamed over it, so a reader never sees
-/// it half written and a crash leaves the old file or the new one.
-pub fn write_key_file(path: &Path, ring: &Keyring) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let partial = path.with_extension("partial");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&partial)
-        .with_context(|| format!("writing {}", partial.display()))?;
-    file.write_all(ring.to_file_text().as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
-    if let Some(dir) = path.parent()
-        && let Ok(dir) = fs::File::open(dir)
-    {
-        // The rename itself must survive a crash, or the new key could be lost.
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+    use crate::crypto::key_file::write_key_file;
     use crate::crypto::sealed;
 
     fn creds() -> Credentials {

@@ -5,6 +5,7 @@
 //! they open old and new ciphertexts alike, and re-read their key source when they meet a key
 //! they do not know. The keys come from `OBLIQUE_SECRET_KEY` or from a key file.
 
+pub mod key_file;
 pub mod keyring;
 pub mod keys;
 pub mod sealed;

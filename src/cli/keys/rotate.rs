@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::startup::{check_row, ensure_ring_holds};
 use crate::auth::Principal;
-use crate::crypto::keys::write_key_file;
+use crate::crypto::key_file::write_key_file;
 use crate::crypto::{KeyId, KeySource, Keyring, SecretKey, sealed};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::credentials_key;

@@ -8,7 +8,7 @@
 use anyhow::bail;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::crypto::keys::write_key_file;
+use crate::crypto::key_file::write_key_file;
 use crate::crypto::{KeyId, KeySource, Keyring, Keys, SecretKey};
 use crate::db::credentials_key::{self, KeyCheckRow};
 

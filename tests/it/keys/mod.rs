@@ -7,7 +7,7 @@ mod startup;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use oblique::crypto::keys::write_key_file;
+use oblique::crypto::key_file::write_key_file;
 use oblique::crypto::{KeySource, Keyring, SecretKey};
 use oblique::db::schema::integrations;
 use uuid::Uuid;
