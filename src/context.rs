@@ -4,12 +4,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::request_limits::RequestLimits;
 use crate::sync::{EngineConfig, hub::EventHub};
-use crate::{crypto::SecretKey, db::Pool};
+use crate::{crypto::Keys, db::Pool};
 
 #[derive(Clone)]
 pub struct AppContext {
     pub pool: Pool,
-    pub secret_key: SecretKey,
+    /// Seals and opens integration credentials; learns rotated keys by itself.
+    pub secret_key: Keys,
     /// For connections outside the pool: the event listener and each run's staging connection.
     pub database_url: String,
     pub hub: EventHub,
@@ -21,10 +22,10 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    pub fn new(pool: Pool, secret_key: SecretKey, database_url: String) -> Self {
+    pub fn new(pool: Pool, secret_key: impl Into<Keys>, database_url: String) -> Self {
         AppContext {
             pool,
-            secret_key,
+            secret_key: secret_key.into(),
             database_url,
             hub: EventHub::new(),
             engine: EngineConfig::default(),

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use oblique::cli::{Cli, Command, database::Database, serve, token};
+use oblique::cli::{Cli, Command, database::Database, keys, serve, token};
 use oblique::{db, logging};
 
 #[tokio::main]
@@ -35,6 +35,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await?;
                 token::run(&mut conn, command).await
+            }
+            .await;
+            database.shutdown().await;
+            result
+        }
+        Command::Keys(command) => {
+            let database = Database::resolve(
+                cli.global.database_url.as_deref(),
+                &cli.global.data_dir,
+                false,
+            )
+            .await?;
+            let result = async {
+                db::migrate::run_pending(&database.url).await?;
+                let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+                    &database.url,
+                )
+                .await?;
+                keys::run(&mut conn, &cli.global, command).await
             }
             .await;
             database.shutdown().await;

@@ -1,6 +1,7 @@
 //! The `oblique` command line: serve, migrate, and manage API tokens.
 
 pub mod database;
+pub mod keys;
 pub mod serve;
 pub mod token;
 
@@ -46,6 +47,11 @@ pub struct GlobalArgs {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// The credentials key file (default: <data dir>/secret-key), read unless OBLIQUE_SECRET_KEY
+    /// is set. One key per line, the first seals. Replicas on several machines can share one
+    /// copy (e.g. a mounted secret): `oblique keys rotate` rewrites it and they pick it up.
+    #[arg(long, env = "OBLIQUE_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
     /// Log as human-readable text or one JSON object per line (on stderr).
     #[arg(
         long,
@@ -66,6 +72,9 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the keys that encrypt integration credentials.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +114,22 @@ pub enum TokenCommand {
     List,
     /// Revoke the token with this name; calls with it fail at once.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every integration's credentials with a new key, while replicas keep running.
+    /// With a key file: makes the new key and writes it in front of the old ones. With
+    /// OBLIQUE_SECRET_KEY: takes the new key from OBLIQUE_NEW_SECRET_KEY or --new-key-file and
+    /// prints what to set on every replica.
+    Rotate {
+        /// A file holding the new key (64 hex digits or base64 of 32 bytes).
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
+    /// Show the database's key id, this machine's key ids, and how many credentials each
+    /// key sealed (never a key).
+    Status,
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {

@@ -7,16 +7,15 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::ExposeSecret;
 use std::io::Write;
 
-use super::{GlobalArgs, ServeArgs, database::Database};
+use super::{GlobalArgs, ServeArgs, database::Database, keys};
 use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
-use crate::crypto::SecretKey;
+use crate::crypto::Keys;
 use crate::db::{self, migrate, tokens};
 use crate::server::{self, TlsFiles};
 
 /// The first admin token's file, in the data directory.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
-const SECRET_KEY_FILE: &str = "secret-key";
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     ensure_data_dir(&global.data_dir)?;
@@ -29,11 +28,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
 
 async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
     migrate::run_pending(database_url).await?;
-    let mut ctx = AppContext::new(
-        db::connect_pool(database_url, args.db_pool_size)?,
-        load_secret_key(&global.data_dir)?,
-        database_url.to_string(),
-    );
+    let pool = db::connect_pool(database_url, args.db_pool_size)?;
+    let keys = load_secret_key(global, &pool).await?;
+    let mut ctx = AppContext::new(pool, keys, database_url.to_string());
+    tokio::spawn(keys::watch::follow_until_shutdown(
+        ctx.pool.clone(),
+        ctx.secret_key.clone(),
+        ctx.shutdown.clone(),
+    ));
     ctx.engine.workers = args.sync_workers;
     create_first_admin_token(&ctx, &global.data_dir).await?;
 
@@ -70,12 +72,11 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// OBLIQUE_SECRET_KEY, or the key file in the data directory (made on first start).
-pub fn load_secret_key(data_dir: &Path) -> anyhow::Result<SecretKey> {
-    match std::env::var("OBLIQUE_SECRET_KEY") {
-        Ok(text) if !text.trim().is_empty() => SecretKey::parse(&text),
-        _ => SecretKey::load_or_create(&data_dir.join(SECRET_KEY_FILE)),
-    }
+/// OBLIQUE_SECRET_KEY, or the key file (made on first start against an empty database),
+/// checked against the key the database records: with another key this refuses to start.
+pub async fn load_secret_key(global: &GlobalArgs, pool: &db::Pool) -> anyhow::Result<Keys> {
+    let mut conn = pool.get().await?;
+    keys::startup::establish(&mut conn, keys::key_source(global)).await
 }
 
 /// Creates the data directory. Others may traverse it but not list it: the embedded PostgreSQL

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod credentials_key;
 pub mod embedded;
 pub mod grants;
 pub mod integrations;

@@ -49,6 +49,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    credentials_key_check (singleton) {
+        singleton -> Bool,
+        key_id -> Text,
+        check_value -> Bytea,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     grants (id) {
         id -> Uuid,
         resource_id -> Uuid,
@@ -227,6 +236,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     api_tokens,
     audit_events,
+    credentials_key_check,
     grants,
     integrations,
     propagations,

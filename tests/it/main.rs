@@ -12,6 +12,7 @@ mod grants;
 mod health;
 mod integration_changes;
 mod integrations;
+mod keys;
 mod ldap;
 mod ldap_push;
 mod limits;

@@ -109,7 +109,16 @@ impl TestApp {
     }
 
     pub async fn spawn_configured(tls: Option<TlsFiles>, engine: EngineConfig) -> TestApp {
-        Self::spawn_limited(tls, engine, RequestLimits::default()).await
+        Self::spawn_with_keys(tls, engine, SecretKey::generate().into()).await
+    }
+
+    /// With these credentials keys (e.g. read from a key file that a test rotates).
+    pub async fn spawn_with_keys(
+        tls: Option<TlsFiles>,
+        engine: EngineConfig,
+        keys: oblique::crypto::Keys,
+    ) -> TestApp {
+        Self::spawn_full(tls, engine, keys, RequestLimits::default()).await
     }
 
     /// With the server's request limits set by the test.
@@ -118,11 +127,20 @@ impl TestApp {
         engine: EngineConfig,
         limits: RequestLimits,
     ) -> TestApp {
+        Self::spawn_full(tls, engine, SecretKey::generate().into(), limits).await
+    }
+
+    async fn spawn_full(
+        tls: Option<TlsFiles>,
+        engine: EngineConfig,
+        keys: oblique::crypto::Keys,
+        limits: RequestLimits,
+    ) -> TestApp {
         init_test_logging();
         let (database_name, database_url) = servers::create_test_database().await;
         let mut ctx = AppContext::new(
             oblique::db::connect_pool(&database_url, 8).expect("pool"),
-            SecretKey::generate(),
+            keys,
             database_url.clone(),
         );
         ctx.engine = engine;
