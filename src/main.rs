@@ -30,10 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             let result = async {
                 db::migrate::run_pending(&database.url).await?;
-                let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
-                    &database.url,
-                )
-                .await?;
+                let mut conn = db::connect::establish(&database.url).await?;
                 token::run(&mut conn, command).await
             }
             .await;

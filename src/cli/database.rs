@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
 use crate::db::embedded::EmbeddedPostgres;
 
@@ -59,7 +59,7 @@ impl Database {
 
 /// Creates `name` on the server of `admin_url` unless it exists.
 pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(admin_url)
+    let mut conn = crate::db::connect::establish(admin_url)
         .await
         .context("connecting to PostgreSQL")?;
     #[derive(diesel::QueryableByName)]

@@ -1,7 +1,7 @@
 //! Embedded diesel migrations, run under an advisory lock so replicas can start together.
 
 use anyhow::Context;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use diesel_async::{AsyncPgConnection, async_connection_wrapper::AsyncConnectionWrapper};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -54,9 +54,11 @@ async fn with_locked_connection<T: Send + 'static>(
     database_url: &str,
     work: impl FnOnce(&mut Wrapper) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    let url = database_url.to_string();
+    let conn = super::connect::establish(database_url)
+        .await
+        .context("connecting to the database")?;
     tokio::task::spawn_blocking(move || {
-        let mut conn = Wrapper::establish(&url).context("connecting to the database")?;
+        let mut conn = Wrapper::from(conn);
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)?;
         let result = work(&mut conn);

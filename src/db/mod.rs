@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod connect;
 pub mod embedded;
 pub mod grants;
 pub mod integrations;
@@ -17,6 +18,7 @@ pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;
 pub mod teams;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 

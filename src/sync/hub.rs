@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use tokio::sync::{Notify, broadcast};
 
@@ -64,7 +64,7 @@ impl EventHub {
     }
 
     async fn listen_once(&self, database_url: &str) -> anyhow::Result<()> {
-        let mut conn = AsyncPgConnection::establish(database_url).await?;
+        let mut conn = crate::db::connect::establish(database_url).await?;
         diesel::sql_query(format!("LISTEN {EVENTS_CHANNEL}"))
             .execute(&mut conn)
             .await?;
