@@ -35,7 +35,27 @@ pub enum DbConnectError {
 pub struct Target {
     pub config: Config,
     pub ssl_mode: SslMode,
-    tls: MakeRustlsConnect,
+    tls: HostlessTls,
+}
+
+/// rustls for tokio-postgres, which asks for a TLS connector even for a Unix socket, whose empty
+/// host name rustls refuses. No TLS runs there (see `Target::parse`): any valid name does.
+#[derive(Clone)]
+struct HostlessTls(MakeRustlsConnect);
+
+impl MakeTlsConnect<Socket> for HostlessTls {
+    type Stream = TlsStream;
+    type TlsConnect = <MakeRustlsConnect as MakeTlsConnect<Socket>>::TlsConnect;
+    type Error = <MakeRustlsConnect as MakeTlsConnect<Socket>>::Error;
+
+    fn make_tls_connect(&mut self, hostname: &str) -> Result<Self::TlsConnect, Self::Error> {
+        let name = if hostname.is_empty() {
+            "localhost"
+        } else {
+            hostname
+        };
+        MakeTlsConnect::<Socket>::make_tls_connect(&mut self.0, name)
+    }
 }
 
 impl Target {
@@ -61,7 +81,10 @@ impl Target {
         {
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
         }
-        let tls = MakeRustlsConnect::new(client_config(ssl_mode, ssl.root_cert.as_deref())?);
+        let tls = HostlessTls(MakeRustlsConnect::new(client_config(
+            ssl_mode,
+            ssl.root_cert.as_deref(),
+        )?));
         Ok(Target {
             config,
             ssl_mode,

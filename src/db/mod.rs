@@ -14,6 +14,7 @@ pub mod pool;
 pub mod propagations;
 pub mod resources;
 pub mod retry;
+pub mod roles;
 pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;
