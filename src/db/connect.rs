@@ -25,10 +25,22 @@ pub enum DbConnectError {
     #[error(transparent)]
     Tls(#[from] TlsSetupError),
     /// tokio-postgres's message names the bad part, never the password.
-    #[error("invalid database URL: {0}")]
+    #[error("invalid database URL: {}", with_causes(.0))]
     Url(tokio_postgres::Error),
-    #[error(transparent)]
+    #[error("{}", with_causes(.0))]
     Postgres(#[from] tokio_postgres::Error),
+}
+
+/// tokio-postgres says only "db error" or "error performing TLS handshake"; the reason (the
+/// server's message, the certificate problem) is in the source chain.
+fn with_causes(error: &tokio_postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// A parsed database URL: where to connect and with which TLS.

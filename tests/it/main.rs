@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod auth;
 mod db_roles;
+mod db_tls;
 mod fixtures;
 mod grants;
 mod health;

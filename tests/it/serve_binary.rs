@@ -195,7 +195,7 @@ fn help_describes_the_flags_and_environment() {
         ),
         (
             &["serve", "--help"],
-            "--listen DATABASE_URL --data-dir --log-format --tls-cert --tls-client-ca",
+            "--listen DATABASE_URL --data-dir --log-format --tls-cert --tls-client-ca --migration-database-url OBLIQUE_MIGRATION_DATABASE_URL",
         ),
     ];
     for (args, wanted) in cases {
