@@ -103,3 +103,29 @@ async fn migrating_over_the_migration_url_grants_the_runtime_role_what_it_needs(
     drop(runtime);
     servers::drop_test_database(name);
 }
+
+#[tokio::test]
+async fn serving_as_the_owner_is_warned_about_with_what_to_do() {
+    use crate::serve_binary::{DataDir, oblique, text};
+    let (name, runtime_url) = servers::create_test_database().await;
+    let owner_url = servers::owner_url(&name).unwrap();
+    let data = DataDir::new();
+    let migrate = |url: &str| {
+        let output = oblique(&data.path())
+            .env("DATABASE_URL", url)
+            .arg("migrate")
+            .output()
+            .expect("oblique migrate");
+        assert!(output.status.success(), "{output:?}");
+        text(&output.stderr)
+    };
+    let as_owner = migrate(&owner_url);
+    assert!(
+        as_owner.contains("audit log") && as_owner.contains("--migration-database-url"),
+        "no warning as the owner:\n{as_owner}"
+    );
+    // The runtime role may run it too (nothing to apply) and is not warned about.
+    let as_runtime = migrate(&runtime_url);
+    assert!(!as_runtime.contains("WARN"), "{as_runtime}");
+    servers::drop_test_database(name);
+}
