@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
-use super::EmbeddedError;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::{EmbeddedError, EmbeddedPostgres};
 use crate::db::connect::percent_encode;
 
 /// Every local connection must present a password; there are no TCP (`host`) lines.
@@ -145,4 +148,103 @@ pub(super) fn socket_url(
 /// Quotes `text` for `sh -c`, which pg_ctl runs the server's options through.
 pub(super) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+impl EmbeddedPostgres {
+    /// The durable server: socket only, passwords only. See `start`.
+    pub(super) fn start_secured(&mut self) -> Result<(), EmbeddedError> {
+        self.port = fixed_port(&self.dir, self.pg_user)?;
+        ensure_socket_dir(&self.socket_dir(), self.port, self.pg_user)?;
+        let pwfile = password_file(&self.dir, SUPERUSER);
+        let hba = self.data().join("pg_hba.conf");
+        let secured = read_password(&pwfile)?.is_some()
+            && fs::read_to_string(&hba).is_ok_and(|text| text == PG_HBA);
+        if self.is_running()? {
+            if secured {
+                self.superuser_password = read_password(&pwfile)?;
+                self.port = self.pid_file_port()?;
+                self.running = true;
+                self.wait_for_socket()?;
+                tracing::info!("reusing running PostgreSQL");
+                return Ok(());
+            }
+            // Left running by an older version (trust, TCP): stop it to secure it.
+            (self.owns, self.running) = (true, true);
+            self.stop()?;
+            self.owns = false;
+        }
+        if !self.data().join("PG_VERSION").exists() {
+            // initdb reads the password from the file, so it is written first.
+            self.role_password(SUPERUSER)?;
+            self.initdb(false)?;
+        } else if read_password(&pwfile)?.is_none() {
+            self.set_superuser_password()?;
+        }
+        // Rewritten on every start: whatever else the file allowed (trust, TCP) is gone.
+        fs::write(&hba, PG_HBA)?;
+        self.superuser_password = read_password(&pwfile)?;
+
+        let socket_dir = shell_quote(&self.socket_dir().to_string_lossy());
+        let opts = format!("-p {} -k {socket_dir} -c listen_addresses=''", self.port);
+        let mut cmd = self.pg_ctl("start");
+        // A generous timeout: crash recovery of a large cluster can take minutes, and pg_ctl
+        // notices a postmaster that dies early without waiting it out.
+        cmd.arg("-l")
+            .arg(self.log())
+            .args(["-w", "-t", "300", "-o"]);
+        self.run("starting PostgreSQL", cmd.arg(opts))?;
+        (self.owns, self.running) = (true, true);
+        self.wait_for_socket()?;
+        tracing::info!(socket_dir = %self.socket_dir().display(), "started PostgreSQL");
+        Ok(())
+    }
+
+    /// Upgrades a cluster initialised with `trust` (older versions): gives the superuser a
+    /// password in single-user mode, so there is never a moment in which a server runs that
+    /// trusts anyone. The password file is written only once the role has it.
+    fn set_superuser_password(&self) -> Result<(), EmbeddedError> {
+        let password = generate_password();
+        let mut cmd = self.command("postgres");
+        cmd.arg("--single")
+            .arg("-D")
+            .arg(self.data())
+            .arg("postgres");
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // On stdin, not the command line: other users can read command lines in /proc.
+            writeln!(stdin, "SET password_encryption = 'scram-sha-256';")?;
+            writeln!(stdin, "ALTER ROLE postgres PASSWORD '{password}';")?;
+        }
+        let out = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() || stderr.contains("ERROR") {
+            let detail = format!("{}\n{}", out.status, stderr.replace(&password, "…"));
+            return Err(self.failure("setting the PostgreSQL superuser's password", detail));
+        }
+        let pwfile = password_file(&self.dir, SUPERUSER);
+        write_private(&pwfile, &password, self.pg_user)?;
+        tracing::info!(
+            "secured a PostgreSQL cluster made by an older version: passwords, socket only"
+        );
+        Ok(())
+    }
+
+    /// pg_ctl -w already waits for readiness; this also covers a reused server still starting.
+    fn wait_for_socket(&self) -> Result<(), EmbeddedError> {
+        let socket = self.socket_dir().join(format!(".s.PGSQL.{}", self.port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match std::os::unix::net::UnixStream::connect(&socket) {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() >= deadline => {
+                    let detail = format!("{} does not accept connections: {e}", socket.display());
+                    return Err(self.failure("waiting for PostgreSQL", detail));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
 }

@@ -13,7 +13,6 @@ mod access;
 
 use std::cmp::Reverse;
 use std::fs;
-use std::io::Write;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -360,103 +359,6 @@ impl EmbeddedPostgres {
         self.wait_for_tcp()?;
         tracing::info!(port = self.port, "started PostgreSQL");
         Ok(())
-    }
-
-    /// The durable server: socket only, passwords only. See `start`.
-    fn start_secured(&mut self) -> Result<(), EmbeddedError> {
-        self.port = access::fixed_port(&self.dir, self.pg_user)?;
-        access::ensure_socket_dir(&self.socket_dir(), self.port, self.pg_user)?;
-        let pwfile = access::password_file(&self.dir, access::SUPERUSER);
-        let hba = self.data().join("pg_hba.conf");
-        let secured = access::read_password(&pwfile)?.is_some()
-            && fs::read_to_string(&hba).is_ok_and(|text| text == access::PG_HBA);
-        if self.is_running()? {
-            if secured {
-                self.superuser_password = access::read_password(&pwfile)?;
-                self.port = self.pid_file_port()?;
-                self.running = true;
-                self.wait_for_socket()?;
-                tracing::info!("reusing running PostgreSQL");
-                return Ok(());
-            }
-            // Left running by an older version (trust, TCP): stop it to secure it.
-            (self.owns, self.running) = (true, true);
-            self.stop()?;
-            self.owns = false;
-        }
-        if !self.data().join("PG_VERSION").exists() {
-            // initdb reads the password from the file, so it is written first.
-            self.role_password(access::SUPERUSER)?;
-            self.initdb(false)?;
-        } else if access::read_password(&pwfile)?.is_none() {
-            self.set_superuser_password()?;
-        }
-        // Rewritten on every start: whatever else the file allowed (trust, TCP) is gone.
-        fs::write(&hba, access::PG_HBA)?;
-        self.superuser_password = access::read_password(&pwfile)?;
-
-        let socket_dir = access::shell_quote(&self.socket_dir().to_string_lossy());
-        let opts = format!("-p {} -k {socket_dir} -c listen_addresses=''", self.port);
-        let mut cmd = self.pg_ctl("start");
-        // A generous timeout: crash recovery of a large cluster can take minutes, and pg_ctl
-        // notices a postmaster that dies early without waiting it out.
-        cmd.arg("-l")
-            .arg(self.log())
-            .args(["-w", "-t", "300", "-o"]);
-        self.run("starting PostgreSQL", cmd.arg(opts))?;
-        (self.owns, self.running) = (true, true);
-        self.wait_for_socket()?;
-        tracing::info!(socket_dir = %self.socket_dir().display(), "started PostgreSQL");
-        Ok(())
-    }
-
-    /// Upgrades a cluster initialised with `trust` (older versions): gives the superuser a
-    /// password in single-user mode, so there is never a moment in which a server runs that
-    /// trusts anyone. The password file is written only once the role has it.
-    fn set_superuser_password(&self) -> Result<(), EmbeddedError> {
-        let password = access::generate_password();
-        let mut cmd = self.command("postgres");
-        cmd.arg("--single")
-            .arg("-D")
-            .arg(self.data())
-            .arg("postgres");
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // On stdin, not the command line: other users can read command lines in /proc.
-            writeln!(stdin, "SET password_encryption = 'scram-sha-256';")?;
-            writeln!(stdin, "ALTER ROLE postgres PASSWORD '{password}';")?;
-        }
-        let out = child.wait_with_output()?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() || stderr.contains("ERROR") {
-            let detail = format!("{}\n{}", out.status, stderr.replace(&password, "…"));
-            return Err(self.failure("setting the PostgreSQL superuser's password", detail));
-        }
-        let pwfile = access::password_file(&self.dir, access::SUPERUSER);
-        access::write_private(&pwfile, &password, self.pg_user)?;
-        tracing::info!(
-            "secured a PostgreSQL cluster made by an older version: passwords, socket only"
-        );
-        Ok(())
-    }
-
-    /// pg_ctl -w already waits for readiness; this also covers a reused server still starting.
-    fn wait_for_socket(&self) -> Result<(), EmbeddedError> {
-        let socket = self.socket_dir().join(format!(".s.PGSQL.{}", self.port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match std::os::unix::net::UnixStream::connect(&socket) {
-                Ok(_) => return Ok(()),
-                Err(e) if Instant::now() >= deadline => {
-                    let detail = format!("{} does not accept connections: {e}", socket.display());
-                    return Err(self.failure("waiting for PostgreSQL", detail));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
     }
 
     fn pid_file_port(&self) -> Result<u16, EmbeddedError> {
