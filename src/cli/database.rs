@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::{connect, migrate, roles};
@@ -124,6 +124,10 @@ async fn set_up_embedded_roles(embedded: &EmbeddedPostgres) -> anyhow::Result<(S
     let mut admin = connect::establish(&embedded.url("postgres"))
         .await
         .context("connecting to the embedded PostgreSQL")?;
+    // A failing statement is logged with its text, which here holds a password.
+    admin
+        .batch_execute("SET log_min_error_statement = panic")
+        .await?;
     roles::ensure_login_role(&mut admin, EMBEDDED_OWNER, &owner_password).await?;
     roles::ensure_login_role(&mut admin, EMBEDDED_RUNTIME, &runtime_password).await?;
     let database = roles::quote_identifier(EMBEDDED_DATABASE);

@@ -41,10 +41,12 @@ async fn probe_table(app: &TestApp) {
         .await
         .unwrap();
     let runtime = crate::harness::servers::RUNTIME_ROLE;
-    diesel::sql_query(format!("GRANT SELECT, INSERT, UPDATE ON retry_probe TO {runtime}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    diesel::sql_query(format!(
+        "GRANT SELECT, INSERT, UPDATE ON retry_probe TO {runtime}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     diesel::sql_query("INSERT INTO retry_probe VALUES (1, 0)")
         .execute(&mut conn)
         .await
