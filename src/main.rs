@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use oblique::cli::{Cli, Command, database::Database, keys, serve, token};
+use oblique::cli::{Cli, Command, keys, serve, token};
 use oblique::{db, logging};
 
 #[tokio::main]
@@ -22,18 +22,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&cli.global, &args).await,
         Command::Migrate => serve::migrate(&cli.global).await,
         Command::Token(command) => {
-            let database = Database::resolve(
-                cli.global.database_url.as_deref(),
-                &cli.global.data_dir,
-                false,
-            )
-            .await?;
+            let database = serve::resolve(&cli.global, false).await?;
             let result = async {
-                db::migrate::run_pending(&database.url).await?;
-                let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
-                    &database.url,
-                )
-                .await?;
+                database.migrate().await?;
+                let mut conn = db::connect::establish(&database.url).await?;
                 token::run(&mut conn, command).await
             }
             .await;
@@ -41,18 +33,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Keys(command) => {
-            let database = Database::resolve(
-                cli.global.database_url.as_deref(),
-                &cli.global.data_dir,
-                false,
-            )
-            .await?;
+            let database = serve::resolve(&cli.global, false).await?;
             let result = async {
-                db::migrate::run_pending(&database.url).await?;
-                let mut conn = <db::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
-                    &database.url,
-                )
-                .await?;
+                database.migrate().await?;
+                let mut conn = db::connect::establish(&database.url).await?;
                 keys::run(&mut conn, &cli.global, command).await
             }
             .await;

@@ -82,8 +82,7 @@ impl BenchDatabase {
                 .await?
             }
             None => {
-                let (client, connection) =
-                    tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await?;
+                let (client, connection) = crate::db::connect::connect(&self.admin_url).await?;
                 let connection = tokio::spawn(connection);
                 client
                     .batch_execute(&format!(

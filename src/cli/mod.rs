@@ -38,6 +38,17 @@ pub struct GlobalArgs {
     /// started from the machine's binaries, with its data in <data dir>/pg.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL URL of the role that owns Oblique's tables: migrations run as it, and it
+    /// grants DATABASE_URL's role what serving needs (but only INSERT and SELECT on the audit
+    /// log). Unset: migrations run over DATABASE_URL. Ignored for the embedded PostgreSQL,
+    /// which sets up both roles itself.
+    #[arg(
+        long,
+        env = "OBLIQUE_MIGRATION_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub migration_database_url: Option<String>,
     /// Where Oblique keeps its own files: the embedded database, the credentials key file
     /// (unless OBLIQUE_SECRET_KEY is set) and the first admin token.
     #[arg(

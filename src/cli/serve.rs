@@ -11,7 +11,7 @@ use super::{GlobalArgs, ServeArgs, database::Database, keys};
 use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
 use crate::crypto::Keys;
-use crate::db::{self, migrate, tokens};
+use crate::db::{self, tokens};
 use crate::server::{self, TlsFiles};
 
 /// The first admin token's file, in the data directory.
@@ -19,15 +19,26 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     ensure_data_dir(&global.data_dir)?;
-    let database =
-        Database::resolve(global.database_url.as_deref(), &global.data_dir, true).await?;
-    let result = serve_on(global, args, &database.url).await;
+    let database = resolve(global, true).await?;
+    let result = serve_on(global, args, &database).await;
     database.shutdown().await;
     result
 }
 
-async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
-    migrate::run_pending(database_url).await?;
+/// The database of the global flags; `owner`: see `Database::resolve`.
+pub async fn resolve(global: &GlobalArgs, owner: bool) -> anyhow::Result<Database> {
+    let url = global.database_url.as_deref();
+    let migration_url = global.migration_database_url.as_deref();
+    Database::resolve(url, migration_url, &global.data_dir, owner).await
+}
+
+async fn serve_on(
+    global: &GlobalArgs,
+    args: &ServeArgs,
+    database: &Database,
+) -> anyhow::Result<()> {
+    database.migrate().await?;
+    let database_url = &database.url;
     let pool = db::connect_pool(database_url, args.db_pool_size)?;
     let keys = load_secret_key(global, &pool).await?;
     let mut ctx = AppContext::new(pool, keys, database_url.to_string());
@@ -63,9 +74,8 @@ async fn serve_on(global: &GlobalArgs, args: &ServeArgs, database_url: &str) -> 
 }
 
 pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
-    let database =
-        Database::resolve(global.database_url.as_deref(), &global.data_dir, false).await?;
-    let result = migrate::run_pending(&database.url).await;
+    let database = resolve(global, false).await?;
+    let result = database.migrate().await;
     database.shutdown().await;
     let applied = result?;
     tracing::info!(applied, "database is up to date");

@@ -1,7 +1,10 @@
 //! Embedded diesel migrations, run under an advisory lock so replicas can start together.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
+use diesel::migration::MigrationSource;
 use diesel_async::{AsyncPgConnection, async_connection_wrapper::AsyncConnectionWrapper};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -12,9 +15,13 @@ const MIGRATION_LOCK_KEY: i64 = 0x0b11_0e01;
 
 type Wrapper = AsyncConnectionWrapper<AsyncPgConnection>;
 
-/// Applies every pending migration; returns how many ran.
+/// Applies every pending migration; returns how many ran. With none pending it changes nothing,
+/// so that a role that may only read the migrations table (the runtime role) can call it too.
 pub async fn run_pending(database_url: &str) -> anyhow::Result<usize> {
     with_locked_connection(database_url, |conn| {
+        if all_applied(conn) {
+            return Ok(0);
+        }
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
@@ -24,6 +31,27 @@ pub async fn run_pending(database_url: &str) -> anyhow::Result<usize> {
         Ok(applied.len())
     })
     .await
+}
+
+/// Whether every embedded migration is recorded as applied. Any error (no table yet) is "no":
+/// diesel's harness then sets things up and reports what is really wrong.
+fn all_applied(conn: &mut Wrapper) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let Ok(rows) =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load::<Applied>(conn)
+    else {
+        return false;
+    };
+    let applied: HashSet<String> = rows.into_iter().map(|row| row.version).collect();
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS);
+    embedded.is_ok_and(|all| {
+        all.iter()
+            .all(|m| applied.contains(&m.name().version().to_string()))
+    })
 }
 
 /// Reverts every applied migration (used to prove each down.sql undoes its up.sql).
@@ -54,9 +82,11 @@ async fn with_locked_connection<T: Send + 'static>(
     database_url: &str,
     work: impl FnOnce(&mut Wrapper) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    let url = database_url.to_string();
+    let conn = super::connect::establish(database_url)
+        .await
+        .context("connecting to the database")?;
     tokio::task::spawn_blocking(move || {
-        let mut conn = Wrapper::establish(&url).context("connecting to the database")?;
+        let mut conn = Wrapper::from(conn);
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)?;
         let result = work(&mut conn);

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod connect;
 pub mod credentials_key;
 pub mod embedded;
 pub mod grants;
@@ -14,10 +15,12 @@ pub mod pool;
 pub mod propagations;
 pub mod resources;
 pub mod retry;
+pub mod roles;
 pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;
 pub mod teams;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 

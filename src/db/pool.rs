@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::{
-    AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
+    AsyncPgConnection, SimpleAsyncConnection,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
 };
 use futures::FutureExt;
@@ -32,7 +32,7 @@ pub fn connect_pool(database_url: &str, max_size: usize) -> anyhow::Result<Pool>
 async fn establish_with_session_settings(
     url: String,
 ) -> diesel::ConnectionResult<AsyncPgConnection> {
-    let mut conn = AsyncPgConnection::establish(&url).await?;
+    let mut conn = super::connect::establish(&url).await?;
     conn.batch_execute(&format!(
         "SET application_name = 'oblique'; SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
     ))

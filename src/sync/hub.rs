@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -90,7 +90,7 @@ impl EventHub {
     }
 
     async fn listen_once(&self, database_url: &str) -> anyhow::Result<()> {
-        let mut conn = AsyncPgConnection::establish(database_url).await?;
+        let mut conn = crate::db::connect::establish(database_url).await?;
         diesel::sql_query(format!("LISTEN {EVENTS_CHANNEL}"))
             .execute(&mut conn)
             .await?;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use tokio_postgres::{Client, CopyInSink, NoTls};
+use tokio_postgres::{Client, CopyInSink};
 use uuid::Uuid;
 
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
@@ -121,7 +121,7 @@ pub struct Staging {
 
 impl Staging {
     pub async fn open(database_url: &str) -> anyhow::Result<Self> {
-        let (client, connection) = tokio_postgres::connect(database_url, NoTls).await?;
+        let (client, connection) = crate::db::connect::connect(database_url).await?;
         let connection = tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "staging connection closed");

@@ -32,13 +32,21 @@ struct Value {
     value: i64,
 }
 
-/// A table with one row (id 1, value 0) for the attempts to write.
+/// A table with one row (id 1, value 0) for the attempts to write. Made by the owner: the
+/// server's role may not create tables.
 async fn probe_table(app: &TestApp) {
-    let mut conn = app.conn().await;
+    let mut conn = app.owner_conn().await;
     diesel::sql_query("CREATE TABLE retry_probe (id int PRIMARY KEY, value bigint NOT NULL)")
         .execute(&mut conn)
         .await
         .unwrap();
+    let runtime = crate::harness::servers::RUNTIME_ROLE;
+    diesel::sql_query(format!(
+        "GRANT SELECT, INSERT, UPDATE ON retry_probe TO {runtime}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     diesel::sql_query("INSERT INTO retry_probe VALUES (1, 0)")
         .execute(&mut conn)
         .await

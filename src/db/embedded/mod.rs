@@ -2,8 +2,14 @@
 //! database of `oblique serve` when no DATABASE_URL is configured, and throwaway servers
 //! for tests. Everything blocks; async callers should use `spawn_blocking`.
 //!
-//! `dir` holds `data/` (the cluster) and `postgres.log`: initdb wants an empty directory,
-//! and the log must live outside the cluster yet be writable by the server's OS user.
+//! `dir` (0700, owned by the server's OS user) holds `data/` (the cluster), `postgres.log`,
+//! and for the durable server `run/` (its Unix socket), `port` and the roles' `*.password`
+//! files: initdb wants an empty directory, and these must live outside the cluster yet be
+//! readable by the server's OS user. The durable server has no TCP listener and asks every
+//! connection for a password (see `access`); throwaway servers listen on 127.0.0.1 and trust
+//! everyone, for tests that need a "remote" server reached by host and port.
+
+mod access;
 
 use std::cmp::Reverse;
 use std::fs;
@@ -94,17 +100,22 @@ fn version_key(dir: &Path) -> Vec<u32> {
 pub struct EmbeddedPostgres {
     dir: PathBuf,
     bindir: PathBuf,
-    /// We are root: PostgreSQL refuses to run as root, so it runs as `postgres`.
-    as_postgres: bool,
+    /// We are root: PostgreSQL refuses to run as root, so it runs as `postgres` (uid, gid),
+    /// which then owns the directory and the files in it.
+    pg_user: Option<(u32, u32)>,
     port: u16,
+    /// Durable servers: the bootstrap superuser's password (socket only, scram-sha-256).
+    superuser_password: Option<String>,
     owns: bool,
     running: bool,
 }
 
 impl EmbeddedPostgres {
     /// Starts (or reuses) a durable (fsync on) server whose cluster lives in `dir/data`,
-    /// running initdb on first use. A server already running on that cluster is reused,
-    /// and then this handle does not stop it (see `owns_server`).
+    /// running initdb on first use, reachable only through its socket with a password. A
+    /// cluster made by older versions (trust, TCP) is given a password first. A secured server
+    /// already running on that cluster is reused, and then this handle does not stop it (see
+    /// `owns_server`).
     pub fn start(dir: &Path) -> Result<Self, EmbeddedError> {
         Self::start_impl(dir, false)
     }
@@ -129,54 +140,19 @@ impl EmbeddedPostgres {
             check_reachable(&dir)?;
         }
         tracing::info!(bindir = %bindir.display(), dir = %dir.display(), "using PostgreSQL binaries");
-        let as_postgres = pg_user.is_some();
         let mut pg = Self {
             dir,
             bindir,
-            as_postgres,
+            pg_user,
             port: 0,
+            superuser_password: None,
             owns: false,
             running: false,
         };
-
-        if pg.is_running()? {
-            pg.port = pg.pid_file_port()?;
-            pg.running = true;
-            pg.wait_for_tcp()?;
-            tracing::info!(port = pg.port, "reusing running PostgreSQL");
-            return Ok(pg);
+        match throwaway {
+            true => pg.start_on_loopback()?,
+            false => pg.start_secured()?,
         }
-        if !pg.data().join("PG_VERSION").exists() {
-            pg.initdb(throwaway)?;
-        }
-        // Unix sockets off, loopback TCP only: nothing can collide with a system server.
-        let mut opts = "-k '' -c listen_addresses=127.0.0.1".to_string();
-        if throwaway {
-            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-            // A new cluster has no WAL segments to recycle: each new 16 MB segment would be
-            // zero-filled before use, so whatever first writes a gigabyte on it pays about a
-            // quarter more (measured: an initial sync of a million memberships, 3 s).
-            opts += " -c wal_init_zero=off";
-            opts += " -c max_connections=300";
-        }
-        for attempt in 1.. {
-            pg.port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
-            let mut cmd = pg.pg_ctl("start");
-            // A generous timeout: crash recovery of a large durable cluster can take minutes,
-            // and pg_ctl notices a postmaster that dies early without waiting it out.
-            cmd.arg("-l").arg(pg.log()).args(["-w", "-t", "300", "-o"]);
-            cmd.arg(format!("-p {} {opts}", pg.port));
-            match pg.run("starting PostgreSQL", &mut cmd) {
-                Ok(()) => break,
-                // Someone may grab the probed port before the server binds it.
-                Err(EmbeddedError::Command { detail, .. })
-                    if attempt < 3 && detail.contains("could not create any TCP/IP sockets") => {}
-                Err(e) => return Err(e),
-            }
-        }
-        (pg.owns, pg.running) = (true, true);
-        pg.wait_for_tcp()?;
-        tracing::info!(port = pg.port, "started PostgreSQL");
         Ok(pg)
     }
 
@@ -184,9 +160,35 @@ impl EmbeddedPostgres {
         self.port
     }
 
-    /// postgres://postgres@127.0.0.1:PORT/DATABASE
+    /// The superuser's URL: postgres://postgres@127.0.0.1:PORT/DATABASE for a throwaway
+    /// server; for the durable one, its socket with the password (never log it).
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        match &self.superuser_password {
+            Some(password) => self.url_as(access::SUPERUSER, password, database),
+            None => format!("postgres://postgres@127.0.0.1:{}/{database}", self.port),
+        }
+    }
+
+    /// The durable server's URL for `role`: through its socket, with the password.
+    pub fn url_as(&self, role: &str, password: &str, database: &str) -> String {
+        access::socket_url(&self.socket_dir(), self.port, role, password, database)
+    }
+
+    /// The directory of the durable server's Unix socket (0700).
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.join(access::SOCKET_DIR)
+    }
+
+    /// The password of `role`, from its 0600 file in the server's directory; a new random one
+    /// (written there) when it has none. Setting it on the role is the caller's business.
+    pub fn role_password(&self, role: &str) -> Result<String, EmbeddedError> {
+        let path = access::password_file(&self.dir, role);
+        if let Some(password) = access::read_password(&path)? {
+            return Ok(password);
+        }
+        let password = access::generate_password();
+        access::write_private(&path, &password, self.pg_user)?;
+        Ok(password)
     }
 
     /// Whether stop()/drop will stop the server (false when an already-running one was reused).
@@ -225,7 +227,7 @@ impl EmbeddedPostgres {
     }
 
     fn command(&self, bin: &str) -> Command {
-        let mut cmd = if self.as_postgres {
+        let mut cmd = if self.pg_user.is_some() {
             runuser(&self.bindir.join(bin))
         } else {
             Command::new(self.bindir.join(bin))
@@ -295,7 +297,14 @@ impl EmbeddedPostgres {
             fs::remove_dir_all(&staging)?;
         }
         let mut cmd = self.command("initdb");
-        cmd.args("-A trust -U postgres -E UTF8 --locale=C.UTF-8 -D".split(' '));
+        match throwaway {
+            true => cmd.args(["-A", "trust"]),
+            false => {
+                let pwfile = access::password_file(&self.dir, access::SUPERUSER);
+                cmd.args(["--auth=scram-sha-256", "--pwfile"]).arg(pwfile)
+            }
+        };
+        cmd.args("-U postgres -E UTF8 --locale=C.UTF-8 -D".split(' '));
         cmd.arg(&staging).args(throwaway.then_some("--no-sync"));
         if let Err(e) = self.run("initdb", &mut cmd) {
             let _ = fs::remove_dir_all(&staging);
@@ -306,6 +315,49 @@ impl EmbeddedPostgres {
             fs::File::open(&self.dir)?.sync_all()?; // make the rename durable
         }
         tracing::info!(dir = %data.display(), "initialised PostgreSQL cluster");
+        Ok(())
+    }
+
+    /// Throwaway (test) servers: loopback TCP, trust, fsync off.
+    fn start_on_loopback(&mut self) -> Result<(), EmbeddedError> {
+        if self.is_running()? {
+            self.port = self.pid_file_port()?;
+            self.running = true;
+            self.wait_for_tcp()?;
+            tracing::info!(port = self.port, "reusing running PostgreSQL");
+            return Ok(());
+        }
+        if !self.data().join("PG_VERSION").exists() {
+            self.initdb(true)?;
+        }
+        // Unix sockets off, loopback TCP only: nothing can collide with a system server.
+        let mut opts = "-k '' -c listen_addresses=127.0.0.1".to_string();
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+        // A new cluster has no WAL segments to recycle: each new 16 MB segment would be
+        // zero-filled before use, so whatever first writes a gigabyte on it pays about a
+        // quarter more (measured: an initial sync of a million memberships, 3 s).
+        opts += " -c wal_init_zero=off";
+        opts += " -c max_connections=300";
+        for attempt in 1.. {
+            self.port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+            let mut cmd = self.pg_ctl("start");
+            // A generous timeout: crash recovery of a large durable cluster can take minutes,
+            // and pg_ctl notices a postmaster that dies early without waiting it out.
+            cmd.arg("-l")
+                .arg(self.log())
+                .args(["-w", "-t", "300", "-o"]);
+            cmd.arg(format!("-p {} {opts}", self.port));
+            match self.run("starting PostgreSQL", &mut cmd) {
+                Ok(()) => break,
+                // Someone may grab the probed port before the server binds it.
+                Err(EmbeddedError::Command { detail, .. })
+                    if attempt < 3 && detail.contains("could not create any TCP/IP sockets") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        (self.owns, self.running) = (true, true);
+        self.wait_for_tcp()?;
+        tracing::info!(port = self.port, "started PostgreSQL");
         Ok(())
     }
 
@@ -386,3 +438,6 @@ fn check_reachable(dir: &Path) -> Result<(), EmbeddedError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod access_tests;

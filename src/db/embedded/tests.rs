@@ -3,7 +3,7 @@
 use super::*;
 
 /// A temp dir under /tmp that the postgres user can traverse.
-fn reachable_tempdir(mode: u32) -> tempfile::TempDir {
+pub(super) fn reachable_tempdir(mode: u32) -> tempfile::TempDir {
     let tmp = tempfile::Builder::new()
         .prefix("oblique-pg-")
         .tempdir_in("/tmp")
@@ -12,7 +12,18 @@ fn reachable_tempdir(mode: u32) -> tempfile::TempDir {
     tmp
 }
 
-fn psql(url: &str, sql: &str) -> String {
+pub(super) fn psql(url: &str, sql: &str) -> String {
+    let out = try_psql(url, sql);
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// psql without any password but the URL's (no ~/.pgpass, no PGPASSWORD).
+pub(super) fn try_psql(url: &str, sql: &str) -> std::process::Output {
     let args = [
         "-X",
         "-q",
@@ -24,16 +35,12 @@ fn psql(url: &str, sql: &str) -> String {
         "-c",
         sql,
     ];
-    let out = Command::new("/usr/bin/psql")
+    Command::new("/usr/bin/psql")
         .args(args)
+        .env("PGPASSFILE", "/dev/null")
+        .env_remove("PGPASSWORD")
         .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+        .expect("run psql")
 }
 
 fn accepts(port: u16) -> bool {
@@ -96,7 +103,7 @@ fn second_handle_reuses_running_server() {
     let mut third = EmbeddedPostgres::start(&dir).expect("third start");
     third.take_ownership();
     third.stop().expect("owner stops the reused server");
-    assert!(!accepts(first.port()));
+    assert!(try_psql(&first.url("postgres"), "select 1").status.code() == Some(2));
     first
         .stop()
         .expect("stopping an already-stopped server is fine");

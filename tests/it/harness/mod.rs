@@ -202,10 +202,19 @@ impl TestApp {
             .to_string()
     }
 
+    /// A pooled connection: the runtime role, as the server has.
     pub async fn conn(
         &self,
     ) -> diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection> {
         self.ctx.pool.get().await.expect("conn")
+    }
+
+    /// A connection as the owner of the tables (what migrations run as), not the server's role.
+    pub async fn owner_conn(&self) -> diesel_async::AsyncPgConnection {
+        let url = servers::owner_url(&self.database_name).expect("a test database");
+        oblique::db::connect::establish(&url)
+            .await
+            .expect("connecting as the owner")
     }
 }
 

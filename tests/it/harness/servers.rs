@@ -2,6 +2,9 @@
 //! DATABASE_URL when set, else a throwaway cluster), and a throwaway "remote system" cluster
 //! with password authentication that integrations connect to. Throwaway clusters are stopped
 //! when the test process exits.
+//!
+//! Test databases are migrated by an owner role and served by a runtime role that owns nothing,
+//! as in production: the whole suite proves that the runtime role's privileges suffice.
 
 use std::sync::{Mutex, Once, OnceLock};
 
@@ -44,6 +47,12 @@ pub fn start_throwaway(label: &str) -> u16 {
     port
 }
 
+/// The role that owns the test databases' tables (runs migrations), and the one TestApp serves
+/// as (granted what it needs by the owner). Their password only matters on a server that asks.
+pub const OWNER_ROLE: &str = "oblique_test_owner";
+pub const RUNTIME_ROLE: &str = "oblique_test_runtime";
+const ROLE_PASSWORD: &str = "oblique_test";
+
 /// Server URL without a database: `postgres://user@host:port`, plus any query string.
 #[derive(Clone, Debug)]
 pub struct ServerUrl {
@@ -71,6 +80,37 @@ impl ServerUrl {
     pub fn database(&self, name: &str) -> String {
         format!("{}/{}{}", self.base, name, self.query)
     }
+
+    /// `database` as another role (with the test roles' password).
+    pub fn database_as(&self, role: &str, name: &str) -> String {
+        let after_scheme = self.base.find("://").map_or(0, |i| i + 3);
+        let host = match self.base.rfind('@') {
+            Some(at) => &self.base[at + 1..],
+            None => &self.base[after_scheme..],
+        };
+        let scheme = &self.base[..after_scheme];
+        format!("{scheme}{role}:{ROLE_PASSWORD}@{host}/{name}{}", self.query)
+    }
+}
+
+/// URL of test database `name` as its owner.
+pub fn owner_url(name: &str) -> Option<String> {
+    SERVER_FOR_DROP
+        .get()
+        .map(|s| s.database_as(OWNER_ROLE, name))
+}
+
+/// Creates the owner and runtime roles unless they exist (test processes may race).
+async fn ensure_test_roles(admin: &mut AsyncPgConnection) {
+    for role in [OWNER_ROLE, RUNTIME_ROLE] {
+        admin
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE {role} LOGIN PASSWORD '{ROLE_PASSWORD}'; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            ))
+            .await
+            .expect("creating the test roles (needs CREATEROLE)");
+    }
 }
 
 /// Where Oblique's test databases live.
@@ -97,9 +137,11 @@ pub async fn create_test_database() -> (String, String) {
         .expect("connecting to the test server");
     // CREATE DATABASE refuses a template someone else is copying at that instant: retry.
     for attempt in 0.. {
-        let created = diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut admin)
-            .await;
+        let created = diesel::sql_query(format!(
+            "CREATE DATABASE {name} TEMPLATE {template} OWNER {OWNER_ROLE}"
+        ))
+        .execute(&mut admin)
+        .await;
         match created {
             Ok(_) => break,
             Err(error) if attempt < 50 => {
@@ -109,7 +151,8 @@ pub async fn create_test_database() -> (String, String) {
             Err(error) => panic!("creating test database: {error}"),
         }
     }
-    (name.clone(), server.database(&name))
+    let runtime_url = server.database_as(RUNTIME_ROLE, &name);
+    (name, runtime_url)
 }
 
 /// A fresh database without any migration, for migration tests.
@@ -158,7 +201,8 @@ async fn migrated_template(server: &'static ServerUrl) -> &'static str {
     let _ = SERVER_FOR_DROP.set(server.clone());
     TEMPLATE
         .get_or_init(|| async {
-            let name = format!("oblique_test_tpl_{}", migrations_hash());
+            // "roles": templates of older harnesses were migrated by the superuser.
+            let name = format!("oblique_test_tpl_roles_{}", migrations_hash());
             let mut admin = AsyncPgConnection::establish(&server.database("postgres"))
                 .await
                 .expect("connecting to the test server");
@@ -167,6 +211,7 @@ async fn migrated_template(server: &'static ServerUrl) -> &'static str {
                 .batch_execute("SELECT pg_advisory_lock(4242001)")
                 .await
                 .expect("lock");
+            ensure_test_roles(&mut admin).await;
             #[derive(diesel::QueryableByName)]
             struct Found {
                 #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -187,12 +232,20 @@ async fn migrated_template(server: &'static ServerUrl) -> &'static str {
                     .await
                     .expect("dropping a stale template");
                 admin
-                    .batch_execute(&format!("CREATE DATABASE {building}"))
+                    .batch_execute(&format!("CREATE DATABASE {building} OWNER {OWNER_ROLE}"))
                     .await
                     .expect("creating template");
-                oblique::db::migrate::run_pending(&server.database(&building))
+                let owner_url = server.database_as(OWNER_ROLE, &building);
+                oblique::db::migrate::run_pending(&owner_url)
                     .await
                     .expect("migrating template");
+                let mut owner = AsyncPgConnection::establish(&owner_url)
+                    .await
+                    .expect("connecting as the owner");
+                oblique::db::roles::grant_runtime_privileges(&mut owner, RUNTIME_ROLE)
+                    .await
+                    .expect("granting the runtime role");
+                drop(owner);
                 admin
                     .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
                     .await
