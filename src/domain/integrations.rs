@@ -165,14 +165,19 @@ pub async fn update(
     };
     if update.config.is_some() || update.credentials.is_some() {
         let kind = kind_of(&current)?;
-        let config = match update.config.clone() {
-            Some(config) => config,
-            None => serde_json::from_value(current.config.clone())
-                .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?,
-        };
+        let stored_config: BTreeMap<String, String> =
+            serde_json::from_value(current.config.clone())
+                .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?;
+        let config = update
+            .config
+            .clone()
+            .unwrap_or_else(|| stored_config.clone());
         let credentials = match update.credentials.clone() {
             Some(credentials) => credentials,
-            None => open(ctx, &current)?,
+            None => {
+                ensure_same_credential_destination(kind, &stored_config, &config)?;
+                open(ctx, &current)?
+            }
         };
         let setup = Setup::check(kind.setup_fields(), config, credentials)?;
         kind.validate(&setup).await?;
@@ -360,6 +365,41 @@ pub fn connector_for_integration(
     let credentials = open(ctx, row)?;
     let setup = Setup::check(kind.setup_fields(), config, credentials)?;
     Ok(kind.connector(&setup)?)
+}
+
+/// Refuses a config that would send the stored credentials somewhere else (or less protected)
+/// than where they were checked: otherwise anyone holding an admin token could point an
+/// integration at a server of their own and read the password the API never returns.
+fn ensure_same_credential_destination(
+    kind: IntegrationKind,
+    stored: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> AppResult<()> {
+    let effective = |config: &BTreeMap<String, String>, name: &str| -> Option<String> {
+        let given = config.get(name).map(|value| value.trim().to_string());
+        let default = || {
+            kind.setup_fields()
+                .iter()
+                .find(|field| field.name == name)
+                .and_then(|field| field.default)
+                .map(str::to_string)
+        };
+        given.filter(|value| !value.is_empty()).or_else(default)
+    };
+    let changed = kind
+        .credential_destination_fields()
+        .iter()
+        .find(|name| effective(stored, name) != effective(new, name));
+    match changed {
+        Some(name) => Err(AppError::invalid(
+            "credentials",
+            format!(
+                "must be given again when config.{name} changes: stored credentials are only \
+                 ever sent to the endpoint they were checked against"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {

@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod audit;
 mod auth;
+mod credential_destination;
 mod fixtures;
 mod grants;
 mod health;

@@ -17,7 +17,7 @@ mod tls;
 
 pub use connect::{connect, validate};
 pub use settings::{PostgresSettings, SslMode};
-pub use setup::SETUP_FIELDS;
+pub use setup::{CREDENTIAL_DESTINATION_FIELDS, SETUP_FIELDS};
 
 use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 
