@@ -1,5 +1,6 @@
 //! Who is calling: bearer tokens, their roles, and the layer that checks them.
 
+pub mod cache;
 pub mod layer;
 pub mod token;
 
