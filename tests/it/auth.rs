@@ -5,6 +5,7 @@ use oblique::pb;
 use tonic::Code;
 use uuid::Uuid;
 
+use crate::harness::calls::create;
 use crate::harness::{Clients, TestApp, expect_code};
 
 #[tokio::test]
@@ -67,6 +68,34 @@ async fn a_revoked_token_is_refused_within_seconds() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn only_an_admin_may_override_the_mass_deletion_guard() {
+    let app = TestApp::spawn_without_sync().await;
+    let integration = create(&app, "guarded").await;
+    let trigger = |allow_mass_deletion| pb::TriggerSyncRequest {
+        integration_id: integration.id.clone(),
+        dry_run: false,
+        allow_mass_deletion,
+    };
+    let status = expect_code(
+        app.service.sync.clone().trigger_sync(trigger(true)).await,
+        Code::PermissionDenied,
+    );
+    assert!(status.message().contains("admin"), "{status:?}");
+    app.service
+        .sync
+        .clone()
+        .trigger_sync(trigger(false))
+        .await
+        .expect("a plain trigger by the service");
+    app.admin
+        .sync
+        .clone()
+        .trigger_sync(trigger(true))
+        .await
+        .expect("an override by an admin");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod audit;
 mod auth;
+mod auth_matrix;
 mod auth_starvation;
 mod credential_destination;
 mod fixtures;
