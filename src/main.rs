@@ -34,7 +34,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     &database.url,
                 )
                 .await?;
-                token::run(&mut conn, command).await
+                token::run(&mut conn, &cli.global.data_dir, command).await
             }
             .await;
             database.shutdown().await;

@@ -21,6 +21,7 @@ mod migrations;
 mod push;
 mod retry;
 mod serve_binary;
+mod serve_security;
 mod sync_pull;
 mod sync_runs;
 mod teams;
