@@ -20,7 +20,7 @@ use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
 use super::cache::{TokenCache, TokenKey};
-use super::token;
+use super::{Principal, Role, policy, token};
 use crate::db::Pool;
 use crate::error::AppError;
 
@@ -95,7 +95,12 @@ where
                 return inner.call(request).await;
             }
             let presented = bearer_token(&request);
-            match authenticator.authenticate(presented).await {
+            let needed = policy::needed_role(request.uri().path());
+            let authorized = authenticator
+                .authenticate(presented)
+                .await
+                .and_then(|principal| authorize(principal, needed));
+            match authorized {
                 Ok(principal) => {
                     tracing::debug!(token = %principal.name, role = %principal.role, path = request.uri().path(), "authenticated");
                     request.extensions_mut().insert(principal);
@@ -121,11 +126,22 @@ fn bearer_token<B>(request: &Request<B>) -> Result<SecretString, AppError> {
         .ok_or_else(|| AppError::Unauthenticated("authorization must be \"Bearer <token>\"".into()))
 }
 
+/// The principal, if its role is at least `needed`: checked before the body is decoded.
+fn authorize(principal: Principal, needed: Role) -> Result<Principal, AppError> {
+    if principal.role < needed {
+        return Err(AppError::PermissionDenied(format!(
+            "this call needs the {needed} role; token {:?} has {}",
+            principal.name, principal.role
+        )));
+    }
+    Ok(principal)
+}
+
 impl Authenticator {
     async fn authenticate(
         &self,
         presented: Result<SecretString, AppError>,
-    ) -> Result<super::Principal, AppError> {
+    ) -> Result<Principal, AppError> {
         let presented = presented?;
         if !token::is_well_formed(&presented) {
             return Err(token::refused());

@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod layer;
+pub mod policy;
 pub mod token;
 
 use std::fmt;

@@ -51,6 +51,11 @@ const NEEDED: &[(&str, Role)] = &[
 
 const PACKAGE: &str = "oblique.v1";
 
+/// The empty message: every field at its default.
+const EMPTY: &[u8] = &[];
+/// Not a protobuf message: a field key whose varint never ends.
+const UNDECODABLE: &[u8] = &[0xff, 0xff, 0xff];
+
 /// One RPC as the descriptor set declares it.
 #[derive(Debug)]
 struct Method {
@@ -130,12 +135,12 @@ impl Decoder for RawCodec {
     }
 }
 
-/// The code an empty request to `method` gets with `token` (Ok when the call was accepted; a
+/// The code a request of `body` to `method` gets with `token` (Ok when the call was accepted; a
 /// stream is dropped once it started).
-async fn call(channel: &Channel, method: &Method, token: Option<&str>) -> Code {
+async fn call(channel: &Channel, method: &Method, token: Option<&str>, body: &[u8]) -> Code {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.expect("channel ready");
-    let mut request = tonic::Request::new(Vec::new());
+    let mut request = tonic::Request::new(body.to_vec());
     if let Some(token) = token {
         let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("header");
         request.metadata_mut().insert("authorization", value);
@@ -223,7 +228,7 @@ async fn every_method_answers_every_caller_as_the_role_table_says() {
                     .find(|(r, _)| *r == role)
                     .map(|(_, token)| token.as_str()),
             };
-            let code = call(&app.channel, method, token).await;
+            let code = call(&app.channel, method, token, EMPTY).await;
             let right = match caller {
                 Caller::As(role) if role >= needed => {
                     !matches!(code, Code::Unauthenticated | Code::PermissionDenied)
@@ -233,6 +238,16 @@ async fn every_method_answers_every_caller_as_the_role_table_says() {
             };
             if !right {
                 wrong.push(format!("{} as {caller:?} got {code:?}", method.name));
+            }
+            // Not even decoding comes before authorization.
+            if matches!(caller, Caller::As(role) if role < needed) {
+                let code = call(&app.channel, method, token, UNDECODABLE).await;
+                if code != Code::PermissionDenied {
+                    wrong.push(format!(
+                        "{} as {caller:?} with an undecodable body got {code:?}",
+                        method.name
+                    ));
+                }
             }
         }
     }
