@@ -438,3 +438,58 @@ fn is_unique_violation(cause: &anyhow::Error) -> bool {
         ))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_a_new_destination_needs_the_credentials_again() {
+        let kind = IntegrationKind::Postgres;
+        let stored = config(&[("host", "db"), ("port", "5432"), ("username", "u")]);
+        let same = |new: &[(&str, &str)]| {
+            ensure_same_credential_destination(kind, &stored, &config(new)).is_ok()
+        };
+        // A default written out, or left out, is the same destination; other fields are free.
+        assert!(same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("role_pattern", "x%")
+        ]));
+        assert!(same(&[
+            ("host", " db "),
+            ("port", "5432"),
+            ("username", "u")
+        ]));
+        for moved in [
+            [("host", "evil"), ("username", "u")],
+            [("host", "db"), ("username", "root")],
+        ] {
+            let refused = ensure_same_credential_destination(kind, &stored, &config(&moved));
+            assert!(
+                matches!(refused, Err(AppError::InvalidArgument { ref field, .. }) if field == "credentials"),
+                "{moved:?}: {refused:?}"
+            );
+        }
+        assert!(!same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("port", "6432")
+        ]));
+        assert!(!same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("ca_cert", "PEM")
+        ]));
+        let ldap = config(&[("url", "ldaps://dir"), ("bind_dn", "cn=o")]);
+        let moved = config(&[("url", "ldap://dir"), ("bind_dn", "cn=o")]);
+        assert!(ensure_same_credential_destination(IntegrationKind::Ldap, &ldap, &moved).is_err());
+    }
+}
