@@ -26,7 +26,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = async {
                 database.migrate().await?;
                 let mut conn = db::connect::establish(&database.url).await?;
-                token::run(&mut conn, command).await
+                token::run(&mut conn, &cli.global.data_dir, command).await
             }
             .await;
             database.shutdown().await;

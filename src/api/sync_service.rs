@@ -29,6 +29,11 @@ type Reply<T> = Result<Response<T>, Status>;
 impl SyncService for SyncApi {
     async fn trigger_sync(&self, request: Request<pb::TriggerSyncRequest>) -> Reply<pb::SyncRun> {
         let actor = require(&request, Role::Service)?;
+        if request.get_ref().allow_mass_deletion {
+            // Overriding the mass-deletion guard can soft-delete most of an integration's
+            // objects: that is an admin's decision, not an automated caller's.
+            require(&request, Role::Admin)?;
+        }
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
         let options = runs::RunOptions {

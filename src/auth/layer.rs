@@ -1,18 +1,26 @@
 //! A tower layer that authenticates every call to Oblique's own services. Token look-up needs the
 //! database, which is why this is an async layer rather than a tonic interceptor. Health and
 //! reflection pass through untouched.
+//!
+//! Unauthenticated callers must not be able to starve the pool the rest of the service needs:
+//! a token that is not of our shape is refused before any connection is taken, a token seen a
+//! moment ago is answered from [`TokenCache`], and look-ups that do need the database take at
+//! most a share of the pool at once.
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
 use http::{Request, Response};
 use secrecy::SecretString;
+use tokio::sync::Semaphore;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::token;
+use super::cache::{TokenCache, TokenKey};
+use super::{Principal, Role, policy, token};
 use crate::db::Pool;
 use crate::error::AppError;
 
@@ -21,12 +29,20 @@ const PROTECTED_PREFIX: &str = "/oblique.v1.";
 
 #[derive(Clone)]
 pub struct AuthLayer {
-    pool: Pool,
+    authenticator: Arc<Authenticator>,
 }
 
 impl AuthLayer {
     pub fn new(pool: Pool) -> Self {
-        AuthLayer { pool }
+        // A quarter of the pool: callers with unknown tokens can never take all of it.
+        let lookups = (pool.status().max_size / 4).max(1);
+        AuthLayer {
+            authenticator: Arc::new(Authenticator {
+                pool,
+                cache: TokenCache::default(),
+                lookups: Semaphore::new(lookups),
+            }),
+        }
     }
 }
 
@@ -36,7 +52,7 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
             inner,
-            pool: self.pool.clone(),
+            authenticator: self.authenticator.clone(),
         }
     }
 }
@@ -44,7 +60,15 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Clone)]
 pub struct AuthService<S> {
     inner: S,
+    authenticator: Arc<Authenticator>,
+}
+
+/// What every connection's [`AuthService`] shares.
+struct Authenticator {
     pool: Pool,
+    cache: TokenCache,
+    /// Token look-ups that may hold a pool connection at once.
+    lookups: Semaphore,
 }
 
 impl<S, B> Service<Request<B>> for AuthService<S>
@@ -65,13 +89,18 @@ where
         // The clone that was polled ready is the one that must serve this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let pool = self.pool.clone();
+        let authenticator = self.authenticator.clone();
         Box::pin(async move {
             if !request.uri().path().starts_with(PROTECTED_PREFIX) {
                 return inner.call(request).await;
             }
             let presented = bearer_token(&request);
-            match authenticate(&pool, presented).await {
+            let needed = policy::needed_role(request.uri().path());
+            let authorized = authenticator
+                .authenticate(presented)
+                .await
+                .and_then(|principal| authorize(principal, needed));
+            match authorized {
                 Ok(principal) => {
                     tracing::debug!(token = %principal.name, role = %principal.role, path = request.uri().path(), "authenticated");
                     request.extensions_mut().insert(principal);
@@ -97,11 +126,38 @@ fn bearer_token<B>(request: &Request<B>) -> Result<SecretString, AppError> {
         .ok_or_else(|| AppError::Unauthenticated("authorization must be \"Bearer <token>\"".into()))
 }
 
-async fn authenticate(
-    pool: &Pool,
-    presented: Result<SecretString, AppError>,
-) -> Result<super::Principal, AppError> {
-    let presented = presented?;
-    let mut conn = pool.get().await?;
-    token::authenticate(&mut conn, &presented).await
+/// The principal, if its role is at least `needed`: checked before the body is decoded.
+fn authorize(principal: Principal, needed: Role) -> Result<Principal, AppError> {
+    if principal.role < needed {
+        return Err(AppError::PermissionDenied(format!(
+            "this call needs the {needed} role; token {:?} has {}",
+            principal.name, principal.role
+        )));
+    }
+    Ok(principal)
+}
+
+impl Authenticator {
+    async fn authenticate(
+        &self,
+        presented: Result<SecretString, AppError>,
+    ) -> Result<Principal, AppError> {
+        let presented = presented?;
+        if !token::is_well_formed(&presented) {
+            return Err(token::refused());
+        }
+        let key = TokenKey::of(&presented);
+        if let Some(principal) = self.cache.get(&key) {
+            return Ok(principal);
+        }
+        let _permit = self
+            .lookups
+            .acquire()
+            .await
+            .map_err(|_| AppError::Unavailable("authentication is shutting down".into()))?;
+        let mut conn = self.pool.get().await?;
+        let principal = token::authenticate(&mut conn, &presented).await?;
+        self.cache.insert(key, principal.clone());
+        Ok(principal)
+    }
 }

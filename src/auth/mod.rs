@@ -1,6 +1,8 @@
 //! Who is calling: bearer tokens, their roles, and the layer that checks them.
 
+pub mod cache;
 pub mod layer;
+pub mod policy;
 pub mod token;
 
 use std::fmt;

@@ -25,11 +25,32 @@ fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// Length of the secret part: SECRET_BYTES in unpadded base64url.
+const SECRET_CHARS: usize = (SECRET_BYTES * 4).div_ceil(3);
+
 /// Splits a presented token into its row id and secret; `None` when it is not of our shape.
 fn parse(token: &str) -> Option<(Uuid, &str)> {
     let rest = token.strip_prefix(PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
+    let secret_shape = secret.len() == SECRET_CHARS
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !secret_shape {
+        return None;
+    }
     Some((Uuid::try_parse(id).ok()?, secret))
+}
+
+/// Whether a presented token is of the shape we issue: checked without the database, so that
+/// garbage never costs a connection.
+pub fn is_well_formed(presented: &SecretString) -> bool {
+    parse(presented.expose_secret()).is_some()
+}
+
+/// The one answer to any token that does not authenticate.
+pub fn refused() -> AppError {
+    AppError::Unauthenticated("invalid or revoked token".into())
 }
 
 /// Makes a token named `name`; returns the only copy of its text. Not audited by itself: admin
@@ -115,7 +136,6 @@ pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     presented: &SecretString,
 ) -> AppResult<Principal> {
-    let refused = || AppError::Unauthenticated("invalid or revoked token".into());
     let (id, secret) = parse(presented.expose_secret()).ok_or_else(refused)?;
     let row: ApiTokenRow = tokens::find_active(conn, id).await?.ok_or_else(refused)?;
     if !bool::from(hash_secret(secret).ct_eq(row.secret_hash.as_slice())) {
@@ -143,11 +163,20 @@ mod tests {
     #[test]
     fn parses_only_well_formed_tokens() {
         let id = Uuid::now_v7();
-        let text = format!("{PREFIX}{}_abc", id.simple());
-        assert_eq!(parse(&text), Some((id, "abc")));
+        let secret = URL_SAFE_NO_PAD.encode([7u8; SECRET_BYTES]);
+        let text = format!("{PREFIX}{}_{secret}", id.simple());
+        assert_eq!(parse(&text), Some((id, secret.as_str())));
         assert_eq!(parse("abc"), None);
-        assert_eq!(parse("obl_nothex_abc"), None);
+        assert_eq!(parse(&format!("obl_nothex_{secret}")), None);
         assert_eq!(parse(&format!("{PREFIX}{}", id.simple())), None);
+        assert_eq!(
+            parse(&format!("{PREFIX}{}_abc", id.simple())),
+            None,
+            "short secret"
+        );
+        assert_eq!(parse(&format!("{text}x")), None, "long secret");
+        let odd = format!("{PREFIX}{}_!{}", id.simple(), &secret[1..]);
+        assert_eq!(parse(&odd), None, "not base64url");
     }
 
     #[test]

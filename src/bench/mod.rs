@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -215,7 +215,7 @@ async fn start_engine(url: &str) -> anyhow::Result<Arc<Engine>> {
 /// A plain connection outside the engine's pool, for measuring, settling and the baselines;
 /// without a statement timeout, since a VACUUM or COPY of millions of rows takes a while.
 async fn measuring_client(url: &str) -> anyhow::Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let (client, connection) = crate::db::connect::connect(url).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%error, "benchmark connection closed");

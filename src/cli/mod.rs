@@ -1,5 +1,6 @@
 //! The `oblique` command line: serve, migrate, and manage API tokens.
 
+pub mod admin_token_file;
 pub mod database;
 pub mod keys;
 pub mod serve;
@@ -102,6 +103,11 @@ pub struct ServeArgs {
     /// PEM CA certificate: clients must present a certificate it signed (mutual TLS).
     #[arg(long, env = "OBLIQUE_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Serve plaintext gRPC on a non-loopback --listen address. Without it (or TLS) such an
+    /// address is refused: tokens and credentials would cross the network in clear. For a
+    /// TLS-terminating proxy in front on a private network.
+    #[arg(long)]
+    pub allow_insecure_listen: bool,
     /// Database connections this process may hold.
     #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
@@ -112,7 +118,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a token and print it (and only it) on stdout. It cannot be shown again.
+    /// Create a token and print it (and only it) on stdout. It cannot be shown again. Once a
+    /// second admin token exists, the first admin token's file (<data dir>/admin-token) is
+    /// deleted.
     Create {
         /// A unique name; it is the actor in the audit log.
         #[arg(long)]

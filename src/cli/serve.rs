@@ -1,23 +1,30 @@
 //! `oblique serve` and `oblique migrate`: from flags to a running service.
 
-use std::{fs, os::unix::fs::DirBuilderExt, os::unix::fs::OpenOptionsExt, path::Path};
+use std::{
+    fs, net::SocketAddr, os::unix::fs::DirBuilderExt, os::unix::fs::OpenOptionsExt, path::Path,
+};
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::ExposeSecret;
 use std::io::Write;
 
-use super::{GlobalArgs, ServeArgs, database::Database, keys};
+use super::{GlobalArgs, ServeArgs, admin_token_file, database::Database, keys};
 use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
 use crate::crypto::Keys;
 use crate::db::{self, tokens};
 use crate::server::{self, TlsFiles};
 
-/// The first admin token's file, in the data directory.
-pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+pub use super::admin_token_file::ADMIN_TOKEN_FILE;
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    // Before anything starts: a refused address must not leave a database running.
+    check_listen_is_protected(
+        args.listen,
+        args.tls_cert.is_some(),
+        args.allow_insecure_listen,
+    )?;
     ensure_data_dir(&global.data_dir)?;
     let database = resolve(global, true).await?;
     let result = serve_on(global, args, &database).await;
@@ -49,6 +56,7 @@ async fn serve_on(
     ));
     ctx.engine.workers = args.sync_workers;
     create_first_admin_token(&ctx, &global.data_dir).await?;
+    admin_token_file::retire_when_superseded(&mut *ctx.pool.get().await?, &global.data_dir).await?;
 
     let tls = args
         .tls_cert
@@ -62,6 +70,9 @@ async fn serve_on(
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    if tls.is_none() && !is_loopback(args.listen) {
+        tracing::warn!(address = %args.listen, "serving plaintext gRPC beyond this machine (--allow-insecure-listen): tokens and credentials cross the network in clear");
+    }
     tracing::info!(
         address = %listener.local_addr()?,
         tls = tls.is_some(),
@@ -80,6 +91,30 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
     let applied = result?;
     tracing::info!(applied, "database is up to date");
     Ok(())
+}
+
+/// Plaintext gRPC carries bearer tokens and integration credentials in clear: it is served on a
+/// loopback address only, unless TLS is configured or the operator explicitly allows it (a
+/// TLS-terminating proxy in front, on a private network).
+fn check_listen_is_protected(
+    listen: SocketAddr,
+    tls: bool,
+    allow_insecure: bool,
+) -> anyhow::Result<()> {
+    if tls || allow_insecure || is_loopback(listen) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve plaintext gRPC on {listen}: bearer tokens and integration credentials \
+         would cross the network unencrypted. Configure TLS (--tls-cert and --tls-key), listen \
+         on a loopback address (e.g. 127.0.0.1:50051), or pass --allow-insecure-listen when a \
+         TLS-terminating proxy is in front"
+    )
+}
+
+/// Also `::ffff:127.0.0.1`, which IPv6 sockets use for IPv4 loopback.
+fn is_loopback(address: SocketAddr) -> bool {
+    address.ip().to_canonical().is_loopback()
 }
 
 /// OBLIQUE_SECRET_KEY, or the key file (made on first start against an empty database),
@@ -172,4 +207,24 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight calls");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_beyond_loopback_needs_tls_or_the_explicit_flag() {
+        let address = |text: &str| text.parse::<SocketAddr>().unwrap();
+        for loopback in ["127.0.0.1:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
+            assert!(check_listen_is_protected(address(loopback), false, false).is_ok());
+        }
+        for network in ["0.0.0.0:1", "[::]:1", "10.1.2.3:1"] {
+            let refused = check_listen_is_protected(address(network), false, false);
+            let message = format!("{:#}", refused.unwrap_err());
+            assert!(message.contains("--allow-insecure-listen"), "{message}");
+            assert!(check_listen_is_protected(address(network), true, false).is_ok());
+            assert!(check_listen_is_protected(address(network), false, true).is_ok());
+        }
+    }
 }

@@ -2,20 +2,30 @@
 //! admin token can exist before anyone can call.
 
 use std::io::Write;
+use std::path::Path;
 
 use secrecy::ExposeSecret;
 
-use super::TokenCommand;
-use crate::auth::{Principal, token};
+use super::{TokenCommand, admin_token_file};
+use crate::auth::{Principal, Role, token};
 use crate::db::{AsyncPgConnection, tokens};
 
-pub async fn run(conn: &mut AsyncPgConnection, command: TokenCommand) -> anyhow::Result<()> {
+/// Runs a token command; `data_dir` holds the first admin token's file, which a second admin
+/// token retires.
+pub async fn run(
+    conn: &mut AsyncPgConnection,
+    data_dir: &Path,
+    command: TokenCommand,
+) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role } => {
             let secret = token::create(conn, &name, role, &Principal::command_line()).await?;
             tracing::info!(name, %role, "token created");
             // The token alone on stdout, so scripts can capture it: TOKEN=$(oblique token create …)
             writeln!(std::io::stdout(), "{}", secret.expose_secret())?;
+            if role == Role::Admin {
+                admin_token_file::retire_when_superseded(conn, data_dir).await?;
+            }
         }
         TokenCommand::List => {
             let mut out = std::io::stdout().lock();

@@ -122,6 +122,15 @@ impl IntegrationKind {
         }
     }
 
+    /// The config fields that decide where (and how protected) the credentials are sent: a
+    /// change of one must come with the credentials, never reuse the stored ones.
+    pub fn credential_destination_fields(self) -> &'static [&'static str] {
+        match self {
+            IntegrationKind::Postgres => postgres::CREDENTIAL_DESTINATION_FIELDS,
+            IntegrationKind::Ldap => ldap::CREDENTIAL_DESTINATION_FIELDS,
+        }
+    }
+
     /// A connector for the system `setup` describes.
     pub fn connector(self, setup: &Setup) -> Result<Box<dyn Connector>, ConnectorError> {
         match self {

@@ -74,3 +74,15 @@ pub async fn any_exist(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
         .get_result(conn)
         .await
 }
+
+/// Tokens of `token_role` that are not revoked.
+pub async fn count_active_with_role(
+    conn: &mut AsyncPgConnection,
+    token_role: &str,
+) -> QueryResult<i64> {
+    api_tokens
+        .filter(role.eq(token_role).and(revoked_at.is_null()))
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -165,14 +165,19 @@ pub async fn update(
     };
     if update.config.is_some() || update.credentials.is_some() {
         let kind = kind_of(&current)?;
-        let config = match update.config.clone() {
-            Some(config) => config,
-            None => serde_json::from_value(current.config.clone())
-                .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?,
-        };
+        let stored_config: BTreeMap<String, String> =
+            serde_json::from_value(current.config.clone())
+                .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?;
+        let config = update
+            .config
+            .clone()
+            .unwrap_or_else(|| stored_config.clone());
         let credentials = match update.credentials.clone() {
             Some(credentials) => credentials,
-            None => open(ctx, &current)?,
+            None => {
+                ensure_same_credential_destination(kind, &stored_config, &config)?;
+                open(ctx, &current)?
+            }
         };
         let setup = Setup::check(kind.setup_fields(), config, credentials)?;
         kind.validate(&setup).await?;
@@ -362,6 +367,41 @@ pub fn connector_for_integration(
     Ok(kind.connector(&setup)?)
 }
 
+/// Refuses a config that would send the stored credentials somewhere else (or less protected)
+/// than where they were checked: otherwise anyone holding an admin token could point an
+/// integration at a server of their own and read the password the API never returns.
+fn ensure_same_credential_destination(
+    kind: IntegrationKind,
+    stored: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> AppResult<()> {
+    let effective = |config: &BTreeMap<String, String>, name: &str| -> Option<String> {
+        let given = config.get(name).map(|value| value.trim().to_string());
+        let default = || {
+            kind.setup_fields()
+                .iter()
+                .find(|field| field.name == name)
+                .and_then(|field| field.default)
+                .map(str::to_string)
+        };
+        given.filter(|value| !value.is_empty()).or_else(default)
+    };
+    let changed = kind
+        .credential_destination_fields()
+        .iter()
+        .find(|name| effective(stored, name) != effective(new, name));
+    match changed {
+        Some(name) => Err(AppError::invalid(
+            "credentials",
+            format!(
+                "must be given again when config.{name} changes: stored credentials are only \
+                 ever sent to the endpoint they were checked against"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {
     [
         ("name", update.name.is_some()),
@@ -397,4 +437,59 @@ fn is_unique_violation(cause: &anyhow::Error) -> bool {
             _
         ))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_a_new_destination_needs_the_credentials_again() {
+        let kind = IntegrationKind::Postgres;
+        let stored = config(&[("host", "db"), ("port", "5432"), ("username", "u")]);
+        let same = |new: &[(&str, &str)]| {
+            ensure_same_credential_destination(kind, &stored, &config(new)).is_ok()
+        };
+        // A default written out, or left out, is the same destination; other fields are free.
+        assert!(same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("role_pattern", "x%")
+        ]));
+        assert!(same(&[
+            ("host", " db "),
+            ("port", "5432"),
+            ("username", "u")
+        ]));
+        for moved in [
+            [("host", "evil"), ("username", "u")],
+            [("host", "db"), ("username", "root")],
+        ] {
+            let refused = ensure_same_credential_destination(kind, &stored, &config(&moved));
+            assert!(
+                matches!(refused, Err(AppError::InvalidArgument { ref field, .. }) if field == "credentials"),
+                "{moved:?}: {refused:?}"
+            );
+        }
+        assert!(!same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("port", "6432")
+        ]));
+        assert!(!same(&[
+            ("host", "db"),
+            ("username", "u"),
+            ("ca_cert", "PEM")
+        ]));
+        let ldap = config(&[("url", "ldaps://dir"), ("bind_dn", "cn=o")]);
+        let moved = config(&[("url", "ldap://dir"), ("bind_dn", "cn=o")]);
+        assert!(ensure_same_credential_destination(IntegrationKind::Ldap, &ldap, &moved).is_err());
+    }
 }

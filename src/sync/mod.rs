@@ -7,6 +7,7 @@ pub mod apply;
 pub mod copy_rows;
 pub mod events;
 pub mod hub;
+pub mod lease;
 pub mod merge;
 pub mod propagation;
 pub mod push;
@@ -23,7 +24,7 @@ use uuid::Uuid;
 use crate::context::AppContext;
 use crate::db::models::SyncRunRow;
 use crate::db::sync_runs;
-use events::{EventDraft, EventKind, Phase};
+use events::{EventDraft, Phase};
 use runner::Stopped;
 
 /// Tunables; the defaults suit production, tests shorten the timings.
@@ -179,7 +180,7 @@ async fn execute(
 ) {
     tracing::info!(run_id = %run.id, integration_id = %run.integration_id, trigger = %run.trigger, dry_run = run.dry_run, "sync run started");
     let stop = CancellationToken::new();
-    let keeper = tokio::spawn(keep_lease(
+    let keeper = tokio::spawn(lease::keep_lease(
         engine.clone(),
         worker.to_string(),
         run.id,
@@ -218,37 +219,4 @@ async fn execute(
     if let Err(error) = recorded {
         tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");
     }
-}
-
-/// Heartbeats until the run ends; fires `stop` when the run is no longer ours (cancelled, its
-/// integration deleted, or its lease lost). A cancellation's FINISHED event, from any replica,
-/// stops it at once; the heartbeat catches anything the event stream missed.
-async fn keep_lease(engine: Arc<Engine>, worker: String, run_id: Uuid, stop: CancellationToken) {
-    let mut events = engine.ctx.hub.subscribe();
-    let mut ticker = tokio::time::interval(engine.config.heartbeat);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let ours = async {
-                    let mut conn = engine.ctx.pool.get().await?;
-                    anyhow::Ok(queue::heartbeat(&mut conn, run_id, &worker, engine.config.lease).await?)
-                }
-                .await;
-                match ours {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(error) => tracing::warn!(%error, %run_id, "heartbeat failed"),
-                }
-            }
-            event = events.recv() => {
-                if let Ok(event) = event
-                    && event.run_id == run_id
-                    && event.kind == EventKind::Finished
-                {
-                    break;
-                }
-            }
-        }
-    }
-    stop.cancel();
 }

@@ -138,7 +138,8 @@ async fn rotated_credentials_are_checked_before_they_are_saved() {
         READER_PASSWORD
     );
 
-    // A config change is checked against the system too.
+    // A config change is checked against the system too (a new database takes the
+    // credentials again: see credential_destination.rs).
     let mut config = created.config.clone();
     config.insert("database".into(), "no_such_database".into());
     let status = expect_code(
@@ -147,10 +148,11 @@ async fn rotated_credentials_are_checked_before_they_are_saved() {
                 integration: Some(pb::Integration {
                     id: created.id.clone(),
                     config,
+                    credentials: [("password".to_string(), READER_PASSWORD.to_string())].into(),
                     ..Default::default()
                 }),
                 update_mask: Some(FieldMask {
-                    paths: vec!["config".into()],
+                    paths: vec!["config".into(), "credentials".into()],
                 }),
             })
             .await,

@@ -18,7 +18,7 @@ mod settings;
 mod setup;
 
 pub use settings::LdapSettings;
-pub use setup::{SETUP_FIELDS, setup_warnings};
+pub use setup::{CREDENTIAL_DESTINATION_FIELDS, SETUP_FIELDS, setup_warnings};
 
 use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 

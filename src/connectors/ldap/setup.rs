@@ -137,6 +137,13 @@ pub const SETUP_FIELDS: &[SetupField] = &[
     ),
 ];
 
+/// The config fields that decide where the bind password is sent and how it is protected on the
+/// way. Changing one of them without giving the password again would hand the stored one to a
+/// new endpoint, so an update must carry the credentials too. Names that are not (yet) fields of
+/// the form simply never change.
+pub const CREDENTIAL_DESTINATION_FIELDS: &[&str] =
+    &["url", "bind_dn", "starttls", "ca_cert", "allow_plaintext"];
+
 impl LdapSettings {
     /// Reads a setup checked against [`SETUP_FIELDS`].
     pub fn from_setup(setup: &Setup) -> Result<Self, ConnectorError> {

@@ -16,7 +16,7 @@ mod test_cluster;
 
 pub use connect::{connect, validate};
 pub use settings::{PostgresSettings, SslMode};
-pub use setup::{SETUP_FIELDS, setup_warnings};
+pub use setup::{CREDENTIAL_DESTINATION_FIELDS, SETUP_FIELDS, setup_warnings};
 
 use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 

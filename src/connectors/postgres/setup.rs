@@ -69,6 +69,13 @@ pub const SETUP_FIELDS: &[SetupField] = &[
     ),
 ];
 
+/// The config fields that decide where the password is sent and how it is protected on the way.
+/// Changing one of them without giving the password again would hand the stored one to a new
+/// endpoint, so an update must carry the credentials too. Names that are not (yet) fields of
+/// the form simply never change.
+pub const CREDENTIAL_DESTINATION_FIELDS: &[&str] =
+    &["host", "port", "database", "username", "sslmode", "ca_cert"];
+
 impl PostgresSettings {
     /// Reads a setup checked against [`SETUP_FIELDS`]; `connect_timeout` comes from the caller.
     pub fn from_setup(setup: &Setup, connect_timeout: Duration) -> Result<Self, ConnectorError> {

@@ -39,15 +39,20 @@ pub async fn synced(
     (created, run)
 }
 
-/// Triggers a run with these flags and waits until it ends; the caller checks how.
+/// Triggers a run with these flags and waits until it ends; the caller checks how. The service
+/// token triggers it, unless overriding the mass-deletion guard, which only an admin may.
 pub async fn sync_again(
     app: &TestApp,
     integration: &pb::Integration,
     dry_run: bool,
     allow_mass_deletion: bool,
 ) -> pb::SyncRun {
-    let run = app
-        .service
+    let caller = if allow_mass_deletion {
+        &app.admin
+    } else {
+        &app.service
+    };
+    let run = caller
         .sync
         .clone()
         .trigger_sync(pb::TriggerSyncRequest {
