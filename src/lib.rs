@@ -20,3 +20,4 @@ pub mod pb;
 pub mod request_limits;
 pub mod server;
 pub mod sync;
+pub mod tls_client;
