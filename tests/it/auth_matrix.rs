@@ -4,16 +4,13 @@
 //! a new RPC cannot ship without a decision. Requests are empty messages sent through a raw
 //! bytes codec: authorization must come before any validation of the request.
 
-use bytes::{Buf, BufMut};
 use oblique::auth::Role;
 use prost::Message;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::metadata::MetadataValue;
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 use uuid::Uuid;
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, raw_grpc};
 
 /// The least role each method needs (API.md: "admin" only where marked; service may also
 /// trigger syncs and grant or revoke; everyone authenticated may read and subscribe).
@@ -96,66 +93,17 @@ enum Caller {
     As(Role),
 }
 
-/// Sends and receives message bytes as they are: the empty message is zero bytes.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        Ok(Some(bytes.to_vec()))
-    }
-}
-
-/// The code a request of `body` to `method` gets with `token` (Ok when the call was accepted; a
-/// stream is dropped once it started).
+/// The code a request of `body` to `method` gets with `token` (Ok when the call was accepted).
 async fn call(channel: &Channel, method: &Method, token: Option<&str>, body: &[u8]) -> Code {
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    grpc.ready().await.expect("channel ready");
-    let mut request = tonic::Request::new(body.to_vec());
-    if let Some(token) = token {
-        let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("header");
-        request.metadata_mut().insert("authorization", value);
-    }
-    let path = format!("/{PACKAGE}.{}", method.name)
-        .parse()
-        .expect("method path");
-    let result = if method.server_streaming {
-        grpc.server_streaming(request, path, RawCodec)
-            .await
-            .map(drop)
-    } else {
-        grpc.unary(request, path, RawCodec).await.map(drop)
-    };
-    result.map_or_else(|status| status.code(), |()| Code::Ok)
+    let path = format!("/{PACKAGE}.{}", method.name);
+    raw_grpc::call(
+        channel,
+        &path,
+        token,
+        body.to_vec(),
+        method.server_streaming,
+    )
+    .await
 }
 
 #[tokio::test]
