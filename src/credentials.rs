@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use secrecy::SecretString;
+use secrecy::zeroize::Zeroize;
 
 #[derive(Clone, Default)]
 pub struct Credentials(BTreeMap<String, SecretString>);
@@ -44,16 +45,27 @@ impl Credentials {
     }
 }
 
-/// Takes each value over as a secret, without copying it: a request's map goes in whole.
+/// Takes each value over as a secret: a request's map goes in whole.
 impl FromIterator<(String, String)> for Credentials {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
         Credentials(
             pairs
                 .into_iter()
-                .map(|(name, value)| (name, SecretString::from(value)))
+                .map(|(name, value)| (name, secret_from(value)))
                 .collect(),
         )
     }
+}
+
+/// `value` as a secret, leaving no unwiped copy: a string with spare capacity would be
+/// reallocated to fit a box, so it is copied into one and wiped instead.
+fn secret_from(mut value: String) -> SecretString {
+    if value.capacity() == value.len() {
+        return SecretString::from(value);
+    }
+    let secret = SecretString::from(value.as_str());
+    value.zeroize();
+    secret
 }
 
 impl FromIterator<(String, SecretString)> for Credentials {
@@ -101,6 +113,17 @@ mod tests {
         let debug = format!("{credentials:?}");
         assert!(debug.contains("password"), "{debug}");
         assert!(!debug.contains("s3cret-Pw"), "{debug}");
+        assert_eq!(
+            credentials.get("password").map(ExposeSecret::expose_secret),
+            Some("s3cret-Pw")
+        );
+    }
+
+    #[test]
+    fn a_value_with_spare_capacity_keeps_its_text() {
+        let mut roomy = String::with_capacity(64);
+        roomy.push_str("s3cret-Pw");
+        let credentials: Credentials = [("password".to_string(), roomy)].into_iter().collect();
         assert_eq!(
             credentials.get("password").map(ExposeSecret::expose_secret),
             Some("s3cret-Pw")

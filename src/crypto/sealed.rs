@@ -138,14 +138,18 @@ fn plaintext_of(credentials: &Credentials) -> anyhow::Result<Zeroizing<Vec<u8>>>
         .iter()
         .map(|(name, value)| (name, value.expose_secret()))
         .collect();
-    // Each byte escapes to at most 6 (`\u001f`); each entry adds quotes, a colon and a comma.
-    let worst_case = 2 + exposed
-        .iter()
-        .map(|(name, value)| 6 * (name.len() + value.len()) + 6)
-        .sum::<usize>();
-    let mut plaintext = Zeroizing::new(Vec::with_capacity(worst_case));
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(worst_case_json_len(&exposed)));
     serde_json::to_writer(&mut *plaintext, &exposed)?;
     Ok(plaintext)
+}
+
+/// The longest JSON `exposed` can serialize to: each byte escapes to at most 6 (`\u001f`), each
+/// entry adds two pairs of quotes, a colon and a comma, the object its braces.
+fn worst_case_json_len(exposed: &BTreeMap<&str, &str>) -> usize {
+    2 + exposed
+        .iter()
+        .map(|(name, value)| 6 * (name.len() + value.len()) + 6)
+        .sum::<usize>()
 }
 
 fn authenticated_data(header: &[u8], owner: Uuid) -> Vec<u8> {
@@ -231,6 +235,28 @@ mod tests {
             open([&key], owner, &sealed[..20]),
             Err(OpenError::Truncated)
         );
+    }
+
+    #[test]
+    fn the_sealed_plaintext_is_the_json_of_before_written_without_regrowing() {
+        let nasty = "\u{1}\"\\ pässwörd 🔑\n\u{7f}".repeat(40);
+        let credentials: Credentials = [
+            ("password".to_string(), nasty.clone()),
+            ("token".to_string(), "t".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let plaintext = plaintext_of(&credentials).unwrap();
+        // Ciphertexts sealed when credentials were plain strings hold this same JSON.
+        let plain = BTreeMap::from([("password", nasty.as_str()), ("token", "t")]);
+        assert_eq!(*plaintext, serde_json::to_vec(&plain).unwrap());
+        // Still the buffer first allocated: no reallocation left an unwiped copy behind.
+        assert_eq!(plaintext.capacity(), worst_case_json_len(&plain));
+
+        let key = SecretKey::generate();
+        let owner = Uuid::now_v7();
+        let sealed = seal(&key, owner, &credentials).unwrap();
+        assert_eq!(open([&key], owner, &sealed), Ok(credentials));
     }
 
     #[test]
