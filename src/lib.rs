@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod connectors;
 pub mod context;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod domain;

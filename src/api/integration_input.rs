@@ -1,10 +1,9 @@
 //! CreateIntegration and UpdateIntegration requests turned into checked domain values; every
 //! refusal names the field at fault.
 
-use std::collections::BTreeMap;
-
 use super::convert::parse_id;
 use crate::connectors::{IntegrationKind, Setup};
+use crate::credentials::Credentials;
 use crate::domain::integrations::{
     DEFAULT_MAX_DELETION_PERCENT, DEFAULT_SYNC_INTERVAL_SECONDS, IntegrationUpdate,
     NewIntegrationInput,
@@ -90,7 +89,7 @@ pub fn integration_update(
                         .credentials
                         .clone()
                         .into_iter()
-                        .collect::<BTreeMap<_, _>>(),
+                        .collect::<Credentials>(),
                 )
             }
             "create_resources_for_new_teams" => {

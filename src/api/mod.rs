@@ -7,6 +7,8 @@ pub mod convert_access;
 pub mod integration_input;
 pub mod integration_service;
 pub mod paging;
+#[cfg(test)]
+mod redaction_tests;
 pub mod sync_service;
 pub mod sync_streams;
 pub mod team_service;

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::ConnectorError;
+use crate::credentials::Credentials;
 
 /// One field of a type's setup form. Secret fields travel in `credentials`, the rest in `config`.
 #[derive(Clone, Copy, Debug)]
@@ -16,20 +19,11 @@ pub struct SetupField {
 
 /// A setup whose keys are all known to its type, with defaults filled in and required fields
 /// present. Values are not yet checked against the system.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` shows the credentials' names only (see [`Credentials`]).
+#[derive(Clone, Debug)]
 pub struct Setup {
     pub config: BTreeMap<String, String>,
-    pub credentials: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for Setup {
-    // Credentials never reach a log line, even through `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Setup")
-            .field("config", &self.config)
-            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
-            .finish()
-    }
+    pub credentials: Credentials,
 }
 
 impl Setup {
@@ -38,28 +32,41 @@ impl Setup {
     pub fn check(
         fields: &[SetupField],
         config: BTreeMap<String, String>,
-        credentials: BTreeMap<String, String>,
+        credentials: Credentials,
     ) -> Result<Self, ConnectorError> {
-        check_keys(fields, &config, "config", false)?;
-        check_keys(fields, &credentials, "credentials", true)?;
+        check_keys(fields, config.keys().map(String::as_str), "config", false)?;
+        check_keys(fields, credentials.names(), "credentials", true)?;
         let mut setup = Setup {
             config,
             credentials,
         };
         for field in fields {
-            let (map, prefix) = if field.secret {
-                (&mut setup.credentials, "credentials")
+            let (present, prefix) = if field.secret {
+                let value = setup.credentials.get(field.name);
+                let blank = value.is_none_or(|v| v.expose_secret().trim().is_empty());
+                (!blank, "credentials")
             } else {
-                (&mut setup.config, "config")
+                let value = setup.config.get(field.name);
+                (value.is_some_and(|v| !v.trim().is_empty()), "config")
             };
-            let present = map.get(field.name).is_some_and(|v| !v.trim().is_empty());
             if present {
                 continue;
             }
-            map.remove(field.name);
+            if field.secret {
+                setup.credentials.remove(field.name);
+            } else {
+                setup.config.remove(field.name);
+            }
             match field.default {
+                Some(default) if field.secret => {
+                    setup
+                        .credentials
+                        .insert(field.name, SecretString::from(default));
+                }
                 Some(default) => {
-                    map.insert(field.name.to_string(), default.to_string());
+                    setup
+                        .config
+                        .insert(field.name.to_string(), default.to_string());
                 }
                 None if field.required => {
                     return Err(invalid(format!("{prefix}.{}", field.name), "is required"));
@@ -75,18 +82,18 @@ impl Setup {
         self.config.get(name).map(String::as_str)
     }
 
-    pub fn credential(&self, name: &str) -> Option<&str> {
-        self.credentials.get(name).map(String::as_str)
+    pub fn credential(&self, name: &str) -> Option<&SecretString> {
+        self.credentials.get(name)
     }
 }
 
-fn check_keys(
+fn check_keys<'a>(
     fields: &[SetupField],
-    values: &BTreeMap<String, String>,
+    keys: impl Iterator<Item = &'a str>,
     prefix: &str,
     secret: bool,
 ) -> Result<(), ConnectorError> {
-    for key in values.keys() {
+    for key in keys {
         match fields.iter().find(|f| f.name == key) {
             None => {
                 let known: Vec<_> = fields
@@ -152,7 +159,7 @@ mod tests {
         },
     ];
 
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn map<Map: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> Map {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -4,8 +4,6 @@
 //! each 64 hex digits or base64 of 32 bytes; `#` starts a comment line. A file of one key, as
 //! earlier versions wrote it, is a ring of one.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, bail};
 use uuid::Uuid;
 
@@ -83,7 +81,7 @@ impl Keyring {
         sealed::seal(self.primary(), owner, credentials)
     }
 
-    pub fn open(&self, owner: Uuid, sealed: &[u8]) -> Result<BTreeMap<String, String>, OpenError> {
+    pub fn open(&self, owner: Uuid, sealed: &[u8]) -> Result<Credentials, OpenError> {
         sealed::open(self.keys.iter(), owner, sealed)
     }
 
@@ -130,7 +128,9 @@ mod tests {
     fn seals_with_the_primary_and_opens_with_any() {
         let (old, new) = (SecretKey::generate(), SecretKey::generate());
         let owner = Uuid::now_v7();
-        let creds = BTreeMap::from([("password".to_string(), "x".to_string())]);
+        let creds: Credentials = [("password".to_string(), "x".to_string())]
+            .into_iter()
+            .collect();
         let before = Keyring::new(old.clone()).seal(owner, &creds).unwrap();
         let ring = Keyring::new(old).with_primary(new.clone());
         let after = ring.seal(owner, &creds).unwrap();

@@ -260,7 +260,6 @@ impl fmt::Debug for Keys {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
@@ -268,7 +267,9 @@ mod tests {
     use crate::crypto::sealed;
 
     fn creds() -> Credentials {
-        BTreeMap::from([("password".to_string(), "hunter2".to_string())])
+        [("password".to_string(), "hunter2".to_string())]
+            .into_iter()
+            .collect()
     }
 
     #[test]

@@ -15,17 +15,18 @@ use aes_gcm::{
     Aes256Gcm, Nonce,
     aead::{Aead, AeadCore, OsRng, Payload},
 };
+use secrecy::ExposeSecret;
+use secrecy::zeroize::Zeroizing;
 use uuid::Uuid;
 
 use super::{KeyId, SecretKey};
+pub use crate::credentials::Credentials;
 
 pub const VERSION: u8 = 1;
 const ID_LEN: usize = 8;
 const HEADER_LEN: usize = 1 + ID_LEN;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
-
-pub type Credentials = BTreeMap<String, String>;
 
 /// Why a ciphertext did not open. Never says anything about the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub fn header_of(key: KeyId) -> Vec<u8> {
 }
 
 pub fn seal(key: &SecretKey, owner: Uuid, credentials: &Credentials) -> anyhow::Result<Vec<u8>> {
-    let plaintext = serde_json::to_vec(credentials)?;
+    let plaintext = plaintext_of(credentials)?;
     let header = header_of(key.id());
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
     let ciphertext = key
@@ -112,7 +113,7 @@ pub fn seal_legacy(
     owner: Uuid,
     credentials: &Credentials,
 ) -> anyhow::Result<Vec<u8>> {
-    let plaintext = serde_json::to_vec(credentials)?;
+    let plaintext = plaintext_of(credentials)?;
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
     let ciphertext = key
         .cipher()
@@ -129,6 +130,28 @@ pub fn seal_legacy(
     Ok(sealed)
 }
 
+/// The credentials as the JSON object that gets sealed, in a buffer wiped when dropped. It is
+/// allocated once, large enough for the worst case of JSON escaping, so that growing it never
+/// leaves an unwiped copy behind.
+fn plaintext_of(credentials: &Credentials) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let exposed: BTreeMap<&str, &str> = credentials
+        .iter()
+        .map(|(name, value)| (name, value.expose_secret()))
+        .collect();
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(worst_case_json_len(&exposed)));
+    serde_json::to_writer(&mut *plaintext, &exposed)?;
+    Ok(plaintext)
+}
+
+/// The longest JSON `exposed` can serialize to: each byte escapes to at most 6 (`\u001f`), each
+/// entry adds two pairs of quotes, a colon and a comma, the object its braces.
+fn worst_case_json_len(exposed: &BTreeMap<&str, &str>) -> usize {
+    2 + exposed
+        .iter()
+        .map(|(name, value)| 6 * (name.len() + value.len()) + 6)
+        .sum::<usize>()
+}
+
 fn authenticated_data(header: &[u8], owner: Uuid) -> Vec<u8> {
     [header, owner.as_bytes()].concat()
 }
@@ -139,17 +162,20 @@ fn decrypt(key: &SecretKey, nonce_and_ciphertext: &[u8], aad: &[u8]) -> Option<C
         return None;
     }
     let (nonce, ciphertext) = nonce_and_ciphertext.split_at(NONCE_LEN);
-    let plaintext = key
-        .cipher()
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .ok()?;
-    serde_json::from_slice(&plaintext).ok()
+    let plaintext = Zeroizing::new(
+        key.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .ok()?,
+    );
+    // Each value moves into its secret as parsed, without another copy.
+    let opened: BTreeMap<String, String> = serde_json::from_slice(&plaintext).ok()?;
+    Some(opened.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -157,7 +183,9 @@ mod tests {
     use super::*;
 
     fn creds() -> Credentials {
-        BTreeMap::from([("password".to_string(), "hunter2".to_string())])
+        [("password".to_string(), "hunter2".to_string())]
+            .into_iter()
+            .collect()
     }
 
     #[test]
@@ -207,6 +235,28 @@ mod tests {
             open([&key], owner, &sealed[..20]),
             Err(OpenError::Truncated)
         );
+    }
+
+    #[test]
+    fn the_sealed_plaintext_is_the_json_of_before_written_without_regrowing() {
+        let nasty = "\u{1}\"\\ pässwörd 🔑\n\u{7f}".repeat(40);
+        let credentials: Credentials = [
+            ("password".to_string(), nasty.clone()),
+            ("token".to_string(), "t".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let plaintext = plaintext_of(&credentials).unwrap();
+        // Ciphertexts sealed when credentials were plain strings hold this same JSON.
+        let plain = BTreeMap::from([("password", nasty.as_str()), ("token", "t")]);
+        assert_eq!(*plaintext, serde_json::to_vec(&plain).unwrap());
+        // Still the buffer first allocated: no reallocation left an unwiped copy behind.
+        assert_eq!(plaintext.capacity(), worst_case_json_len(&plain));
+
+        let key = SecretKey::generate();
+        let owner = Uuid::now_v7();
+        let sealed = seal(&key, owner, &credentials).unwrap();
+        assert_eq!(open([&key], owner, &sealed), Ok(credentials));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::connectors::{Connector, IntegrationKind, Setup};
 use crate::context::AppContext;
+use crate::credentials::Credentials;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
@@ -39,7 +40,7 @@ pub struct NewIntegrationInput {
 pub struct IntegrationUpdate {
     pub name: Option<String>,
     pub config: Option<BTreeMap<String, String>>,
-    pub credentials: Option<BTreeMap<String, String>>,
+    pub credentials: Option<Credentials>,
     pub create_resources_for_new_teams: Option<bool>,
     pub sync_interval_seconds: Option<i32>,
     pub max_deletion_percent: Option<i32>,
@@ -334,11 +335,7 @@ fn kind_of(row: &IntegrationRow) -> AppResult<IntegrationKind> {
     })
 }
 
-fn seal(
-    ctx: &AppContext,
-    id: Uuid,
-    credentials: &BTreeMap<String, String>,
-) -> AppResult<Option<Vec<u8>>> {
+fn seal(ctx: &AppContext, id: Uuid, credentials: &Credentials) -> AppResult<Option<Vec<u8>>> {
     if credentials.is_empty() {
         return Ok(None);
     }
@@ -346,10 +343,10 @@ fn seal(
 }
 
 /// The stored credentials of an integration, decrypted.
-pub fn open(ctx: &AppContext, row: &IntegrationRow) -> AppResult<BTreeMap<String, String>> {
+pub fn open(ctx: &AppContext, row: &IntegrationRow) -> AppResult<Credentials> {
     match &row.credentials_ciphertext {
         Some(sealed) => Ok(ctx.secret_key.open(row.id, sealed)?),
-        None => Ok(BTreeMap::new()),
+        None => Ok(Credentials::default()),
     }
 }
 

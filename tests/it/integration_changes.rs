@@ -8,6 +8,7 @@ use oblique::pb::{
     ListIntegrationsRequest, ListResourcesRequest, UpdateIntegrationRequest,
 };
 use prost_types::FieldMask;
+use secrecy::ExposeSecret;
 use tonic::Code;
 use uuid::Uuid;
 
@@ -134,7 +135,13 @@ async fn rotated_credentials_are_checked_before_they_are_saved() {
     let after = stored(&app).await.unwrap();
     assert_ne!(Some(after.clone()), before);
     assert_eq!(
-        app.ctx.secret_key.open(id, &after).unwrap()["password"],
+        app.ctx
+            .secret_key
+            .open(id, &after)
+            .unwrap()
+            .get("password")
+            .unwrap()
+            .expose_secret(),
         READER_PASSWORD
     );
 

@@ -7,6 +7,7 @@ use oblique::pb::{
     self, DeleteIntegrationRequest, GetIntegrationRequest, GetResourceRequest,
     ListIntegrationsRequest, ListResourcesRequest,
 };
+use secrecy::ExposeSecret;
 use tonic::Code;
 use uuid::Uuid;
 
@@ -120,7 +121,10 @@ async fn credentials_are_never_returned_nor_stored_in_plaintext() {
         "plaintext in the row"
     );
     let opened = app.ctx.secret_key.open(id, &sealed).unwrap();
-    assert_eq!(opened["password"], READER_PASSWORD);
+    assert_eq!(
+        opened.get("password").unwrap().expose_secret(),
+        READER_PASSWORD
+    );
 }
 
 #[tokio::test]

@@ -125,8 +125,9 @@ async fn create_integration(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let credentials: BTreeMap<String, String> =
-        [("bind_password".to_string(), ROOT_PASSWORD.to_string())].into();
+    let credentials = [("bind_password".to_string(), ROOT_PASSWORD.to_string())]
+        .into_iter()
+        .collect();
     let kind = IntegrationKind::Ldap;
     let setup = Setup::check(kind.setup_fields(), config, credentials)
         .map_err(|error| anyhow::anyhow!("the benchmark's ldap setup: {error:?}"))?;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
+use secrecy::ExposeSecret;
 
 use super::errors::{bind_error, connect_error, operation_error, rc, timed_out};
 use super::search::Search;
@@ -38,7 +39,7 @@ pub(super) async fn connect(settings: &LdapSettings) -> Result<Ldap, ConnectorEr
     });
     let bind = ldap
         .with_timeout(settings.timeout)
-        .simple_bind(&settings.bind_dn, &settings.bind_password);
+        .simple_bind(&settings.bind_dn, settings.bind_password.expose_secret());
     let result = answer(settings, bind)
         .await?
         .map_err(|error| operation_error(error, settings, bind_error))?;

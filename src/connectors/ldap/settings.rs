@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::connectors::tls::TrustAnchors;
 
 /// How to reach one LDAP directory, and where its users and groups are.
@@ -20,7 +22,7 @@ pub struct LdapSettings {
     pub allow_plaintext: bool,
     pub bind_dn: String,
     /// Secret: never logged, never in errors, hidden by `Debug`.
-    pub bind_password: String,
+    pub bind_password: SecretString,
     pub base_dn: String,
     pub user_base: String,
     pub group_base: String,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use super::settings::LdapSettings;
 use crate::connectors::setup::invalid;
 use crate::connectors::tls::TrustAnchors;
@@ -167,7 +169,7 @@ impl LdapSettings {
             bind_dn: config("bind_dn")?,
             // Not trimmed: spaces may be part of a password.
             bind_password: match setup.credential("bind_password") {
-                Some(password) if !password.is_empty() => password.to_string(),
+                Some(password) if !password.expose_secret().is_empty() => password.clone(),
                 _ => return Err(invalid("credentials.bind_password", "is required")),
             },
             user_base: under_base("user_base"),

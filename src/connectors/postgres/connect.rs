@@ -1,5 +1,6 @@
 //! Opening a connection to the cluster a setup describes, and checking that setup.
 
+use secrecy::ExposeSecret;
 use tokio_postgres::error::{DbError, SqlState};
 use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -121,8 +122,10 @@ fn build_config(settings: &PostgresSettings) -> Result<Config, ConnectorError> {
                 tokio_postgres::config::SslMode::Require
             }
         });
-    if !settings.password.is_empty() {
-        config.password(&settings.password);
+    // tokio-postgres keeps its own copy (not wiped) for as long as the connection attempt lasts.
+    let password = settings.password.expose_secret();
+    if !password.is_empty() {
+        config.password(password);
     }
     Ok(config)
 }

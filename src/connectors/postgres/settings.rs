@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::connectors::tls::TrustAnchors;
 
 /// How to reach one PostgreSQL cluster.
@@ -14,7 +16,7 @@ pub struct PostgresSettings {
     pub database: String,
     pub username: String,
     /// Secret: never logged, never in errors, hidden by `Debug`.
-    pub password: String,
+    pub password: SecretString,
     pub sslmode: SslMode,
     /// The setup's `ca_cert`: what the server's certificate must be signed by (the platform's
     /// roots when absent). With it, `prefer` and `require` verify the chain too, as libpq does

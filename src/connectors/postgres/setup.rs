@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use super::settings::{PostgresSettings, SslMode};
 use crate::connectors::setup::invalid;
 use crate::connectors::tls::TrustAnchors;
@@ -92,7 +94,7 @@ impl PostgresSettings {
             username: config("username")?,
             // Not trimmed: spaces may be part of a password.
             password: match setup.credential("password") {
-                Some(password) if !password.is_empty() => password.to_string(),
+                Some(password) if !password.expose_secret().is_empty() => password.clone(),
                 _ => return Err(invalid("credentials.password", "is required")),
             },
             sslmode: config("sslmode")?
@@ -145,16 +147,17 @@ mod tests {
     use super::*;
     use crate::connectors::postgres::SslMode;
     use crate::connectors::postgres::test_cluster::{PASSWORD, assert_invalid};
+    use crate::credentials::Credentials;
 
     #[test]
     fn reads_a_checked_setup() {
-        let pairs = |pairs: &[(&str, &str)]| {
+        let pairs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let credentials = pairs(&[("password", PASSWORD)]);
+        let credentials: Credentials = pairs(&[("password", PASSWORD)]).into_iter().collect();
         let config = pairs(&[("host", "db.internal"), ("username", "oblique")]);
         let setup = Setup::check(SETUP_FIELDS, config, credentials.clone()).unwrap();
         let read = PostgresSettings::from_setup(&setup, Duration::from_secs(3)).unwrap();
@@ -165,7 +168,7 @@ mod tests {
         );
         assert!(read.ca_cert.is_none());
         assert!(setup_warnings(&setup).is_empty());
-        assert_eq!(read.password, PASSWORD);
+        assert_eq!(read.password.expose_secret(), PASSWORD);
 
         let config = pairs(&[
             ("host", "h"),
@@ -208,7 +211,7 @@ mod tests {
             }
             setup_warnings(&Setup {
                 config,
-                credentials: BTreeMap::new(),
+                credentials: Credentials::default(),
             })
         };
         for (mode, ca_cert, expected) in [

@@ -331,7 +331,7 @@ impl Directory {
         let setup = Setup::check(
             kind.setup_fields(),
             to_map(self.config(extra)),
-            to_map(self.credentials()),
+            self.credentials().into_iter().collect(),
         )
         .expect("a valid setup");
         kind.connector(&setup).expect("a connector")

@@ -5,12 +5,24 @@ mod binary;
 mod rotation;
 mod startup;
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use oblique::credentials::Credentials;
 use oblique::crypto::key_file::write_key_file;
 use oblique::crypto::{KeySource, Keyring, SecretKey};
 use oblique::db::schema::integrations;
+use secrecy::ExposeSecret;
 use uuid::Uuid;
+
+/// What a test compares: the credentials' values, read out of their secrets.
+fn exposed(credentials: &Credentials) -> BTreeMap<String, String> {
+    credentials
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.expose_secret().to_string()))
+        .collect()
+}
 
 /// A key file holding `ring`, in a directory of its own (kept while the value lives).
 struct KeyFile {

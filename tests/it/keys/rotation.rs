@@ -3,13 +3,14 @@
 
 use oblique::auth::Principal;
 use oblique::cli::keys::{rotate::rotate, startup::establish, watch::follow_database_key};
+use oblique::credentials::Credentials;
 use oblique::crypto::{KeySource, Keys, SecretKey, sealed};
 use oblique::db::audit::{AuditFilter, list_page};
 use oblique::db::credentials_key::replace_sealed;
 use oblique::pb::{self, SyncRunState};
 use uuid::Uuid;
 
-use super::{KeyFile, connect, ring_of, sealed_of};
+use super::{KeyFile, connect, exposed, ring_of, sealed_of};
 use crate::harness::{TestApp, calls, create_request, test_engine};
 
 async fn sync_succeeds(app: &TestApp, integration: &pb::Integration, when: &str) {
@@ -174,8 +175,8 @@ async fn an_interrupted_rotation_leaves_every_row_readable_and_running_it_again_
     let old = SecretKey::generate();
     let key_file = KeyFile::with(&ring_of(&old));
     establish(&mut conn, key_file.source()).await.unwrap();
-    let credentials =
-        std::collections::BTreeMap::from([("password".to_string(), "s3cret".to_string())]);
+    let values = std::collections::BTreeMap::from([("password".to_string(), "s3cret".to_string())]);
+    let credentials: Credentials = values.clone().into_iter().collect();
     let ids: Vec<Uuid> = (1..=4)
         .map(|n| Uuid::from_u128(0x0192_0000_0000_7000_8000 + n))
         .collect();
@@ -212,7 +213,11 @@ async fn an_interrupted_rotation_leaves_every_row_readable_and_running_it_again_
         let sealed = sealed_of(&mut conn, *id).await;
         let expected = if n < 2 { new } else { old.id() };
         assert_eq!(sealed::key_id_of(&sealed), Some(expected), "row {n}");
-        assert_eq!(keys.open(*id, &sealed).unwrap(), credentials, "row {n}");
+        assert_eq!(
+            exposed(&keys.open(*id, &sealed).unwrap()),
+            values,
+            "row {n}"
+        );
     }
 
     // The broken row is dealt with; the next run re-seals everything left.
@@ -231,7 +236,7 @@ async fn an_interrupted_rotation_leaves_every_row_readable_and_running_it_again_
     for id in &ids {
         let sealed = sealed_of(&mut conn, *id).await;
         assert_eq!(sealed::key_id_of(&sealed), Some(again.current));
-        assert_eq!(keys.open(*id, &sealed).unwrap(), credentials);
+        assert_eq!(exposed(&keys.open(*id, &sealed).unwrap()), values);
     }
     drop(conn);
     crate::harness::servers::drop_test_database(name);

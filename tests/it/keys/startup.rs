@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use oblique::cli::keys::startup::establish;
+use oblique::credentials::Credentials;
 use oblique::crypto::{SecretKey, sealed};
 use oblique::db::credentials_key;
 use oblique::db::models::NewIntegration;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{KeyFile, connect, ring_of};
+use super::{KeyFile, connect, exposed, ring_of};
 use crate::harness::servers::{create_test_database, drop_test_database};
 
 #[tokio::test]
@@ -70,7 +71,8 @@ async fn an_upgraded_database_records_only_the_key_that_opens_its_credentials() 
     let mut conn = connect(&url).await;
     let key = SecretKey::generate();
     let id = Uuid::now_v7();
-    let credentials = BTreeMap::from([("password".to_string(), "s3cret".to_string())]);
+    let values = BTreeMap::from([("password".to_string(), "s3cret".to_string())]);
+    let credentials: Credentials = values.clone().into_iter().collect();
     oblique::db::integrations::insert(
         &mut conn,
         &NewIntegration {
@@ -109,7 +111,7 @@ async fn an_upgraded_database_records_only_the_key_that_opens_its_credentials() 
     let stored = credentials_key::find(&mut conn).await.unwrap().unwrap();
     assert_eq!(stored.key_id, key.id().to_string());
     let sealed = super::sealed_of(&mut conn, id).await;
-    assert_eq!(keys.open(id, &sealed).unwrap(), credentials);
+    assert_eq!(exposed(&keys.open(id, &sealed).unwrap()), values);
     drop(conn);
     drop_test_database(name);
 }

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+fn pairs<Map: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> Map {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -10,12 +10,12 @@ fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn setup(extra: &[(&str, &str)]) -> Result<Setup, ConnectorError> {
-    let mut config = pairs(&[
+    let mut config: BTreeMap<String, String> = pairs(&[
         ("url", "ldaps://dir.internal:636"),
         ("bind_dn", "cn=oblique,dc=example,dc=org"),
         ("base_dn", "dc=example,dc=org"),
     ]);
-    config.extend(pairs(extra));
+    config.extend(pairs::<BTreeMap<_, _>>(extra));
     let credentials = pairs(&[("bind_password", " pw with spaces ")]);
     Setup::check(SETUP_FIELDS, config, credentials)
 }
@@ -37,7 +37,7 @@ fn fills_the_defaults() {
     let read = read(&[]).unwrap();
     assert_eq!(read.url, "ldaps://dir.internal:636");
     assert!(!read.starttls && !read.allow_plaintext && read.ca_cert.is_none());
-    assert_eq!(read.bind_password, " pw with spaces ");
+    assert_eq!(read.bind_password.expose_secret(), " pw with spaces ");
     assert_eq!(read.user_base, "dc=example,dc=org");
     assert_eq!(read.group_base, "dc=example,dc=org");
     assert_eq!(read.user_filter, "(objectClass=inetOrgPerson)");

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use super::*;
 use crate::connectors::postgres::test_cluster::{
     Cluster, PASSWORD, assert_invalid, free_port, settings,
@@ -39,7 +41,7 @@ async fn validates_against_a_throwaway_cluster() {
         "password authentication failed",
     );
     let empty = PostgresSettings {
-        password: String::new(),
+        password: SecretString::default(),
         ..good.clone()
     };
     assert_invalid(
