@@ -20,6 +20,7 @@ mod migrations;
 mod push;
 mod remote_tls;
 mod retry;
+mod secrets_never_leak;
 mod serve_binary;
 mod sync_pull;
 mod sync_runs;

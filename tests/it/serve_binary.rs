@@ -25,7 +25,7 @@ const CLEARED_ENV: &str = "DATABASE_URL TEST_DATABASE_URL OBLIQUE_DATA_DIR OBLIQ
 
 /// The binary on `data_dir` (always one of the test's: the default .oblique would land in the
 /// source tree), with none of the test's own configuration.
-fn oblique(data_dir: &Path) -> Command {
+pub(crate) fn oblique(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oblique"));
     CLEARED_ENV.split_whitespace().for_each(|var| {
         cmd.env_remove(var);
@@ -36,10 +36,10 @@ fn oblique(data_dir: &Path) -> Command {
 
 /// `<tmp>/data` under a 0755 temporary directory in /tmp, which the `postgres` OS user can
 /// traverse; the binary creates `data` itself. Stops an embedded PostgreSQL left running in it.
-struct DataDir(tempfile::TempDir);
+pub(crate) struct DataDir(tempfile::TempDir);
 
 impl DataDir {
-    fn new() -> DataDir {
+    pub(crate) fn new() -> DataDir {
         let dir = tempfile::Builder::new()
             .prefix("oblique-it-serve-")
             .tempdir_in("/tmp")
@@ -48,7 +48,7 @@ impl DataDir {
         DataDir(dir)
     }
 
-    fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.0.path().join("data")
     }
 
@@ -69,14 +69,14 @@ impl Drop for DataDir {
 }
 
 /// A running `oblique serve`, its stderr in a file; killed on drop unless it already exited.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     log: PathBuf,
     port: u16,
 }
 
 impl Server {
-    fn start(mut cmd: Command, log: PathBuf) -> Server {
+    pub(crate) fn start(mut cmd: Command, log: PathBuf) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -91,7 +91,7 @@ impl Server {
         Server { child, log, port }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -111,7 +111,7 @@ impl Server {
     }
 
     /// Clients with `token`, once a call with it succeeds.
-    async fn ready_clients(&mut self, token: &str) -> Clients {
+    pub(crate) async fn ready_clients(&mut self, token: &str) -> Clients {
         let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
             .unwrap()
             .connect_lazy();
@@ -129,7 +129,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit.
-    async fn terminate(&mut self) -> ExitStatus {
+    pub(crate) async fn terminate(&mut self) -> ExitStatus {
         let pid = i32::try_from(self.child.id()).expect("pid");
         // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill");
@@ -157,7 +157,7 @@ impl Drop for Server {
 }
 
 /// The token in `path` once the file is completely written (it ends with a newline).
-async fn wait_for_token(server: &mut Server, path: &Path) -> String {
+pub(crate) async fn wait_for_token(server: &mut Server, path: &Path) -> String {
     let deadline = Instant::now() + DEADLINE;
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -258,7 +258,7 @@ async fn embedded_serve_survives_a_restart_with_its_token_and_data_and_stops_its
 }
 
 /// Drops the test database even when the test fails.
-struct DropDatabase(String);
+pub(crate) struct DropDatabase(pub(crate) String);
 
 impl Drop for DropDatabase {
     fn drop(&mut self) {
