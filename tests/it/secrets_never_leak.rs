@@ -2,9 +2,10 @@
 //! logs at trace level (text and JSON), and the test goes through everything that handles the
 //! password: creation, an update with new credentials, failed checks (a wrong password, and a
 //! hostile server whose error message echoes the password it was sent), syncs, a push, a failed
-//! push and the deletion. Then the sentinel must be in no response or error message, no log line,
-//! and no column of any table (audit rows, sync events and sync errors included): the database
-//! holds it only as ciphertext.
+//! push, a failed sync and the deletion; then an `ldap` integration's bind password likewise.
+//! Then the sentinel must be in no response or error message, no log line, and no column of any
+//! table (audit rows, sync events and sync errors included): the database holds it only as
+//! ciphertext.
 
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use tonic::Code;
 use crate::harness::echoing_postgres::EchoingPostgres;
 use crate::harness::remote::{RemoteRoles, remote_postgres};
 use crate::harness::servers::create_test_database;
+use crate::harness::slapd::Directory;
 use crate::harness::{Clients, PATIENCE, eventually, wait_for_run};
 use crate::serve_binary::{DataDir, DropDatabase, Server, oblique, wait_for_token};
 
@@ -212,6 +214,7 @@ async fn secrets_never_leak(log_format: &str) {
         })
         .await;
     seen.ok("delete", deleted);
+    ldap_round(&admin, &mut seen).await;
     let audit = admin
         .integrations
         .list_audit_events(pb::ListAuditEventsRequest::default())
@@ -249,6 +252,66 @@ async fn secrets_never_leak(log_format: &str) {
         leaked.is_empty(),
         "the database holds a password in clear in {leaked:?}"
     );
+}
+
+/// The same for an `ldap` integration, whose bind password is a sentinel too: a wrong one
+/// refused, creation and its sync, new credentials, deletion.
+async fn ldap_round(admin: &Clients, seen: &mut Seen) {
+    let directory = Directory::new().await;
+    let (password, rotated) = (format!("{SENTINEL}-ldap-1"), format!("{SENTINEL}-ldap-2"));
+    directory
+        .ldif(&format!(
+            "dn: cn=leak,{{base}}\nobjectClass: person\ncn: leak\nsn: leak\nuserPassword: {password}\n\n\
+             dn: uid=ann,ou=people,{{base}}\nobjectClass: inetOrgPerson\nuid: ann\ncn: Ann\nsn: A\n"
+        ))
+        .await;
+    let bind_dn = format!("cn=leak,{}", directory.base);
+    let config = directory.starttls_config(&[("bind_dn", &bind_dn)]);
+    let request = |password: &str| pb::CreateIntegrationRequest {
+        r#type: "ldap".into(),
+        name: format!("leak-ldap-{}", uuid::Uuid::new_v4().simple()),
+        config: config.clone(),
+        credentials: [("bind_password".to_string(), password.to_string())].into(),
+        ..Default::default()
+    };
+    let mut integrations = admin.integrations.clone();
+    let wrong = integrations
+        .create_integration(request(&format!("{SENTINEL}-wrong")))
+        .await;
+    seen.refused("ldap create, wrong password", wrong, Code::InvalidArgument);
+    let created = integrations.create_integration(request(&password)).await;
+    let created = seen.ok("ldap create", created);
+    let run = created.last_sync_run.clone().expect("initial run");
+    finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
+    directory
+        .ldif(&format!(
+            "dn: cn=leak,{{base}}\nchangetype: modify\nreplace: userPassword\nuserPassword: {rotated}\n"
+        ))
+        .await;
+    let mut changed = pb::Integration {
+        id: created.id.clone(),
+        credentials: [("bind_password".to_string(), rotated.clone())].into(),
+        ..Default::default()
+    };
+    changed.config.clear();
+    let updated = integrations
+        .update_integration(pb::UpdateIntegrationRequest {
+            integration: Some(changed),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["credentials".into()],
+            }),
+        })
+        .await;
+    seen.ok("ldap update credentials", updated);
+    let run = trigger_when_idle(admin, seen, &created).await;
+    finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
+    let deleted = integrations
+        .delete_integration(pb::DeleteIntegrationRequest {
+            id: created.id.clone(),
+            force: false,
+        })
+        .await;
+    seen.ok("ldap delete", deleted);
 }
 
 /// Waits for the run to end in `state`, keeping what the API said about it.
