@@ -5,6 +5,7 @@
 
 pub mod ldap;
 pub mod postgres;
+pub mod redact;
 pub mod remote;
 pub mod setup;
 #[cfg(test)]
@@ -131,8 +132,17 @@ impl IntegrationKind {
         }
     }
 
-    /// A connector for the system `setup` describes.
+    /// A connector for the system `setup` describes. Its errors never quote the setup's
+    /// credentials, whatever the remote system answers (see [`redact`]).
     pub fn connector(self, setup: &Setup) -> Result<Box<dyn Connector>, ConnectorError> {
+        let secrets = redact::Secrets::new(setup.credentials.iter().map(|(_, value)| value));
+        match self.unredacted_connector(setup) {
+            Ok(inner) => Ok(Box::new(redact::Redacting { inner, secrets })),
+            Err(error) => Err(secrets.redact_error(error)),
+        }
+    }
+
+    fn unredacted_connector(self, setup: &Setup) -> Result<Box<dyn Connector>, ConnectorError> {
         match self {
             IntegrationKind::Postgres => {
                 let settings = postgres::PostgresSettings::from_setup(setup, CONNECT_TIMEOUT)?;

@@ -26,6 +26,7 @@ mod migrations;
 mod push;
 mod remote_tls;
 mod retry;
+mod secrets_never_leak;
 mod security_doc;
 mod serve_binary;
 mod serve_embedded;

@@ -258,7 +258,7 @@ async fn embedded_serve_survives_a_restart_with_its_token_and_data_and_stops_its
 }
 
 /// Drops the test database even when the test fails.
-struct DropDatabase(String);
+pub(crate) struct DropDatabase(pub(crate) String);
 
 impl Drop for DropDatabase {
     fn drop(&mut self) {

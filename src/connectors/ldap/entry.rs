@@ -32,7 +32,7 @@ impl Entry {
         Self::from_tag(raw.0)
     }
 
-    fn from_tag(tag: StructureTag) -> Option<Entry> {
+    pub(super) fn from_tag(tag: StructureTag) -> Option<Entry> {
         let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
         let dn = parts.next()?.expect_primitive()?;
         let (dn, dn_is_utf8) = match String::from_utf8(dn) {

@@ -223,7 +223,9 @@ fn problem(entry: &Entry, kind: &str, message: impl Into<String>) -> ObjectProbl
 /// Reads what every listed entry needs: a readable DN, an entryUUID and text values only.
 fn check_entry(entry: &Entry, kind: &str) -> Listed<String> {
     let uuid = match entry.first_text(ENTRY_UUID) {
-        Ok(Some(uuid)) => uuid.to_string(),
+        Ok(Some(uuid)) if !uuid.trim().is_empty() => uuid.to_string(),
+        // An empty id would make every such entry one and the same object.
+        Ok(Some(_)) => return Err(problem(entry, kind, "has an empty entryUUID")),
         Ok(None) => {
             let message = "has no entryUUID (may the bind DN read operational attributes?)";
             return Err(problem(entry, kind, message));
@@ -323,5 +325,7 @@ async fn push_memberships(
     Ok(())
 }
 
+#[cfg(test)]
+mod decoding_fuzz;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,8 @@
 mod connect;
 mod errors;
 mod listing;
+#[cfg(test)]
+mod odd_types_tests;
 mod paged_query;
 mod push;
 mod settings;

@@ -3,8 +3,9 @@
 //! named by oid (their external id) and looked up by name only at the moment of the change, so
 //! a rename between pull and push does not misdirect it.
 
-use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
+use tokio_postgres::{Client, Row};
 
 use super::connect::{answer, connect};
 use super::errors::map_error;
@@ -15,6 +16,17 @@ use crate::connectors::{ConnectorError, RemoteResource};
 /// `"`, which is doubled. Role names cannot be bound as parameters in GRANT / CREATE ROLE.
 pub(super) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Column `index` of a row the remote sent. The remote decides the types it answers with (a
+/// server that is not quite PostgreSQL, a catalog view replaced by its superuser, an operator
+/// shadowed through the search path): another type is an error, never a panic.
+fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize, what: &str) -> Result<T, ConnectorError> {
+    row.try_get(index).map_err(|error| {
+        ConnectorError::Remote(format!(
+            "PostgreSQL answered an unexpected value for {what}: {error}"
+        ))
+    })
 }
 
 /// A role as it is named right now.
@@ -112,11 +124,11 @@ pub(super) async fn create_resource(
     let row = answer(settings, client.query_one(check, &[&name, &pattern]))
         .await?
         .map_err(|error| map_error(&error, settings))?;
-    if !row.get::<_, bool>(0) {
+    if !column::<bool>(&row, 0, "the role name's length check")? {
         let message = format!("role name {name:?} is longer than PostgreSQL allows");
         return Err(ConnectorError::Remote(message));
     }
-    if !row.get::<_, bool>(1) {
+    if !column::<bool>(&row, 1, "the role pattern check")? {
         let message = format!("role name {name:?} does not match config.role_pattern");
         return Err(ConnectorError::Remote(message));
     }
@@ -144,7 +156,7 @@ pub(super) async fn create_resource(
     let row = answer(settings, transaction.query_one(lookup, &[&name]))
         .await?
         .map_err(|error| map_error(&error, settings))?;
-    let oid: u32 = row.get(0);
+    let oid: u32 = column(&row, 0, "the new role's oid")?;
     answer(settings, transaction.commit())
         .await?
         .map_err(|error| map_error(&error, settings))?;
@@ -173,7 +185,7 @@ async fn role(
     match row {
         Some(row) => Ok(Role {
             oid,
-            name: row.get(0),
+            name: column(&row, 0, "a role's name")?,
         }),
         None => Err(ConnectorError::Remote(format!(
             "role {oid} no longer exists"
@@ -197,7 +209,9 @@ async fn grantors(
     let rows = answer(settings, client.query(sql, &[&resource.oid, &account.oid]))
         .await?
         .map_err(|error| map_error(&error, settings))?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
+    rows.iter()
+        .map(|row| column(row, 0, "a membership's grantor"))
+        .collect()
 }
 
 /// Runs one GRANT / REVOKE concerning `resource`.

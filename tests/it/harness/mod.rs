@@ -2,6 +2,7 @@
 //! each role. Logs are silent unless TEST_LOG is set.
 
 pub mod calls;
+pub mod echoing_postgres;
 pub mod pki;
 pub mod raw_grpc;
 pub mod remote;

@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::connectors::ldap::entry::tests::entry;
 
-fn settings() -> LdapSettings {
+pub(super) fn settings() -> LdapSettings {
     LdapSettings {
         url: "ldap://dir".into(),
         starttls: false,
