@@ -6,24 +6,32 @@
 
 use super::Role;
 
-/// The role `path` (`/oblique.v1.Service/Method`) needs. Methods not named need only a token:
-/// reading and subscribing.
+/// The role `path` (`/oblique.v1.Service/Method`) needs. Fails closed: a method named nowhere
+/// here (a new RPC nobody decided on yet) needs the admin role.
 pub fn needed_role(path: &str) -> Role {
     let method = path.strip_prefix("/oblique.v1.").unwrap_or(path);
     match method {
-        "IntegrationService/CreateIntegration"
-        | "IntegrationService/UpdateIntegration"
-        | "IntegrationService/DeleteIntegration"
-        | "IntegrationService/SetResourceSyncMode"
-        | "IntegrationService/ListAuditEvents"
-        | "SyncService/CancelSyncRun"
-        | "TeamService/CreateTeam"
-        | "TeamService/AddTeamMember"
-        | "TeamService/RemoveTeamMember" => Role::Admin,
+        "IntegrationService/ListIntegrationTypes"
+        | "IntegrationService/GetIntegration"
+        | "IntegrationService/ListIntegrations"
+        | "IntegrationService/ListResources"
+        | "IntegrationService/GetResource"
+        | "IntegrationService/ListAccounts"
+        | "SyncService/GetSyncRun"
+        | "SyncService/ListSyncRuns"
+        | "SyncService/ListSyncErrors"
+        | "SyncService/WatchSyncRun"
+        | "SyncService/SubscribeSyncEvents"
+        | "UserService/ListUsers"
+        | "UserService/GetUser"
+        | "TeamService/GetTeam"
+        | "TeamService/ListTeams"
+        | "AccessService/ListAccess"
+        | "AccessService/ListAccessHistory" => Role::Viewer,
         "SyncService/TriggerSync" | "AccessService/GrantAccess" | "AccessService/RevokeAccess" => {
             Role::Service
         }
-        _ => Role::Viewer,
+        _ => Role::Admin,
     }
 }
 
@@ -40,5 +48,11 @@ mod tests {
         );
         assert_eq!(needed_role(&path("SyncService/TriggerSync")), Role::Service);
         assert_eq!(needed_role(&path("SyncService/WatchSyncRun")), Role::Viewer);
+        assert_eq!(
+            needed_role(&path("IntegrationService/ListAuditEvents")),
+            Role::Admin
+        );
+        // An RPC nobody decided on is closed to all but admins.
+        assert_eq!(needed_role(&path("SyncService/SomethingNew")), Role::Admin);
     }
 }
