@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod logging;
 pub mod pb;
+pub mod private_file;
 pub mod request_limits;
 pub mod server;
 pub mod sync;

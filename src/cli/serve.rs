@@ -1,19 +1,17 @@
 //! `oblique serve` and `oblique migrate`: from flags to a running service.
 
-use std::{
-    fs, net::SocketAddr, os::unix::fs::DirBuilderExt, os::unix::fs::OpenOptionsExt, path::Path,
-};
+use std::{fs, net::SocketAddr, os::unix::fs::DirBuilderExt, path::Path};
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::ExposeSecret;
-use std::io::Write;
 
 use super::{GlobalArgs, ServeArgs, admin_token_file, database::Database, keys};
 use crate::auth::{Principal, Role, token};
 use crate::context::AppContext;
 use crate::crypto::Keys;
 use crate::db::{self, tokens};
+use crate::private_file::write_private_file;
 use crate::server::{self, TlsFiles};
 
 pub use super::admin_token_file::ADMIN_TOKEN_FILE;
@@ -153,7 +151,9 @@ async fn create_first_admin_token(ctx: &AppContext, data_dir: &Path) -> anyhow::
                 return Ok(false);
             }
             let secret = token::create(conn, "admin", Role::Admin, &Principal::system()).await?;
-            write_private_file(&path, secret.expose_secret())?;
+            let text = format!("{}\n", secret.expose_secret());
+            write_private_file(&path, &text, None)
+                .with_context(|| format!("writing {}", path.display()))?;
             Ok(true)
         })
         .await?;
@@ -165,23 +165,6 @@ async fn create_first_admin_token(ctx: &AppContext, data_dir: &Path) -> anyhow::
 
 /// Arbitrary but fixed: replicas starting on an empty database make one first token.
 const FIRST_TOKEN_LOCK_KEY: i64 = 0x0b11_0e02;
-
-/// Writes `text` to a new 0600 file beside `path`, then renames it over `path`, so a reader
-/// never sees it half written.
-fn write_private_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    let partial = path.with_extension("partial");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&partial)
-        .with_context(|| format!("writing {}", partial.display()))?;
-    writeln!(file, "{text}")?;
-    file.sync_all()?;
-    fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
@@ -58,27 +58,17 @@ pub(super) fn generate_password() -> String {
         .collect()
 }
 
-/// Writes a 0600 file (owned by `owner` when given) beside `path` and renames it into place, so
-/// that a reader never sees it half written.
+/// Writes a 0600 file (owned by `owner` when given), whole or not at all.
 pub(super) fn write_private(
     path: &Path,
     text: &str,
     owner: Option<(u32, u32)>,
 ) -> Result<(), EmbeddedError> {
-    let partial = path.with_extension("partial");
-    let _ = fs::remove_file(&partial);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)?;
-    writeln!(file, "{text}")?;
-    file.sync_all()?;
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&partial, Some(uid), Some(gid))?;
-    }
-    fs::rename(&partial, path)?;
-    Ok(())
+    Ok(crate::private_file::write_private_file(
+        path,
+        &format!("{text}\n"),
+        owner,
+    )?)
 }
 
 /// The port in `dir/port`, written with the default on first use.
