@@ -44,6 +44,20 @@ impl TrustAnchors {
 
 pub use crate::tls_client::{is_untrusted_issuer, is_wrong_name};
 
+/// A handshake that failed because the server's certificate chains to no trusted root: the
+/// caller is pointed at `config.ca_cert`, whichever connector it set up.
+pub fn untrusted_issuer(failed: &str, has_ca_cert: bool) -> ConnectorError {
+    let message = if has_ca_cert {
+        format!("{failed}: the server's certificate is not signed by config.ca_cert")
+    } else {
+        format!(
+            "{failed}: the server's certificate is not signed by a CA this machine trusts; \
+             set config.ca_cert to the PEM certificate of the server's CA"
+        )
+    };
+    invalid("config.ca_cert", message)
+}
+
 /// How much of the server's certificate a connection checks.
 #[derive(Clone, Debug)]
 pub enum Verification {

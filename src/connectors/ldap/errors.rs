@@ -6,7 +6,7 @@ use ldap3::{LdapError, LdapResult};
 use super::settings::{Base, LdapSettings};
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
-use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name};
+use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name, untrusted_issuer};
 
 /// The LDAP result codes (RFC 4511, appendix A) the connector tells apart.
 pub(super) mod rc {
@@ -102,16 +102,7 @@ fn transport(error: &LdapError, settings: &LdapSettings) -> Option<ConnectorErro
 fn tls_failed(error: &rustls::Error, field: &str, settings: &LdapSettings) -> ConnectorError {
     let failed = format!("TLS handshake failed: {error}");
     if is_untrusted_issuer(error) {
-        let message = match settings.ca_cert {
-            Some(_) => {
-                format!("{failed}: the server's certificate is not signed by config.ca_cert")
-            }
-            None => format!(
-                "{failed}: the server's certificate is not signed by a CA this machine trusts; \
-                 set config.ca_cert to the PEM certificate of the server's CA"
-            ),
-        };
-        invalid("config.ca_cert", message)
+        untrusted_issuer(&failed, settings.ca_cert.is_some())
     } else if is_wrong_name(error) {
         invalid(
             "config.url",

@@ -7,7 +7,7 @@ use tokio_postgres::error::{DbError, SqlState};
 use super::settings::PostgresSettings;
 use crate::connectors::ConnectorError;
 use crate::connectors::setup::invalid;
-use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name};
+use crate::connectors::tls::{is_untrusted_issuer, is_wrong_name, untrusted_issuer};
 
 /// `host:port`, how errors name the server.
 pub(super) fn target(settings: &PostgresSettings) -> String {
@@ -85,16 +85,7 @@ pub(super) fn map_error(
 fn tls_error(tls: &rustls::Error, settings: &PostgresSettings) -> ConnectorError {
     let failed = format!("TLS handshake failed: {tls}");
     if is_untrusted_issuer(tls) {
-        let message = match settings.ca_cert {
-            Some(_) => {
-                format!("{failed}: the server's certificate is not signed by config.ca_cert")
-            }
-            None => format!(
-                "{failed}: the server's certificate is not signed by a CA this machine trusts; \
-                 set config.ca_cert to the PEM certificate of the server's CA"
-            ),
-        };
-        invalid("config.ca_cert", message)
+        untrusted_issuer(&failed, settings.ca_cert.is_some())
     } else if is_wrong_name(tls) {
         let host = &settings.host;
         invalid(
