@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod logging;
+pub mod model;
 pub mod pb;
 pub mod private_file;
 pub mod request_limits;

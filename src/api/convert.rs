@@ -86,6 +86,7 @@ pub fn integration(view: IntegrationView) -> pb::Integration {
         // Input only: secrets never go out.
         credentials: HashMap::new(),
         warnings,
+        link_users_by: row.link_users_by.as_str().into(),
     }
 }
 
@@ -151,6 +152,7 @@ pub fn account(item: AccountWithAttributes, last_pulled_at: Option<DateTime<Utc>
         deleted: row.deleted_at.is_some(),
         last_synced_at: optional_timestamp(last_pulled_at.filter(|_| row.deleted_at.is_none())),
         deleted_at: optional_timestamp(row.deleted_at),
+        link_conflict: row.link_conflict.unwrap_or_default(),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::domain::integrations::{
     NewIntegrationInput,
 };
 use crate::error::{AppError, AppResult};
+use crate::model::LinkUsersBy;
 use crate::pb;
 
 const MAX_NAME_CHARS: usize = 200;
@@ -52,6 +53,10 @@ pub fn new_integration_input(
             None => DEFAULT_MAX_DELETION_PERCENT,
             Some(percent) => parse_max_deletion_percent(percent)?,
         },
+        link_users_by: match request.link_users_by.as_str() {
+            "" => None,
+            name => Some(parse_link_users_by("link_users_by", name)?),
+        },
         request_id,
     })
 }
@@ -71,7 +76,8 @@ pub fn integration_update(
         return Err(AppError::invalid(
             "update_mask",
             "must name the fields to change (name, config, credentials, \
-             create_resources_for_new_teams, sync_interval_seconds, max_deletion_percent)",
+             create_resources_for_new_teams, sync_interval_seconds, max_deletion_percent, \
+             link_users_by)",
         ));
     }
     let mut update = IntegrationUpdate::default();
@@ -103,6 +109,12 @@ pub fn integration_update(
             "max_deletion_percent" => {
                 update.max_deletion_percent = Some(parse_max_deletion_percent(
                     integration.max_deletion_percent,
+                )?)
+            }
+            "link_users_by" => {
+                update.link_users_by = Some(parse_link_users_by(
+                    "integration.link_users_by",
+                    &integration.link_users_by,
                 )?)
             }
             other => {
@@ -183,6 +195,15 @@ fn parse_sync_interval(seconds: i32) -> AppResult<i32> {
         ));
     }
     Ok(seconds)
+}
+
+fn parse_link_users_by(field: &str, name: &str) -> AppResult<LinkUsersBy> {
+    LinkUsersBy::parse(name).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            format!("must be \"email\", \"username\" or \"none\", not {name:?}"),
+        )
+    })
 }
 
 fn parse_max_deletion_percent(percent: i32) -> AppResult<i32> {

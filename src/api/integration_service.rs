@@ -265,6 +265,7 @@ fn integration_type(kind: IntegrationKind) -> pb::IntegrationType {
                 default: field.default.unwrap_or_default().into(),
             })
             .collect(),
+        default_link_users_by: kind.default_link_users_by().as_str().into(),
     }
 }
 

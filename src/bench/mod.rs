@@ -109,6 +109,7 @@ impl Bench {
                     sync_interval_seconds: 3600,
                     max_deletion_percent: 100,
                     create_request_id: None,
+                    link_users_by: crate::model::LinkUsersBy::Username,
                 },
             )
             .await?

@@ -17,6 +17,8 @@ use std::time::Duration;
 pub use remote::{Listed, ObjectProblem, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 pub use setup::{Setup, SetupField};
 
+use crate::model::LinkUsersBy;
+
 /// How Oblique reads and writes one external system. Listings stream pages; push operations are
 /// idempotent (adding a present member, removing an absent one: success).
 #[async_trait::async_trait]
@@ -111,6 +113,16 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => postgres::SETUP_FIELDS,
             IntegrationKind::Ldap => ldap::SETUP_FIELDS,
+        }
+    }
+
+    /// Which value links the accounts of a new integration of this type to Oblique users when the
+    /// request names none: directories are where people's emails are kept; database roles have
+    /// only a name.
+    pub fn default_link_users_by(self) -> LinkUsersBy {
+        match self {
+            IntegrationKind::Postgres => LinkUsersBy::Username,
+            IntegrationKind::Ldap => LinkUsersBy::Email,
         }
     }
 

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::model::LinkUsersBy;
+
 use super::schema::{
     account_attributes, accounts, api_tokens, audit_events, integrations, resources, sync_runs,
 };
@@ -45,6 +47,7 @@ pub struct IntegrationRow {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub last_pulled_at: Option<DateTime<Utc>>,
+    pub link_users_by: LinkUsersBy,
 }
 
 #[derive(Debug, Insertable)]
@@ -59,6 +62,7 @@ pub struct NewIntegration {
     pub sync_interval_seconds: i32,
     pub max_deletion_percent: i32,
     pub create_request_id: Option<String>,
+    pub link_users_by: LinkUsersBy,
 }
 
 /// The columns UpdateIntegration may change; `None` leaves a column as it is.
@@ -71,6 +75,7 @@ pub struct IntegrationChanges {
     pub create_resources_for_new_teams: Option<bool>,
     pub sync_interval_seconds: Option<i32>,
     pub max_deletion_percent: Option<i32>,
+    pub link_users_by: Option<LinkUsersBy>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -105,6 +110,8 @@ pub struct AccountRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Why the account's link to its user is held (see `accounts.link_conflict`).
+    pub link_conflict: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

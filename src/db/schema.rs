@@ -20,6 +20,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        link_key -> Nullable<Text>,
+        link_conflict -> Nullable<Text>,
     }
 }
 
@@ -89,6 +91,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         last_pulled_at -> Nullable<Timestamptz>,
+        link_users_by -> Text,
     }
 }
 

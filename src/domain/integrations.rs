@@ -18,6 +18,7 @@ use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewS
 use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources};
 use crate::error::{AppError, AppResult};
+use crate::model::LinkUsersBy;
 use crate::sync::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
@@ -32,6 +33,8 @@ pub struct NewIntegrationInput {
     pub create_resources_for_new_teams: bool,
     pub sync_interval_seconds: i32,
     pub max_deletion_percent: i32,
+    /// `None`: the type's default.
+    pub link_users_by: Option<LinkUsersBy>,
     pub request_id: Option<String>,
 }
 
@@ -44,6 +47,7 @@ pub struct IntegrationUpdate {
     pub create_resources_for_new_teams: Option<bool>,
     pub sync_interval_seconds: Option<i32>,
     pub max_deletion_percent: Option<i32>,
+    pub link_users_by: Option<LinkUsersBy>,
 }
 
 #[derive(Debug)]
@@ -82,6 +86,9 @@ pub async fn create(
         sync_interval_seconds: input.sync_interval_seconds,
         max_deletion_percent: input.max_deletion_percent,
         create_request_id: input.request_id.clone(),
+        link_users_by: input
+            .link_users_by
+            .unwrap_or_else(|| input.kind.default_link_users_by()),
     };
     let mut conn = ctx.pool.get().await?;
     let saved = transaction_retrying(&mut conn, "create integration", async |conn| {
@@ -113,6 +120,7 @@ pub async fn create(
                     "sync_interval_seconds": row.sync_interval_seconds,
                     "create_resources_for_new_teams": row.create_resources_for_new_teams,
                     "max_deletion_percent": row.max_deletion_percent,
+                    "link_users_by": row.link_users_by.as_str(),
                     "initial_sync_run_id": run.id,
                 }),
             },
@@ -161,6 +169,7 @@ pub async fn update(
         create_resources_for_new_teams: update.create_resources_for_new_teams,
         sync_interval_seconds: update.sync_interval_seconds,
         max_deletion_percent: update.max_deletion_percent,
+        link_users_by: update.link_users_by,
         updated_at: Some(Utc::now()),
         ..Default::default()
     };
@@ -191,6 +200,9 @@ pub async fn update(
     let result = transaction_retrying(&mut conn, "update integration", async |conn| {
         // Re-checked under the row lock: a delete may have landed since the first read.
         find_active_for_update(conn, id).await?;
+        if update.link_users_by == Some(LinkUsersBy::None) {
+            ensure_nothing_pushed(conn, id).await?;
+        }
         let row = store::update(conn, id, &changes).await?;
         audit::record(
             conn,
@@ -206,6 +218,7 @@ pub async fn update(
                     "create_resources_for_new_teams": row.create_resources_for_new_teams,
                     "sync_interval_seconds": row.sync_interval_seconds,
                     "max_deletion_percent": row.max_deletion_percent,
+                    "link_users_by": row.link_users_by.as_str(),
                 }),
             },
         )
@@ -399,6 +412,19 @@ fn ensure_same_credential_destination(
     }
 }
 
+/// `none` unlinks every account: a push-mode resource would then lose every member.
+async fn ensure_nothing_pushed(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
+    let push_mode = resources::count_push_mode(conn, id).await?;
+    if push_mode > 0 {
+        return Err(AppError::FailedPrecondition(format!(
+            "integration {id} has {push_mode} push-mode resource(s): with link_users_by none \
+             no account is anyone's and pushing would remove every member; stop syncing them \
+             first"
+        )));
+    }
+    Ok(())
+}
+
 fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {
     [
         ("name", update.name.is_some()),
@@ -416,6 +442,7 @@ fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {
             "max_deletion_percent",
             update.max_deletion_percent.is_some(),
         ),
+        ("link_users_by", update.link_users_by.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, changed)| changed.then_some(name))

@@ -14,6 +14,7 @@ use crate::db::models::ResourceRow;
 use crate::db::retry::transaction_retrying;
 use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
+use crate::model::LinkUsersBy;
 
 /// The reason recorded on grants made from the remote's members by a switch to push mode.
 pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mode";
@@ -57,6 +58,14 @@ pub async fn set_resource_sync_mode(
             return Err(AppError::FailedPrecondition(format!(
                 "integrations of type {} cannot push",
                 integration.integration_type
+            )));
+        }
+        if mode == SyncMode::Push && integration.link_users_by == LinkUsersBy::None {
+            // No account is anyone's: the first push would remove every member.
+            return Err(AppError::FailedPrecondition(format!(
+                "integration {} links no accounts to users (link_users_by is none), so pushing \
+                 would remove every member of the resource; set its link_users_by first",
+                integration.id
             )));
         }
         if resource.sync_mode == mode.as_str() {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Engine;
 use super::events::{EMIT_SQL, EventDraft, EventKind, Phase};
-use super::merge::{self, Merged};
+use super::merge::{self, LinkReport, Merged};
 use super::runner::{Stopped, internal};
 use super::stage::Staging;
 use super::stats::{ChangeCounts, RunStats};
@@ -27,7 +27,7 @@ pub async fn apply(
     finish: bool,
 ) -> Result<RunStats, Stopped> {
     let tx = staging.client().transaction().await.map_err(internal)?;
-    let merged = merge::apply(&tx, integration.id, run.id)
+    let merged = merge::apply(&tx, integration.id, run.id, integration.link_users_by)
         .await
         .map_err(internal)?;
     let stats = merged.stats;
@@ -45,6 +45,11 @@ pub async fn apply(
     // Before the run's state changes: afterwards only its FINISHED event is taken.
     if merged.unresolved_access > 0 {
         emit_in(&tx, run.id, unresolved_warning(&merged))
+            .await
+            .map_err(internal)?;
+    }
+    if merged.links.held > 0 {
+        emit_in(&tx, run.id, held_links_warning(&merged.links))
             .await
             .map_err(internal)?;
     }
@@ -77,11 +82,19 @@ pub async fn apply(
     )
     .await
     .map_err(internal)?;
-    if stats.changed() > 0 || stats.errors > 0 {
+    if stats.changed() > 0 || stats.errors > 0 || merged.links.changed > 0 {
         tx.execute(
             "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, details)
              VALUES (uuid_generate_v7(), 'system', 'system', 'sync.apply', $1, $2)",
-            &[&integration.id, &json!({"run_id": run.id, "stats": stats})],
+            &[
+                &integration.id,
+                &json!({
+                    "run_id": run.id,
+                    "stats": stats,
+                    "links_changed": merged.links.changed,
+                    "links_held": merged.links.held,
+                }),
+            ],
         )
         .await
         .map_err(internal)?;
@@ -159,6 +172,12 @@ async fn finish_dry_run(
             .await
             .map_err(internal)?;
     }
+    if merged.links.held > 0 {
+        engine
+            .emit(run.id, held_links_warning(&merged.links))
+            .await
+            .map_err(internal)?;
+    }
     let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
     let finished = sync_runs::finish_succeeded(
         &mut conn,
@@ -181,6 +200,25 @@ fn unresolved_warning(merged: &Merged) -> EventDraft {
         .message(format!(
             "{} memberships name accounts or resources outside the synced ones; ignored",
             merged.unresolved_access
+        ))
+}
+
+/// Held identity links are a warning, not an error: the sync applies, and push planning gives
+/// the held accounts nothing until a sync finds the conflict gone.
+fn held_links_warning(links: &LinkReport) -> EventDraft {
+    let more = links.held - links.named.len() as i64;
+    let more = if more > 0 {
+        format!("; and {more} more")
+    } else {
+        String::new()
+    };
+    EventDraft::new(EventKind::Warning)
+        .phase(Phase::Accounts)
+        .message(format!(
+            "{} accounts have a held link to their Oblique user: nothing that gives access is \
+             pushed to them until the conflict is gone (see ListAccounts' link_conflict). {}{more}",
+            links.held,
+            links.named.join("; ")
         ))
 }
 

@@ -32,7 +32,7 @@ const PLAN: &str = "
         SELECT DISTINCT d.resource_id, d.user_id,
                (SELECT a.id FROM accounts a
                 WHERE a.integration_id = $1 AND a.user_id = d.user_id AND a.deleted_at IS NULL
-                ORDER BY a.id LIMIT 1) AS account_id
+                ORDER BY a.link_conflict IS NOT NULL, a.id LIMIT 1) AS account_id
         FROM desired_access d JOIN push_resources r ON r.id = d.resource_id
     ), actual AS (
         SELECT p.resource_id, p.account_id, a.user_id
@@ -55,7 +55,7 @@ const PLAN: &str = "
     )
     SELECT plan.op, plan.resource_id, r.external_id AS resource_external_id,
            r.name AS resource_name, plan.user_id, plan.account_id,
-           a.external_id AS account_external_id, a.username,
+           a.external_id AS account_external_id, a.username, a.link_conflict,
            pr.status AS last_status, COALESCE(pr.attempts, 0) AS attempts,
            COALESCE(pr.next_attempt_at <= now(), true) AS due
     FROM plan
@@ -82,6 +82,9 @@ pub(super) struct Step {
     pub(super) account_external_id: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(super) username: Option<String>,
+    /// Set when the account's link to the user is held: nothing that gives access goes to it.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) link_conflict: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(super) last_status: Option<String>,
     #[diesel(sql_type = Integer)]
@@ -208,6 +211,17 @@ async fn add(
         );
         return record_failure(engine, step, &reason).await;
     };
+    if let Some(conflict) = &step.link_conflict {
+        // The account may not be this user's: giving it the user's access could hand it to
+        // someone else. Removals still go through: taking access away is never the unsafe way.
+        *failed += 1;
+        let reason = format!(
+            "account {account_external_id:?} is held from user {}: its link is in conflict \
+             ({conflict}); nothing is added until a sync finds the conflict gone",
+            step.user_id.map(|id| id.to_string()).unwrap_or_default(),
+        );
+        return record_failure(engine, step, &reason).await;
+    }
     match connector
         .add_member(&step.resource_external_id, account_external_id)
         .await

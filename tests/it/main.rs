@@ -15,6 +15,7 @@ mod fixtures;
 mod fuzz_requests;
 mod grants;
 mod health;
+mod identity_links;
 mod integration_changes;
 mod integrations;
 mod keys;

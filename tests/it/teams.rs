@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 use oblique::db::schema::{integrations, propagations, sync_runs, users};
+use oblique::model::LinkUsersBy;
 use oblique::pb::{
     self, AddTeamMemberRequest, CreateTeamRequest, GetTeamRequest, ListTeamsRequest,
     RemoveTeamMemberRequest, team_service_client::TeamServiceClient,
@@ -285,6 +286,7 @@ async fn a_type_that_cannot_create_resources_is_skipped_with_a_warning() {
         .values((
             integrations::id.eq(id),
             integrations::integration_type.eq("legacy"),
+            integrations::link_users_by.eq(LinkUsersBy::None),
             integrations::name.eq("old directory"),
             integrations::create_resources_for_new_teams.eq(true),
         ))

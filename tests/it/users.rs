@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use oblique::auth::Role;
 use oblique::db::schema::{accounts, integrations, users};
+use oblique::model::LinkUsersBy;
 use oblique::pb::{self, GetUserRequest, ListUsersRequest, user_service_client::UserServiceClient};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
@@ -60,6 +61,7 @@ pub async fn insert_integration(
         .values((
             integrations::id.eq(id),
             integrations::integration_type.eq("postgres"),
+            integrations::link_users_by.eq(LinkUsersBy::Username),
             integrations::name.eq(name),
             integrations::last_pulled_at.eq(last_pulled_at),
         ))

@@ -145,6 +145,7 @@ async fn create_integration(
             sync_interval_seconds: 3600,
             max_deletion_percent: 100,
             create_request_id: None,
+            link_users_by: crate::model::LinkUsersBy::Email,
         },
     )
     .await?;

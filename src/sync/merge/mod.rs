@@ -6,11 +6,15 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::stats::{ChangeCounts, RunStats};
+use crate::model::LinkUsersBy;
 
 mod access;
 mod accounts;
 mod attributes;
+mod links;
 mod resources;
+
+pub use links::LinkReport;
 
 /// Every merge statement joins whole sets, often against rows this same transaction just wrote
 /// and that have no statistics yet: the planner then guesses a handful of rows and picks nested
@@ -58,6 +62,8 @@ pub struct Merged {
     pub live_resources_before: i64,
     /// Access pairs naming accounts or resources outside the synced ones.
     pub unresolved_access: i64,
+    /// What re-checking the accounts' links to users changed, and which links are held.
+    pub links: LinkReport,
 }
 
 /// Applies the staged listing inside `tx`; the caller commits or rolls back.
@@ -65,6 +71,7 @@ pub async fn apply(
     tx: &Transaction<'_>,
     integration_id: Uuid,
     run_id: Uuid,
+    link_users_by: LinkUsersBy,
 ) -> Result<Merged, tokio_postgres::Error> {
     let id = &integration_id;
     tx.batch_execute(PLANNER_SETTINGS).await?;
@@ -77,7 +84,8 @@ pub async fn apply(
         ..Default::default()
     };
     merged.stats.resources = resources::merge(tx, integration_id, run_id, staged.get(1)).await?;
-    merged.stats.accounts = accounts::merge(tx, integration_id, staged.get(0)).await?;
+    (merged.stats.accounts, merged.links) =
+        accounts::merge(tx, integration_id, link_users_by, staged.get(0)).await?;
     let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
     merged.stats.attributes = attributes::merge(tx, integration_id, accounts_listed_once).await?;
     let access = access::merge(tx, integration_id).await?;

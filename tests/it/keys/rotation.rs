@@ -253,5 +253,6 @@ fn new_integration(id: Uuid, n: usize, sealed: Vec<u8>) -> oblique::db::models::
         sync_interval_seconds: 3600,
         max_deletion_percent: 20,
         create_request_id: None,
+        link_users_by: oblique::model::LinkUsersBy::Username,
     }
 }

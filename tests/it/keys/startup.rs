@@ -85,6 +85,7 @@ async fn an_upgraded_database_records_only_the_key_that_opens_its_credentials() 
             sync_interval_seconds: 3600,
             max_deletion_percent: 20,
             create_request_id: None,
+            link_users_by: oblique::model::LinkUsersBy::Username,
         },
     )
     .await

@@ -3,6 +3,7 @@
 //! that each listing is exactly what the test says.
 
 use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
+use oblique::model::LinkUsersBy;
 use oblique::sync::merge::{self, Merged};
 use oblique::sync::stage::{StagedPage, Staging};
 use uuid::Uuid;
@@ -64,7 +65,9 @@ pub(super) async fn merge(app: &TestApp, integration_id: Uuid, pages: Vec<Staged
     )
     .await
     .unwrap();
-    let merged = merge::apply(&tx, integration_id, run_id).await.unwrap();
+    let merged = merge::apply(&tx, integration_id, run_id, LinkUsersBy::Email)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     merged
 }
