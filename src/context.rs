@@ -3,7 +3,7 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::request_limits::RequestLimits;
-use crate::sync::{EngineConfig, hub::EventHub};
+use crate::engine::{EngineConfig, hub::EventHub};
 use crate::{crypto::Keys, db::Pool};
 
 #[derive(Clone)]

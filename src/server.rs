@@ -20,7 +20,7 @@ use crate::pb::{
     team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
 };
 use crate::request_limits::RequestLimitsLayer;
-use crate::sync::Engine;
+use crate::engine::Engine;
 
 /// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
 use crate::error::{AppError, AppResult};
 use crate::pb;
-use crate::sync::events::{EventKind, Phase, SyncEvent};
-use crate::sync::stats::{ChangeCounts, RunStats};
+use crate::engine::events::{EventKind, Phase, SyncEvent};
+use crate::engine::stats::{ChangeCounts, RunStats};
 
 /// A required UUID field.
 pub fn parse_id(field: &str, text: &str) -> AppResult<Uuid> {

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::convert;
 use crate::db::Pool;
 use crate::pb;
-use crate::sync::events::{self, SyncEvent};
-use crate::sync::hub::EventHub;
+use crate::engine::events::{self, SyncEvent};
+use crate::engine::hub::EventHub;
 
 /// Events a caller may leave unread before it is cut off.
 const STREAM_BUFFER: usize = 256;
@@ -222,7 +222,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-    use crate::sync::events::EventKind;
+    use crate::engine::events::EventKind;
 
     fn event(seq: i64) -> SyncEvent {
         SyncEvent {

@@ -17,8 +17,8 @@ use tokio_postgres::{Client, CopyInSink, Transaction};
 use uuid::Uuid;
 
 use super::synthetic::Directory;
-use crate::sync::access_key::access_pair_key;
-use crate::sync::copy_rows::CopyRows;
+use crate::engine::access_key::access_pair_key;
+use crate::engine::copy_rows::CopyRows;
 
 const CREATE_TABLES: &str = "
     DROP TABLE IF EXISTS bench_accounts, bench_account_attributes, bench_resources,

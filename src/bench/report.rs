@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::baseline::CopyBaseline;
 use super::synthetic::Sizes;
 use super::{Landed, RunResult};
-use crate::sync::stats::{ChangeCounts, RunStats};
+use crate::engine::stats::{ChangeCounts, RunStats};
 
 /// One reported figure.
 pub struct Metric {

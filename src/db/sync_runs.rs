@@ -139,10 +139,10 @@ pub async fn finish_succeeded(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     worker: &str,
-    stats: &crate::sync::stats::RunStats,
+    stats: &crate::engine::stats::RunStats,
     message: &str,
 ) -> QueryResult<bool> {
-    use crate::sync::events::{self, EventDraft, EventKind};
+    use crate::engine::events::{self, EventDraft, EventKind};
     use diesel_async::AsyncConnection;
     let stats_json = serde_json::to_value(stats).unwrap_or_default();
     let stats = *stats;

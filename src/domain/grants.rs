@@ -16,7 +16,7 @@ use crate::db::models::{IntegrationRow, ResourceRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::{propagations, resources, users};
 use crate::error::{AppError, AppResult};
-use crate::sync::queue;
+use crate::engine::queue;
 
 /// The run trigger of pushes that decisions ask for.
 const PUSH_TRIGGER: &str = "grant";

@@ -19,7 +19,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
-use crate::sync::queue;
+use crate::engine::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;

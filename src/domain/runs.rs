@@ -12,7 +12,7 @@ use crate::db::models::{NewSyncRun, SyncRunRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::{integrations, sync_runs};
 use crate::error::{AppError, AppResult};
-use crate::sync::queue;
+use crate::engine::queue;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {

@@ -214,7 +214,7 @@ async fn serve_migrates_listens_stages_and_syncs_over_verify_full_tls() {
     let logs = tempfile::tempdir().unwrap();
     let mut cmd = oblique(&data.path());
     cmd.env("DATABASE_URL", cluster.verify_full(&database))
-        .env("RUST_LOG", "info,oblique::sync::hub=debug");
+        .env("RUST_LOG", "info,oblique::engine::hub=debug");
     let mut server = Server::start(cmd, logs.path().join("serve.log"));
     let token = wait_for_token(&mut server, &data.path().join("admin-token")).await;
     let clients = server.ready_clients(&token).await;

@@ -11,8 +11,8 @@ use tonic::Code;
 
 use crate::harness::{TestApp, calls, create_request, expect_code, test_engine};
 
-fn no_sync() -> oblique::sync::EngineConfig {
-    oblique::sync::EngineConfig {
+fn no_sync() -> oblique::engine::EngineConfig {
+    oblique::engine::EngineConfig {
         workers: 0,
         schedule: Duration::from_secs(3600),
         ..test_engine()

@@ -144,7 +144,7 @@ async fn existing_access_gets_pair_keys() {
         .iter()
         .map(|r| (r.username.as_str(), r.pair_key, r.open))
         .collect();
-    let key = oblique::sync::access_key::access_pair_key;
+    let key = oblique::engine::access_key::access_pair_key;
     assert_eq!(
         found,
         [

@@ -26,8 +26,8 @@ use super::{Landed, claim_run, landed, measuring_client, pull, settle, start_eng
 use crate::connectors::{IntegrationKind, Setup};
 use crate::db::integrations;
 use crate::db::models::{IntegrationRow, NewIntegration};
-use crate::sync::Engine;
-use crate::sync::stats::RunStats;
+use crate::engine::Engine;
+use crate::engine::stats::RunStats;
 pub use copy::LdapCopy;
 pub use directory::LdapSizes;
 pub use server::{PAGE_SIZE, ROOT_DN, SEARCH_FILTER, SUFFIX, ldapsearch};

@@ -20,7 +20,7 @@ use oblique::pb::{
 };
 use oblique::request_limits::RequestLimits;
 use oblique::server::TlsFiles;
-use oblique::sync::EngineConfig;
+use oblique::engine::EngineConfig;
 use secrecy::ExposeSecret;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;

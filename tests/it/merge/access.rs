@@ -4,8 +4,8 @@
 
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use oblique::sync::access_key::access_pair_key;
-use oblique::sync::stage::StagedPage;
+use oblique::engine::access_key::access_pair_key;
+use oblique::engine::stage::StagedPage;
 use uuid::Uuid;
 
 use super::{account, group, integration, member, merge};

@@ -2,7 +2,7 @@
 //! vanish.
 
 use diesel_async::RunQueryDsl;
-use oblique::sync::stage::StagedPage;
+use oblique::engine::stage::StagedPage;
 
 use super::{account, group, integration, member, merge};
 use crate::harness::TestApp;

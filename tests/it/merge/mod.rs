@@ -4,8 +4,8 @@
 
 use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
 use oblique::model::LinkUsersBy;
-use oblique::sync::merge::{self, Merged};
-use oblique::sync::stage::{StagedPage, Staging};
+use oblique::engine::merge::{self, Merged};
+use oblique::engine::stage::{StagedPage, Staging};
 use uuid::Uuid;
 
 use crate::harness::{TestApp, create_request};

@@ -1,6 +1,6 @@
 //! Access: the staged pairs compared with the open access rows. Each resource's listed pairs and
 //! its open rows are first folded to a count and the XOR of their pair keys (see
-//! [`crate::sync::access_key`]); only resources whose folds differ are compared pair by pair, in
+//! [`crate::engine::access_key`]); only resources whose folds differ are compared pair by pair, in
 //! one pass that resolves their staged pairs to live resources and accounts and keeps only the
 //! differences. New pairs open a row, pairs no longer listed close theirs (closed rows are the
 //! history). Pairs naming objects outside the synced ones are left out and counted, for a warning.
@@ -13,7 +13,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::sync::stats::ChangeCounts;
+use crate::engine::stats::ChangeCounts;
 
 /// The open rows of each resource, folded.
 const FOLD_OPEN: &str = "

@@ -6,7 +6,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::sync::stats::ChangeCounts;
+use crate::engine::stats::ChangeCounts;
 
 const RESTORE: &str = "
     WITH restored AS (

@@ -11,8 +11,8 @@ use tokio_postgres::{Client, CopyInSink};
 use uuid::Uuid;
 
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
-use crate::sync::access_key::access_pair_key;
-use crate::sync::copy_rows::CopyRows;
+use crate::engine::access_key::access_pair_key;
+use crate::engine::copy_rows::CopyRows;
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.
