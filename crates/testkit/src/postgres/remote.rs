@@ -4,7 +4,7 @@
 //! unit tests are each one of these.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls};
 
@@ -132,17 +132,22 @@ impl RemoteCluster {
         }
     }
 
-    /// The postmaster applies a reload asynchronously: waits until new sessions see TLS on.
+    /// The postmaster applies a reload asynchronously: waits until new sessions see TLS on (the
+    /// bound only ends a wait that is stuck).
     async fn wait_for_tls(&self) {
-        for _ in 0..200 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
             let admin = self.admin().await;
             let row = admin.query_one("SHOW ssl", &[]).await.expect("SHOW ssl");
             if row.get::<_, String>(0) == "on" {
                 return;
             }
+            assert!(
+                Instant::now() < deadline,
+                "the remote cluster did not turn TLS on"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the remote cluster did not turn TLS on");
     }
 }
 
