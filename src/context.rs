@@ -2,8 +2,8 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::request_limits::RequestLimits;
 use crate::engine::{EngineConfig, hub::EventHub};
+use crate::request_limits::RequestLimits;
 use crate::{crypto::Keys, db::Pool};
 
 #[derive(Clone)]

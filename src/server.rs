@@ -13,6 +13,7 @@ use crate::api::{
 };
 use crate::auth::layer::AuthLayer;
 use crate::context::AppContext;
+use crate::engine::Engine;
 use crate::health;
 use crate::pb::{
     self, access_service_server::AccessServiceServer,
@@ -20,7 +21,6 @@ use crate::pb::{
     team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
 };
 use crate::request_limits::RequestLimitsLayer;
-use crate::engine::Engine;
 
 /// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
 #[derive(Debug, Clone)]

@@ -10,10 +10,10 @@ use crate::connectors::{IntegrationKind, Setup};
 use crate::db::accounts::AccountWithAttributes;
 use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
-use crate::error::{AppError, AppResult};
-use crate::pb;
 use crate::engine::events::{EventKind, Phase, SyncEvent};
 use crate::engine::stats::{ChangeCounts, RunStats};
+use crate::error::{AppError, AppResult};
+use crate::pb;
 
 /// A required UUID field.
 pub fn parse_id(field: &str, text: &str) -> AppResult<Uuid> {

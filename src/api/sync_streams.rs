@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use super::convert;
 use crate::db::Pool;
-use crate::pb;
 use crate::engine::events::{self, SyncEvent};
 use crate::engine::hub::EventHub;
+use crate::pb;
 
 /// Events a caller may leave unread before it is cut off.
 const STREAM_BUFFER: usize = 256;

@@ -8,8 +8,6 @@ pub mod postgres;
 pub mod redact;
 pub mod remote;
 pub mod setup;
-#[cfg(test)]
-mod test_pki;
 pub mod tls;
 
 use std::time::Duration;

@@ -15,8 +15,8 @@ use crate::db::grants::{self, GrantRow, GrantView, NewGrant};
 use crate::db::models::{IntegrationRow, ResourceRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::{propagations, resources, users};
-use crate::error::{AppError, AppResult};
 use crate::engine::queue;
+use crate::error::{AppError, AppResult};
 
 /// The run trigger of pushes that decisions ask for.
 const PUSH_TRIGGER: &str = "grant";

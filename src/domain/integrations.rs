@@ -17,9 +17,9 @@ use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
 use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources};
+use crate::engine::queue;
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
-use crate::engine::queue;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;

@@ -11,8 +11,8 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::models::{NewSyncRun, SyncRunRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::{integrations, sync_runs};
-use crate::error::{AppError, AppResult};
 use crate::engine::queue;
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {

@@ -18,8 +18,8 @@ use crate::db::propagations;
 use crate::db::retry::transaction_retrying;
 use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
 use crate::domain::integrations::connector_for_integration;
-use crate::error::{AppError, AppResult};
 use crate::engine::queue;
+use crate::error::{AppError, AppResult};
 
 /// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
 #[derive(Debug)]

@@ -2,13 +2,12 @@
 //! follows the database, and an RPC no service declares answers UNIMPLEMENTED, but only to a
 //! caller with a token.
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use oblique::auth::Role;
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
-use oblique::db::embedded::EmbeddedPostgres;
+use oblique_testkit::postgres::ThrowawayCluster as OwnCluster;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -136,47 +135,6 @@ async fn call_unknown_rpc(channel: Channel, token: Option<&str>) -> Result<(), t
         tonic::codegen::http::uri::PathAndQuery::from_static("/oblique.v1.TeamService/NoSuchRpc");
     let codec = tonic_prost::ProstCodec::<(), ()>::default();
     grpc.unary(request, path, codec).await.map(|_| ())
-}
-
-/// A throwaway cluster of this test's own, so it can be stopped; removed on drop even when the
-/// test fails (the cluster is stopped first: fields drop in order).
-struct OwnCluster {
-    pg: Option<EmbeddedPostgres>,
-    _dir: tempfile::TempDir,
-}
-
-impl OwnCluster {
-    async fn start() -> OwnCluster {
-        // Under /tmp and 0755: the server runs as the `postgres` OS user when we are root.
-        let dir = tempfile::Builder::new()
-            .prefix("oblique-it-health-")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        let pg_dir = dir.path().join("pg");
-        let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_throwaway(&pg_dir))
-            .await
-            .unwrap()
-            .expect("starting PostgreSQL");
-        OwnCluster {
-            pg: Some(pg),
-            _dir: dir,
-        }
-    }
-
-    fn url(&self, database: &str) -> String {
-        self.pg.as_ref().expect("running").url(database)
-    }
-
-    async fn stop(&mut self) {
-        let mut pg = self.pg.take().expect("running");
-        let pg = tokio::task::spawn_blocking(move || pg.stop().map(|()| pg))
-            .await
-            .unwrap()
-            .expect("stopping PostgreSQL");
-        self.pg = Some(pg);
-    }
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ fn assert_remote_error<T: std::fmt::Debug>(result: Result<T, ConnectorError>, wh
 
 #[tokio::test]
 async fn catalog_columns_of_other_types_are_errors_not_panics() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     // Roles belong to the cluster: both databases see them.
     admin

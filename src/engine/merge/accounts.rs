@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::counts;
 use super::links::{self, LinkReport};
-use crate::model::LinkUsersBy;
 use crate::engine::stats::ChangeCounts;
+use crate::model::LinkUsersBy;
 
 const RESTORE: &str = "
     UPDATE accounts a SET deleted_at = NULL, updated_at = now()

@@ -1,77 +1,31 @@
 //! `TestApp::spawn()`: the real server on port 0, over its own fresh database, with clients for
 //! each role. Logs are silent unless TEST_LOG is set.
+//!
+//! The throwaway servers, the test PKI and the gRPC clients come from `oblique-testkit`
+//! (crates/testkit), which the benchmark shares; this harness holds what only these tests need.
 
 pub mod calls;
 pub mod echoing_postgres;
-pub mod pki;
 pub mod raw_grpc;
 pub mod remote;
 pub mod servers;
 pub mod slapd;
+
+pub use oblique_testkit::grpc::{Bearer, Clients};
+pub use oblique_testkit::pki;
+pub use remote::remote_postgres;
 
 use std::net::SocketAddr;
 
 use oblique::auth::{Role, token};
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
-use oblique::pb::{
-    access_service_client::AccessServiceClient,
-    integration_service_client::IntegrationServiceClient, sync_service_client::SyncServiceClient,
-};
+use oblique::engine::EngineConfig;
 use oblique::request_limits::RequestLimits;
 use oblique::server::TlsFiles;
-use oblique::engine::EngineConfig;
 use secrecy::ExposeSecret;
-use tonic::service::interceptor::InterceptedService;
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Request, Status};
-
-pub use remote::remote_postgres;
-
-/// Adds `authorization: Bearer …` to every call (or nothing, for the anonymous client).
-#[derive(Clone)]
-pub struct Bearer(Option<String>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.0 {
-            let value = format!("Bearer {token}").parse().expect("header value");
-            request.metadata_mut().insert("authorization", value);
-        }
-        Ok(request)
-    }
-}
-
-type Authed = InterceptedService<Channel, Bearer>;
-
-/// Clients of every service, all presenting the same token.
-#[derive(Clone)]
-pub struct Clients {
-    pub integrations: IntegrationServiceClient<Authed>,
-    pub sync: SyncServiceClient<Authed>,
-    pub access: AccessServiceClient<Authed>,
-    pub bearer: Bearer,
-}
-
-impl Clients {
-    pub fn new(channel: Channel, token: Option<String>) -> Self {
-        let bearer = Bearer(token);
-        Clients {
-            integrations: IntegrationServiceClient::with_interceptor(
-                channel.clone(),
-                bearer.clone(),
-            ),
-            sync: SyncServiceClient::with_interceptor(channel.clone(), bearer.clone()),
-            access: AccessServiceClient::with_interceptor(channel, bearer.clone()),
-            bearer,
-        }
-    }
-
-    /// The same token's clients on another server.
-    pub fn on(&self, channel: Channel) -> Self {
-        Clients::new(channel, self.bearer.0.clone())
-    }
-}
 
 pub struct TestApp {
     pub addr: SocketAddr,

@@ -1,14 +1,14 @@
-//! The remote system integrations connect to in tests: a throwaway PostgreSQL cluster that
-//! checks passwords (SCRAM), so wrong credentials really fail, and admits every role but the
-//! harness's superuser over TLS only, with a certificate for 127.0.0.1 and localhost signed by
-//! a test CA. The default setup verifies it (sslmode verify-full, the CA as ca_cert), so the
-//! whole suite goes through the verifying path.
+//! The remote system integrations connect to in tests: one throwaway PostgreSQL cluster per test
+//! process (an `oblique_testkit` remote cluster) that checks passwords (SCRAM), so wrong
+//! credentials really fail, and admits every role but the harness's superuser over TLS only,
+//! with a certificate for 127.0.0.1 and localhost signed by a test CA. The default setup
+//! verifies it (sslmode verify-full, the CA as ca_cert), so the whole suite goes through the
+//! verifying path.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use oblique_testkit::keep_until_exit;
+use oblique_testkit::postgres::remote::{Admission, RemoteCluster};
 use tokio::sync::OnceCell;
-
-use super::pki::TestCa;
-use super::servers::start_throwaway;
 
 pub const READER: &str = "oblique_reader";
 pub const READER_PASSWORD: &str = "remote-Secret-9f3c2a";
@@ -25,105 +25,31 @@ pub async fn remote_postgres() -> &'static RemotePostgres {
     static REMOTE: OnceCell<RemotePostgres> = OnceCell::const_new();
     REMOTE
         .get_or_init(|| async {
-            let port = start_throwaway("remote");
-            let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-            let mut conn = AsyncPgConnection::establish(&admin_url)
-                .await
-                .expect("connecting to the remote cluster");
-            // Superuser stays trusted for the harness; every other role must give its password.
-            // CREATEROLE lets integrations push memberships and create roles for teams.
-            conn.batch_execute(&format!(
-                "CREATE ROLE {READER} LOGIN CREATEROLE PASSWORD '{READER_PASSWORD}'"
-            ))
-            .await
-            .expect("creating the reader role");
-            let hba_path = setting(&mut conn, "hba_file").await;
-            let data_dir = setting(&mut conn, "data_directory").await;
-            let ca = TestCa::new("oblique remote test CA");
-            serve_tls(&mut conn, &data_dir, &ca).await;
-            // The harness's superuser stays trusted in clear; every other role must come over TLS
-            // and give its password, so sslmode disable is refused.
-            std::fs::write(
-                &hba_path,
-                "host all postgres 127.0.0.1/32 trust\n\
-                 hostssl all all 127.0.0.1/32 scram-sha-256\n",
+            // The harness's superuser stays trusted in clear; every other role must come over
+            // TLS and give its password, so sslmode disable is refused.
+            let cluster = RemoteCluster::start(
+                &["127.0.0.1", "localhost"],
+                Admission::TlsAndPasswordsButSuperuser,
             )
-            .expect("writing pg_hba.conf");
-            conn.batch_execute("SELECT pg_reload_conf()")
+            .await;
+            // CREATEROLE lets integrations push memberships and create roles for teams.
+            cluster
+                .admin()
                 .await
-                .expect("reloading");
-            wait_for_tls(&admin_url).await;
-            let ca_pem = ca.pem();
-            RemotePostgres {
-                port,
-                ca_pem,
-                admin_url,
-            }
+                .batch_execute(&format!(
+                    "CREATE ROLE {READER} LOGIN CREATEROLE PASSWORD '{READER_PASSWORD}'"
+                ))
+                .await
+                .expect("creating the reader role");
+            let remote = RemotePostgres {
+                port: cluster.port(),
+                ca_pem: cluster.ca_pem().to_string(),
+                admin_url: cluster.admin_url("postgres"),
+            };
+            keep_until_exit(cluster.into_cluster());
+            remote
         })
         .await
-}
-
-/// A server setting's value.
-async fn setting(conn: &mut AsyncPgConnection, name: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        setting: String,
-    }
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result::<Setting>(conn)
-        .await
-        .unwrap_or_else(|error| panic!("reading {name}: {error}"))
-        .setting
-}
-
-/// Puts a certificate signed by `ca` in the data directory (the key 0600 and owned by the
-/// server's OS user, else the server refuses it) and turns TLS on; applied at the next reload.
-async fn serve_tls(conn: &mut AsyncPgConnection, data_dir: &str, ca: &TestCa) {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let (cert, key) = ca.server(&["127.0.0.1", "localhost"]);
-    let dir = std::path::Path::new(data_dir);
-    let owner = std::fs::metadata(dir).expect("data directory").uid();
-    for (name, text) in [("remote-test.crt", cert), ("remote-test.key", key)] {
-        let path = dir.join(name);
-        std::fs::write(&path, text).expect("writing the server certificate");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        std::os::unix::fs::chown(&path, Some(owner), None).expect("chown");
-    }
-    // One statement per call: ALTER SYSTEM may not run in a transaction block.
-    for sql in [
-        "ALTER SYSTEM SET ssl_cert_file = 'remote-test.crt'",
-        "ALTER SYSTEM SET ssl_key_file = 'remote-test.key'",
-        "ALTER SYSTEM SET ssl = on",
-    ] {
-        conn.batch_execute(sql).await.expect(sql);
-    }
-}
-
-/// The postmaster applies a reload asynchronously: wait until new sessions see TLS on.
-async fn wait_for_tls(admin_url: &str) {
-    for _ in 0..100 {
-        let mut conn = AsyncPgConnection::establish(admin_url)
-            .await
-            .expect("connecting to the remote cluster");
-        #[derive(diesel::QueryableByName)]
-        struct Ssl {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            ssl: String,
-        }
-        use diesel_async::RunQueryDsl;
-        let ssl = diesel::sql_query("SHOW ssl")
-            .get_result::<Ssl>(&mut conn)
-            .await
-            .expect("SHOW ssl");
-        if ssl.ssl == "on" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the remote cluster did not turn TLS on");
 }
 
 impl RemotePostgres {

@@ -1,51 +1,19 @@
 //! The PostgreSQL servers tests use: one for Oblique's own databases (TEST_DATABASE_URL or
 //! DATABASE_URL when set, else a throwaway cluster), and a throwaway "remote system" cluster
-//! with password authentication that integrations connect to. Throwaway clusters are stopped
-//! when the test process exits.
+//! with password authentication that integrations connect to (see `remote`). Throwaway clusters
+//! (`oblique_testkit::postgres`) are stopped when the test process exits.
 //!
 //! Test databases are migrated by an owner role and served by a runtime role that owns nothing,
 //! as in production: the whole suite proves that the runtime role's privileges suffice.
 
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::OnceLock;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use oblique::db::embedded::EmbeddedPostgres;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-/// Clusters this process started; an atexit hook stops them.
-static STARTED: Mutex<Vec<(EmbeddedPostgres, std::path::PathBuf)>> = Mutex::new(Vec::new());
-static ATEXIT: Once = Once::new();
-
-extern "C" fn stop_started_clusters() {
-    if let Ok(mut started) = STARTED.lock() {
-        for (mut cluster, dir) in started.drain(..) {
-            let _ = cluster.stop();
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Starts a throwaway cluster in a fresh directory the `postgres` user can reach; returns its
-/// port (superuser `postgres`, no password).
-pub fn start_throwaway(label: &str) -> u16 {
-    ATEXIT.call_once(|| unsafe {
-        // SAFETY: registering a plain extern "C" function with no captured state.
-        libc::atexit(stop_started_clusters);
-    });
-    let dir = std::env::temp_dir().join(format!(
-        "oblique-it-{label}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("creating cluster dir");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let cluster = EmbeddedPostgres::start_throwaway(&dir.join("pg")).expect("starting PostgreSQL");
-    let port = cluster.port();
-    STARTED.lock().expect("lock").push((cluster, dir));
-    port
-}
+/// A cluster for the whole test process (the db_tls tests dress one in TLS).
+pub use oblique_testkit::postgres::start_throwaway;
 
 /// The role that owns the test databases' tables (runs migrations), and the one TestApp serves
 /// as (granted what it needs by the owner). Their password only matters on a server that asks.

@@ -1,5 +1,5 @@
 //! The LDAP directory tests use: one OpenLDAP slapd per test process (a throwaway
-//! [`oblique::bench::slapd::Slapd`] on a random port with its own directory), stopped and its
+//! [`oblique_testkit::slapd::Slapd`] on a random port with its own directory), stopped and its
 //! files removed when the process exits. Each test works in an OU of its own ([`Directory`]), so
 //! tests running at once never see each other's entries.
 //!
@@ -17,12 +17,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::OnceLock;
 
-use oblique::bench::slapd::{Slapd, SlapdConfig, SlapdTls};
 use oblique::connectors::{Connector, IntegrationKind, Setup};
-
-use super::pki::TestCa;
+use oblique_testkit::keep_until_exit;
+use oblique_testkit::pki::TestCa;
+use oblique_testkit::slapd::{Slapd, SlapdConfig, SlapdTls};
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
@@ -78,28 +78,13 @@ fn start() -> Slapd {
         .unwrap_or_else(|error| panic!("{error:#}"))
 }
 
-/// The shared server, where the atexit hook finds it: statics are never dropped.
-static SHARED: Mutex<Option<Slapd>> = Mutex::new(None);
-static ATEXIT: Once = Once::new();
-
-extern "C" fn stop_shared_server() {
-    if let Ok(mut shared) = SHARED.lock() {
-        // Dropping it stops the server and removes its files.
-        drop(shared.take());
-    }
-}
-
 /// The ldap:// and ldaps:// URLs of the process's shared server, started on first use.
 fn shared_urls() -> &'static (String, Option<String>) {
     static URLS: OnceLock<(String, Option<String>)> = OnceLock::new();
     URLS.get_or_init(|| {
-        ATEXIT.call_once(|| unsafe {
-            // SAFETY: registering a plain extern "C" function with no captured state.
-            libc::atexit(stop_shared_server);
-        });
         let slapd = start();
         let urls = (slapd.url(), slapd.ldaps_url());
-        *SHARED.lock().expect("lock") = Some(slapd);
+        keep_until_exit(slapd);
         urls
     })
 }

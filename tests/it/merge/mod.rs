@@ -3,9 +3,9 @@
 //! that each listing is exactly what the test says.
 
 use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
-use oblique::model::LinkUsersBy;
 use oblique::engine::merge::{self, Merged};
 use oblique::engine::stage::{StagedPage, Staging};
+use oblique::model::LinkUsersBy;
 use uuid::Uuid;
 
 use crate::harness::{TestApp, create_request};

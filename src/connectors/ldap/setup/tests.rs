@@ -86,7 +86,7 @@ fn reads_what_the_caller_set() {
     assert!(read(&starttls).unwrap().starttls);
     let plaintext = [("url", "ldap://dir.internal"), ("allow_plaintext", "true")];
     assert!(read(&plaintext).unwrap().allow_plaintext);
-    let ca = crate::connectors::test_pki::TestCa::new("directory CA");
+    let ca = oblique_testkit::pki::TestCa::new("directory CA");
     assert!(read(&[("ca_cert", &ca.pem())]).unwrap().ca_cert.is_some());
 }
 

@@ -10,7 +10,7 @@ use crate::connectors::tls::TrustAnchors;
 
 #[tokio::test]
 async fn validates_against_a_throwaway_cluster() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let good = cluster.settings(SslMode::Disable);
     validate(&good).await.unwrap();
     for mode in [SslMode::Prefer, SslMode::Require] {
@@ -96,8 +96,8 @@ async fn validates_against_a_throwaway_cluster() {
 /// sslmode sees them.
 #[tokio::test]
 async fn each_sslmode_checks_what_libpq_checks() {
-    let cluster = Cluster::start_named(&["db.example.test"]);
-    let other_ca = crate::connectors::test_pki::TestCa::new("unrelated CA");
+    let cluster = Cluster::start_named(&["db.example.test"]).await;
+    let other_ca = oblique_testkit::pki::TestCa::new("unrelated CA");
     let other = Some(TrustAnchors::from_pem("config.ca_cert", &other_ca.pem()).unwrap());
     let with_other_ca = |sslmode| PostgresSettings {
         ca_cert: other.clone(),

@@ -81,7 +81,7 @@ const ROLES: &str = r#"
 
 #[tokio::test]
 async fn lists_the_roles_and_memberships_created() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     admin.batch_execute(ROLES).await.unwrap();
     let id = oids(&admin).await;
@@ -170,7 +170,7 @@ async fn lists_the_roles_and_memberships_created() {
 
 #[tokio::test]
 async fn the_role_pattern_limits_every_listing() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     admin.batch_execute(ROLES).await.unwrap();
     let id = oids(&admin).await;
@@ -210,7 +210,7 @@ async fn the_role_pattern_limits_every_listing() {
 
 #[tokio::test]
 async fn many_roles_come_in_pages() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     admin
         .batch_execute(
@@ -237,10 +237,10 @@ async fn many_roles_come_in_pages() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_err_page() {
-    let cluster = Cluster::start();
+    let mut cluster = Cluster::start().await;
     let connector = PostgresConnector::new(cluster.settings(SslMode::Disable));
     drain(connector.list_accounts()).await.unwrap();
-    cluster.stop();
+    cluster.stop().await;
     let gone = PostgresConnector::new(settings(free_port(), SslMode::Disable));
     for connector in [&connector, &gone] {
         for pages in [

@@ -45,7 +45,7 @@ async fn pusher(cluster: &Cluster, admin: &Client) -> PostgresConnector {
 
 #[tokio::test]
 async fn grants_and_revokes_memberships_idempotently() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     let connector = pusher(&cluster, &admin).await;
     admin
@@ -100,7 +100,7 @@ async fn grants_and_revokes_memberships_idempotently() {
 
 #[tokio::test]
 async fn creates_resources_and_reports_clashes() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     let connector = pusher(&cluster, &admin).await;
 
@@ -158,7 +158,7 @@ async fn creates_resources_and_reports_clashes() {
 
 #[tokio::test]
 async fn a_missing_privilege_names_createrole() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let admin = cluster.admin().await;
     let sql = format!(
         "CREATE ROLE plain LOGIN PASSWORD '{PASSWORD}';

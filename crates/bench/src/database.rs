@@ -1,14 +1,11 @@
 //! The benchmark's database: a fresh one on the server of `DATABASE_URL`, or on a throwaway
-//! cluster started for the benchmark. Everything is removed again by [`BenchDatabase::close`]
-//! (or, should the benchmark fail or panic, on drop).
-
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+//! cluster started for the benchmark (the testkit's, as the tests use). Everything is removed
+//! again by [`BenchDatabase::close`] (the throwaway cluster also when the benchmark fails or
+//! panics: dropping it stops it).
 
 use anyhow::Context;
-
-use crate::cli::database::create_database_if_missing;
-use crate::db::embedded::EmbeddedPostgres;
+use oblique::cli::database::create_database_if_missing;
+use oblique_testkit::postgres::ThrowawayCluster;
 
 pub struct BenchDatabase {
     /// The benchmark's own database.
@@ -16,8 +13,8 @@ pub struct BenchDatabase {
     pub name: String,
     /// The server's maintenance database, for creating and dropping ours.
     admin_url: String,
-    /// The throwaway cluster and the directory holding it.
-    cluster: Option<(EmbeddedPostgres, PathBuf)>,
+    /// The throwaway cluster, when there is no DATABASE_URL.
+    cluster: Option<ThrowawayCluster>,
 }
 
 impl BenchDatabase {
@@ -31,26 +28,8 @@ impl BenchDatabase {
         let (admin_url, cluster) = match database_url {
             Some(url) => (with_database(url, "postgres")?, None),
             None => {
-                let dir = std::env::temp_dir().join(format!(
-                    "oblique-bench-{}-{}",
-                    std::process::id(),
-                    uuid::Uuid::new_v4().simple()
-                ));
-                std::fs::create_dir_all(&dir)?;
-                // As root, PostgreSQL runs as `postgres`, which must get through this directory.
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
-                let pg_dir = dir.join("pg");
-                let started =
-                    tokio::task::spawn_blocking(move || EmbeddedPostgres::start_throwaway(&pg_dir))
-                        .await?;
-                let cluster = match started {
-                    Ok(cluster) => cluster,
-                    Err(error) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        return Err(error).context("starting a throwaway PostgreSQL");
-                    }
-                };
-                (cluster.url("postgres"), Some((cluster, dir)))
+                let cluster = ThrowawayCluster::try_start("oblique-bench").await?;
+                (cluster.url("postgres"), Some(cluster))
             }
         };
         let database = BenchDatabase {
@@ -63,48 +42,25 @@ impl BenchDatabase {
         Ok(database)
     }
 
-    /// Where the throwaway cluster keeps its files (and its log), if there is one.
-    pub fn cluster_dir(&self) -> Option<&PathBuf> {
-        self.cluster.as_ref().map(|(_, dir)| dir)
-    }
-
     /// Drops the database (on a shared server) or stops and removes the throwaway cluster.
     pub async fn close(mut self) -> anyhow::Result<()> {
-        match self.cluster.take() {
-            Some((mut cluster, dir)) => {
-                tokio::task::spawn_blocking(move || {
-                    let stopped = cluster.stop();
-                    drop(cluster);
-                    let removed = std::fs::remove_dir_all(&dir);
-                    stopped?;
-                    removed.with_context(|| format!("removing {}", dir.display()))
-                })
-                .await?
-            }
-            None => {
-                let (client, connection) = crate::db::connect::connect(&self.admin_url).await?;
-                let connection = tokio::spawn(connection);
-                client
-                    .batch_execute(&format!(
-                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                        self.name
-                    ))
-                    .await?;
-                drop(client);
-                let _ = connection.await;
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        if let Some((mut cluster, dir)) = self.cluster.take() {
-            let _ = cluster.stop();
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.stop().await;
+            // Dropping it removes its files.
             drop(cluster);
-            let _ = std::fs::remove_dir_all(dir);
+            return Ok(());
         }
+        let (client, connection) = oblique::db::connect::connect(&self.admin_url).await?;
+        let connection = tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        drop(client);
+        let _ = connection.await;
+        Ok(())
     }
 }
 

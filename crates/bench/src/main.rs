@@ -3,14 +3,14 @@
 //! binary COPY of the same rows into tables shaped like the synced ones). A benchmark program,
 //! never a timed test: it reports figures next to their targets and fails on none of them.
 //!
-//! This file only parses the flags and runs a mode; the work is in `oblique::bench`, the
-//! printed metrics in `oblique::bench::report`.
+//! This file only parses the flags and runs a mode; the work is in the crate's library
+//! (`oblique_bench`), the printed metrics in `oblique_bench::report`.
 
 use clap::Parser;
-use oblique::bench::database::BenchDatabase;
-use oblique::bench::ldap::LdapSizes;
-use oblique::bench::report::{median_metrics, print_metrics_json, print_metrics_table};
-use oblique::bench::synthetic::Sizes;
+use oblique_bench::database::BenchDatabase;
+use oblique_bench::ldap::LdapSizes;
+use oblique_bench::report::{median_metrics, print_metrics_json, print_metrics_table};
+use oblique_bench::synthetic::Sizes;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let outcome = if args.ldap {
-        interruptible(oblique::bench::ldap::run(&db.url, ldap_sizes))
+        interruptible(oblique_bench::ldap::run(&db.url, ldap_sizes))
             .await
             .map(|report| {
                 if args.json {
@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             })
     } else {
-        interruptible(oblique::bench::run(&db.url, sizes))
+        interruptible(oblique_bench::run(&db.url, sizes))
             .await
             .map(|report| {
                 if args.json {
@@ -144,7 +144,7 @@ async fn repeated(args: &Args, sizes: Sizes) -> anyhow::Result<()> {
             args.session_options.as_deref(),
         )
         .await?;
-        let outcome = interruptible(oblique::bench::run(&db.url, sizes)).await;
+        let outcome = interruptible(oblique_bench::run(&db.url, sizes)).await;
         db.close().await?;
         let report = outcome?;
         if !args.json {

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
+use oblique::engine::stats::{ChangeCounts, RunStats};
 use serde_json::{Value, json};
 
 use super::baseline::CopyBaseline;
 use super::synthetic::Sizes;
 use super::{Landed, RunResult};
-use crate::engine::stats::{ChangeCounts, RunStats};
 
 /// One reported figure.
 pub struct Metric {

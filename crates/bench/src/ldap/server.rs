@@ -2,16 +2,15 @@
 //! paged `ldapsearch` of the same entries. Both sides share these settings (suffix, root DN,
 //! filter, page size) so that the connector and `ldapsearch` read the same data the same way.
 //!
-//! The server is a [`Slapd`](crate::bench::slapd::Slapd) (see [`crate::bench::slapd`]) without
-//! size limit, the directory bulk-loaded with `slapadd -q` before it starts, stopped and removed
-//! when it is dropped, also on error.
+//! The server is the testkit's throwaway [`Slapd`](oblique_testkit::slapd::Slapd) without size
+//! limit, the directory bulk-loaded with `slapadd -q` before it starts, stopped and removed when
+//! it is dropped, also on error.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-
-use crate::bench::slapd::SlapdConfig;
+use oblique_testkit::slapd::SlapdConfig;
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";

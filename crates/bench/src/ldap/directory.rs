@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::SUFFIX;
-use crate::bench::Landed;
+use crate::Landed;
 
 /// How big the generated directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

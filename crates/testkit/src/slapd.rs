@@ -5,8 +5,9 @@
 //!
 //! Two users with different needs share it: `oblique-bench --ldap` (a big generated directory,
 //! no size limit, everyone may read) and the integration tests (a small base, a bind DN with
-//! size limits and write access, restarts on the same port). [`SlapdConfig`] holds what differs
-//! between them; the rest (schemas, mdb, `dbnosync`) is the same for all.
+//! size limits and write access, restarts on the same port; tests/it/harness/slapd.rs).
+//! [`SlapdConfig`] holds what differs between them; the rest (schemas, mdb, `dbnosync`) is the
+//! same for all.
 //!
 //! Everything here blocks (processes, sleeps): call it from `spawn_blocking` in async code. It
 //! needs the Debian `slapd` package (`apt-get install slapd ldap-utils`).
@@ -17,6 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use crate::free_port;
 
 /// How long a starting server may take to listen before it counts as failed. Generous: the
 /// machines running tests and benchmarks are often busy.
@@ -152,11 +155,8 @@ impl Slapd {
         slapd.slapadd(load)?;
         // Another process may take the free port between our probe and slapd's bind: retry.
         for _ in 0..5 {
-            let port = free_port()?;
-            let tls_port = match config.tls {
-                Some(_) => Some(free_port()?),
-                None => None,
-            };
+            let port = free_port();
+            let tls_port = config.tls.as_ref().map(|_| free_port());
             if let Some(child) = spawn(&slapd.dir, port, tls_port)? {
                 slapd.port = port;
                 slapd.tls_port = tls_port;
@@ -315,10 +315,4 @@ fn binary(name: &str) -> PathBuf {
     } else {
         PathBuf::from(name)
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

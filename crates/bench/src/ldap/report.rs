@@ -1,10 +1,10 @@
 //! What `oblique-bench --ldap` prints: the LDAP run's figures as [`Metric`]s (names prefixed
 //! `ldap_`, plus `ldapsearch_s` and `peak_rss_mb`), as a table or as JSON lines. Built from the
-//! shared pieces in [`crate::bench::report`], so both modes print alike.
+//! shared pieces in [`crate::report`], so both modes print alike.
 
 use super::{LdapReport, PAGE_SIZE, SEARCH_FILTER, SUFFIX};
-use crate::bench::measure::proc_status_mb;
-use crate::bench::report::{
+use crate::measure::proc_status_mb;
+use crate::report::{
     Metric, as_generated, describe_copy_steps, describe_stats, metric, print_metrics_json,
     print_metrics_table, ratio, seconds,
 };

@@ -1,5 +1,6 @@
-//! Certificates for TLS tests (Oblique's own gRPC TLS, and TLS to remote systems): a CA of
-//! their own, and server and client certificates it signs, made with rcgen so that nothing depends on files that expire.
+//! Certificates for TLS tests (Oblique's own gRPC TLS, TLS to remote systems, the connectors'
+//! unit tests): a CA of their own, and server and client certificates it signs, made with rcgen
+//! so that nothing depends on files that expire.
 
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,

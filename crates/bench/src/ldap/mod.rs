@@ -17,17 +17,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use oblique::connectors::{IntegrationKind, Setup};
+use oblique::db::integrations;
+use oblique::db::models::{IntegrationRow, NewIntegration};
+use oblique::engine::Engine;
+use oblique::engine::stats::RunStats;
+use oblique_testkit::slapd::Slapd;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::measure::{TableWrites, settled_writes};
-use super::slapd::Slapd;
 use super::{Landed, claim_run, landed, measuring_client, pull, settle, start_engine};
-use crate::connectors::{IntegrationKind, Setup};
-use crate::db::integrations;
-use crate::db::models::{IntegrationRow, NewIntegration};
-use crate::engine::Engine;
-use crate::engine::stats::RunStats;
 pub use copy::LdapCopy;
 pub use directory::LdapSizes;
 pub use server::{PAGE_SIZE, ROOT_DN, SEARCH_FILTER, SUFFIX, ldapsearch};
@@ -145,7 +145,7 @@ async fn create_integration(
             sync_interval_seconds: 3600,
             max_deletion_percent: 100,
             create_request_id: None,
-            link_users_by: crate::model::LinkUsersBy::Email,
+            link_users_by: oblique::model::LinkUsersBy::Email,
         },
     )
     .await?;

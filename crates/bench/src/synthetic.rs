@@ -17,8 +17,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use futures::StreamExt;
-
-use crate::connectors::{
+use oblique::connectors::{
     Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource,
 };
 

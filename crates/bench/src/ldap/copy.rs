@@ -13,7 +13,7 @@ use futures::{SinkExt, TryStreamExt, pin_mut};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::bench::settle;
+use crate::settle;
 
 /// The COPY baseline: per table, rows and time; the total from the first COPY to the commit.
 #[derive(Debug, Clone, Default)]

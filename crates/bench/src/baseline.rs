@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::SinkExt;
+use oblique::engine::access_key::access_pair_key;
+use oblique::engine::copy_rows::CopyRows;
 use tokio_postgres::{Client, CopyInSink, Transaction};
 use uuid::Uuid;
 
 use super::synthetic::Directory;
-use crate::engine::access_key::access_pair_key;
-use crate::engine::copy_rows::CopyRows;
 
 const CREATE_TABLES: &str = "
     DROP TABLE IF EXISTS bench_accounts, bench_account_attributes, bench_resources,

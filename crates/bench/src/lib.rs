@@ -1,6 +1,8 @@
-//! `oblique-bench`: drives the real pull (`sync::runner::pull_from`) over a synthetic directory
-//! and compares it with a raw COPY of the same rows. The binary (src/bin/oblique-bench.rs) parses
-//! flags; this module does the work, [`report`] turns it into the printed metrics.
+//! `oblique-bench`: drives the real pull (`oblique::engine::runner::pull_from`) over a synthetic
+//! directory and compares it with a raw COPY of the same rows. The binary (src/main.rs) parses
+//! flags; this library does the work, [`report`] turns it into the printed metrics. It lives
+//! outside the `oblique` crate so that the server never ships it; it uses only the product's
+//! public API.
 //!
 //! The free functions below (engine, measuring connection, settling, claiming and running a
 //! pull, counting what landed) are shared with the LDAP mode ([`ldap`]), so that both modes
@@ -11,25 +13,23 @@ pub mod database;
 pub mod ldap;
 pub mod measure;
 pub mod report;
-/// The throwaway OpenLDAP server `--ldap` runs against; the integration tests use it too.
-pub mod slapd;
 pub mod synthetic;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use oblique::connectors::Connector;
+use oblique::context::AppContext;
+use oblique::crypto::SecretKey;
+use oblique::db::models::{IntegrationRow, NewIntegration, NewSyncRun, SyncRunRow};
+use oblique::db::{connect_pool, integrations, migrate};
+use oblique::engine::stats::RunStats;
+use oblique::engine::{Engine, EngineConfig, queue, runner};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::connectors::Connector;
-use crate::context::AppContext;
-use crate::crypto::SecretKey;
-use crate::db::models::{IntegrationRow, NewIntegration, NewSyncRun, SyncRunRow};
-use crate::db::{connect_pool, integrations, migrate};
-use crate::engine::stats::RunStats;
-use crate::engine::{Engine, EngineConfig, queue, runner};
 use baseline::CopyBaseline;
 use measure::{TableWrites, proc_status_mb, settled_writes, wal_lsn};
 use report::Report;
@@ -109,7 +109,7 @@ impl Bench {
                     sync_interval_seconds: 3600,
                     max_deletion_percent: 100,
                     create_request_id: None,
-                    link_users_by: crate::model::LinkUsersBy::Username,
+                    link_users_by: oblique::model::LinkUsersBy::Username,
                 },
             )
             .await?
@@ -216,7 +216,7 @@ async fn start_engine(url: &str) -> anyhow::Result<Arc<Engine>> {
 /// A plain connection outside the engine's pool, for measuring, settling and the baselines;
 /// without a statement timeout, since a VACUUM or COPY of millions of rows takes a while.
 async fn measuring_client(url: &str) -> anyhow::Result<Client> {
-    let (client, connection) = crate::db::connect::connect(url).await?;
+    let (client, connection) = oblique::db::connect::connect(url).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%error, "benchmark connection closed");
