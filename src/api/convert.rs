@@ -10,9 +10,9 @@ use crate::connectors::{IntegrationKind, Setup};
 use crate::db::accounts::AccountWithAttributes;
 use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
-use crate::engine::events::{EventKind, Phase, SyncEvent};
-use crate::engine::stats::{ChangeCounts, RunStats};
+use crate::db::run_events::{EventKind, Phase, SyncEvent};
 use crate::error::{AppError, AppResult};
+use crate::model::run_stats::{ChangeCounts, RunStats};
 use crate::pb;
 
 /// A required UUID field.

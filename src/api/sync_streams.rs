@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::convert;
 use crate::db::Pool;
-use crate::engine::events::{self, SyncEvent};
+use crate::db::run_events::{self as events, SyncEvent};
 use crate::engine::hub::EventHub;
 use crate::pb;
 
@@ -222,7 +222,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-    use crate::engine::events::EventKind;
+    use crate::db::run_events::EventKind;
 
     fn event(seq: i64) -> SyncEvent {
         SyncEvent {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::models::{AuditEventRow, NewAuditEvent};
 use super::schema::audit_events;
-use crate::auth::Principal;
+use crate::model::Principal;
 
 /// One change to record: who did what to which integration or resource.
 #[derive(Debug)]

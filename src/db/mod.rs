@@ -16,6 +16,7 @@ pub mod propagations;
 pub mod resources;
 pub mod retry;
 pub mod roles;
+pub mod run_events;
 pub mod schema;
 pub mod sync_errors;
 pub mod sync_runs;

@@ -139,10 +139,10 @@ pub async fn finish_succeeded(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     worker: &str,
-    stats: &crate::engine::stats::RunStats,
+    stats: &crate::model::run_stats::RunStats,
     message: &str,
 ) -> QueryResult<bool> {
-    use crate::engine::events::{self, EventDraft, EventKind};
+    use super::run_events::{self as events, EventDraft, EventKind};
     use diesel_async::AsyncConnection;
     let stats_json = serde_json::to_value(stats).unwrap_or_default();
     let stats = *stats;

@@ -8,7 +8,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::grants::{self, GrantRow, GrantView, NewGrant};
@@ -17,6 +16,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::{propagations, resources, users};
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
+use crate::model::Principal;
 
 /// The run trigger of pushes that decisions ask for.
 const PUSH_TRIGGER: &str = "grant";

@@ -8,7 +8,6 @@ use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::connectors::{Connector, IntegrationKind, Setup};
 use crate::context::AppContext;
 use crate::credentials::Credentials;
@@ -20,6 +19,7 @@ use crate::db::{access, accounts, grants, propagations, resources};
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
+use crate::model::Principal;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;

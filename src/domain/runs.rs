@@ -5,7 +5,6 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::models::{NewSyncRun, SyncRunRow};
@@ -13,6 +12,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::{integrations, sync_runs};
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
+use crate::model::Principal;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {

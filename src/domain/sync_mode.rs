@@ -6,7 +6,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::grants::{ensure_live, expire_on_resource, lock_resource};
-use crate::auth::Principal;
 use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
@@ -15,6 +14,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
+use crate::model::Principal;
 
 /// The reason recorded on grants made from the remote's members by a switch to push mode.
 pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mode";

@@ -8,7 +8,6 @@ use futures::future::join_all;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::connectors::{ConnectorError, IntegrationKind, RemoteResource};
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
@@ -20,6 +19,7 @@ use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
 use crate::domain::integrations::connector_for_integration;
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
+use crate::model::Principal;
 
 /// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
 #[derive(Debug)]

@@ -4,13 +4,13 @@
 use serde_json::json;
 
 use super::Engine;
-use super::events::{EMIT_SQL, EventDraft, EventKind, Phase};
 use super::merge::{self, LinkReport, Merged};
 use super::runner::{Stopped, internal};
 use super::stage::Staging;
-use super::stats::{ChangeCounts, RunStats};
 use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::db::run_events::{EMIT_SQL, EventDraft, EventKind, Phase};
 use crate::db::sync_runs;
+use crate::model::run_stats::{ChangeCounts, RunStats};
 
 /// How many changes a dry run reports as events.
 const PREVIEW_CHANGES: i64 = 20;

@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
-use super::events::{EVENTS_CHANNEL, SyncEvent};
+use crate::db::run_events::{EVENTS_CHANNEL, SyncEvent};
 
 /// Published when a run is queued, so idle workers start at once instead of at their next poll.
 pub const QUEUED_CHANNEL: &str = "oblique_runs_queued";

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Engine;
-use super::events::EventKind;
 use super::queue;
+use crate::db::run_events::EventKind;
 
 /// Heartbeats until the run ends; fires `stop` when the run is no longer ours (cancelled, its
 /// integration deleted, or its lease lost). A cancellation's FINISHED event, from any replica,

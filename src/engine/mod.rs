@@ -5,7 +5,6 @@
 pub mod access_key;
 pub mod apply;
 pub mod copy_rows;
-pub mod events;
 pub mod hub;
 pub mod lease;
 pub mod merge;
@@ -14,7 +13,6 @@ pub mod push;
 pub mod queue;
 pub mod runner;
 pub mod stage;
-pub mod stats;
 
 use std::{sync::Arc, time::Duration};
 
@@ -23,8 +21,8 @@ use uuid::Uuid;
 
 use crate::context::AppContext;
 use crate::db::models::SyncRunRow;
+use crate::db::run_events::{self as events, EventDraft, Phase};
 use crate::db::sync_runs;
-use events::{EventDraft, Phase};
 use runner::Stopped;
 
 /// Tunables; the defaults suit production, tests shorten the timings.

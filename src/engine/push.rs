@@ -12,14 +12,14 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::access_key::access_pair_key;
-use super::events::{EventDraft, EventKind, Phase};
 use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
 };
 use super::runner::{Stopped, internal};
-use super::stats::ChangeCounts;
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::db::run_events::{EventDraft, EventKind, Phase};
+use crate::model::run_stats::ChangeCounts;
 
 /// Every operation the push-mode resources of an integration need, with what the last push of
 /// each did. `op`: add (desired, not a remote member), remove (a remote member not desired),

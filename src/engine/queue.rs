@@ -9,9 +9,9 @@ use diesel::sql_types::{Interval, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::events::{self, EventDraft, EventKind};
 use super::hub::QUEUED_CHANNEL;
 use crate::db::models::{NewSyncRun, SyncRunRow};
+use crate::db::run_events::{self as events, EventDraft, EventKind};
 use crate::db::sync_runs;
 
 fn interval(duration: Duration) -> diesel::data_types::PgInterval {

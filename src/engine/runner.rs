@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::apply::summary;
-use super::events::{self, EventDraft, EventKind, Phase};
 use super::stage::{ObjectKind, StagedPage, Staging};
-use super::stats::RunStats;
 use crate::connectors::{Connector, ConnectorError, ObjectProblem, PageStream};
 use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::db::run_events::{self as events, EventDraft, EventKind, Phase};
 use crate::db::{integrations, resources, sync_runs};
 use crate::domain::integrations::connector_for_integration;
+use crate::model::run_stats::RunStats;
 
 /// A progress event goes out at least this often, and every PROGRESS_EVERY objects.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);

@@ -2,5 +2,8 @@
 //! imports nothing from the rest of the crate.
 
 pub mod link_users_by;
+pub mod principal;
+pub mod run_stats;
 
 pub use link_users_by::LinkUsersBy;
+pub use principal::{Principal, Role};

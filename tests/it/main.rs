@@ -19,6 +19,7 @@ mod identity_links;
 mod integration_changes;
 mod integrations;
 mod keys;
+mod layers;
 mod ldap;
 mod ldap_push;
 mod limits;

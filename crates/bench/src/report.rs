@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use oblique::engine::stats::{ChangeCounts, RunStats};
+use oblique::model::run_stats::{ChangeCounts, RunStats};
 use serde_json::{Value, json};
 
 use super::baseline::CopyBaseline;

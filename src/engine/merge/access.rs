@@ -13,7 +13,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::engine::stats::ChangeCounts;
+use crate::model::run_stats::ChangeCounts;
 
 /// The open rows of each resource, folded.
 const FOLD_OPEN: &str = "

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::counts;
 use super::links::{self, LinkReport};
-use crate::engine::stats::ChangeCounts;
 use crate::model::LinkUsersBy;
+use crate::model::run_stats::ChangeCounts;
 
 const RESTORE: &str = "
     UPDATE accounts a SET deleted_at = NULL, updated_at = now()

@@ -8,7 +8,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::engine::stats::ChangeCounts;
+use crate::model::run_stats::ChangeCounts;
 
 /// Runs after the accounts' merge: every staged account exists, and the live ones are the
 /// listed ones plus those known but unreadable this time.

@@ -5,8 +5,8 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::stats::{ChangeCounts, RunStats};
 use crate::model::LinkUsersBy;
+use crate::model::run_stats::{ChangeCounts, RunStats};
 
 mod access;
 mod accounts;

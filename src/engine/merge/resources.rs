@@ -6,7 +6,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::engine::stats::ChangeCounts;
+use crate::model::run_stats::ChangeCounts;
 
 const RESTORE: &str = "
     WITH restored AS (

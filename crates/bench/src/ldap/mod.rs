@@ -21,7 +21,7 @@ use oblique::connectors::{IntegrationKind, Setup};
 use oblique::db::integrations;
 use oblique::db::models::{IntegrationRow, NewIntegration};
 use oblique::engine::Engine;
-use oblique::engine::stats::RunStats;
+use oblique::model::run_stats::RunStats;
 use oblique_testkit::slapd::Slapd;
 use tokio_postgres::Client;
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::stats::RunStats;
+use crate::model::run_stats::RunStats;
 
 /// The NOTIFY channel events are published on.
 pub const EVENTS_CHANNEL: &str = "oblique_sync_events";

@@ -1,0 +1,64 @@
+//! Who acts: a token's role, and the principal that makes requests and is the actor of the
+//! audit events they cause.
+
+use std::fmt;
+
+/// What a token may do. Each role may do everything the roles below it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Read and subscribe.
+    Viewer,
+    /// Also trigger syncs and grant or revoke access.
+    Service,
+    /// Everything, including changing integrations.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Service, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Service => "service",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The authenticated caller, put into request extensions by the auth layer. It is also the
+/// actor of the audit events its requests cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Principal {
+    /// Someone with access to the machine and the database, using the `oblique` command.
+    pub fn command_line() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Principal {
+            name: format!("cli:{user}"),
+            role: Role::Admin,
+        }
+    }
+
+    /// The service itself, for changes nobody asked for directly (scheduled syncs).
+    pub fn system() -> Self {
+        Principal {
+            name: "system".into(),
+            role: Role::Admin,
+        }
+    }
+}
