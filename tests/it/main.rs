@@ -21,6 +21,7 @@ mod keys;
 mod ldap;
 mod ldap_push;
 mod limits;
+mod listing_gate;
 mod merge;
 mod migrations;
 mod push;
