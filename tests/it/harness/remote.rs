@@ -104,26 +104,23 @@ async fn serve_tls(conn: &mut AsyncPgConnection, data_dir: &str, ca: &TestCa) {
 
 /// The postmaster applies a reload asynchronously: wait until new sessions see TLS on.
 async fn wait_for_tls(admin_url: &str) {
-    for _ in 0..100 {
+    #[derive(diesel::QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ssl: String,
+    }
+    super::eventually("the remote cluster to turn TLS on", || async {
         let mut conn = AsyncPgConnection::establish(admin_url)
             .await
             .expect("connecting to the remote cluster");
-        #[derive(diesel::QueryableByName)]
-        struct Ssl {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            ssl: String,
-        }
         use diesel_async::RunQueryDsl;
         let ssl = diesel::sql_query("SHOW ssl")
             .get_result::<Ssl>(&mut conn)
             .await
             .expect("SHOW ssl");
-        if ssl.ssl == "on" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the remote cluster did not turn TLS on");
+        (ssl.ssl == "on").then_some(())
+    })
+    .await;
 }
 
 impl RemotePostgres {
