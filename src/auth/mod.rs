@@ -14,6 +14,10 @@ use crate::error::AppError;
 /// What a token may do. Each role may do everything the roles below it may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// The service itself, as the audit log names it for changes nobody asked for directly.
+    /// No token has it ([`Role::ALL`] and [`Role::parse`] leave it out), and it ranks below
+    /// every token role, so no call's role check could ever pass with it.
+    System,
     /// Read and subscribe.
     Viewer,
     /// Also trigger syncs and grant or revoke access.
@@ -23,16 +27,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles a token may have.
     pub const ALL: [Role; 3] = [Role::Admin, Role::Service, Role::Viewer];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::System => "system",
             Role::Viewer => "viewer",
             Role::Service => "service",
             Role::Admin => "admin",
         }
     }
 
+    /// A token role by name.
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == text)
     }
@@ -62,11 +69,12 @@ impl Principal {
         }
     }
 
-    /// The service itself, for changes nobody asked for directly (scheduled syncs).
+    /// The service itself, for changes nobody asked for directly (expiring grants, the first
+    /// admin token). Audited as `system`/`system`, as the sync engine's own changes are.
     pub fn system() -> Self {
         Principal {
             name: "system".into(),
-            role: Role::Admin,
+            role: Role::System,
         }
     }
 }
@@ -114,5 +122,17 @@ mod tests {
             require(&Request::new(()), Role::Viewer),
             Err(AppError::Unauthenticated(_))
         ));
+    }
+
+    #[test]
+    fn the_system_role_passes_no_check_and_no_token_can_have_it() {
+        for needed in Role::ALL {
+            assert!(matches!(
+                require(&request_as(Role::System), needed),
+                Err(AppError::PermissionDenied(_))
+            ));
+        }
+        assert_eq!(Role::parse("system"), None);
+        assert!(!Role::ALL.contains(&Role::System));
     }
 }

@@ -67,7 +67,11 @@ async fn grants_expire() {
     );
     let audited = audit_events(&app, &w.pushed.to_string(), "access.expire").await;
     assert_eq!(audited.len(), 1);
-    assert_eq!(audited[0].actor.as_ref().unwrap().name, "system");
+    let actor = audited[0].actor.as_ref().unwrap();
+    assert_eq!(
+        (actor.name.as_str(), actor.role.as_str()),
+        ("system", "system")
+    );
 
     // An expired grant the scheduler has not revoked yet does not block a new one.
     let short = grant(
