@@ -19,7 +19,6 @@ mod integration_changes;
 mod integrations;
 mod keys;
 mod ldap;
-mod ldap_push;
 mod limits;
 mod listing_gate;
 mod merge;
