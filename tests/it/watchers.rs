@@ -48,13 +48,13 @@ async fn watchers_of_a_waiting_run_do_not_poll_and_all_see_its_end() {
         let mut conn = app.conn().await;
         events::emit(&mut conn, run, progress).await.expect("emit");
     }
-    for (stream, events) in &mut streams {
+    for (stream, received) in &mut streams {
         for _ in 0..LIVE_EVENTS {
             let event = tokio::time::timeout(PATIENCE, stream.message()).await;
             let event = event.expect("a live event").expect("watch stream");
-            events.push(event.expect("the stream goes on"));
+            received.push(event.expect("the stream goes on"));
         }
-        assert_eq!(events.last().unwrap().processed, LIVE_EVENTS);
+        assert_eq!(received.last().unwrap().processed, LIVE_EVENTS);
     }
     assert_eq!(
         hub.stored_reads(),
