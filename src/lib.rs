@@ -1,8 +1,13 @@
 //! Oblique integrations service: connects Oblique to an organisation's external systems, pulls
 //! users, resources and access from them, and pushes Oblique's access decisions back.
 //!
-//! Data flows one way: [`api`] validates and authorises, calls [`domain`] and [`db`], which call
-//! [`connectors`].
+//! A call comes in through [`server`] (TLS, [`request_limits`], the [`auth`] layer) to [`api`],
+//! which turns proto values into the domain's and checks the caller's role, then runs a use case
+//! of [`domain`]. Use cases write through [`db`], check setups against the remote systems
+//! through [`connectors`], and queue work for the [`sync`] engine, which runs in the background
+//! on every replica: it claims runs, pulls through [`connectors`] into staging and merges, pushes
+//! decisions back, and publishes progress that [`api`] streams. [`cli`] wires it all into the
+//! `oblique` command.
 
 pub mod api;
 pub mod auth;

@@ -27,6 +27,9 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl SyncService for SyncApi {
+    type WatchSyncRunStream = EventStream;
+    type SubscribeSyncEventsStream = EventStream;
+
     async fn trigger_sync(&self, request: Request<pb::TriggerSyncRequest>) -> Reply<pb::SyncRun> {
         let actor = require(&request, Role::Service)?;
         if request.get_ref().allow_mass_deletion {

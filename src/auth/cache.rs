@@ -58,12 +58,22 @@ impl TokenCache {
 
     /// The principal of a token authenticated less than the TTL ago.
     pub fn get(&self, key: &TokenKey) -> Option<Principal> {
+        self.get_at(key, Instant::now())
+    }
+
+    pub fn insert(&self, key: TokenKey, principal: Principal) {
+        self.insert_at(key, principal, Instant::now());
+    }
+
+    // The clock is a parameter below so that tests can name instants instead of sleeping.
+
+    fn get_at(&self, key: &TokenKey, now: Instant) -> Option<Principal> {
         let mut entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match entries.get(key) {
-            Some(entry) if entry.stored_at.elapsed() < self.ttl => Some(entry.principal.clone()),
+            Some(entry) if self.is_fresh(entry, now) => Some(entry.principal.clone()),
             Some(_) => {
                 entries.remove(key);
                 None
@@ -72,13 +82,13 @@ impl TokenCache {
         }
     }
 
-    pub fn insert(&self, key: TokenKey, principal: Principal) {
+    fn insert_at(&self, key: TokenKey, principal: Principal, now: Instant) {
         let mut entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, entry| entry.stored_at.elapsed() < self.ttl);
+            entries.retain(|_, entry| self.is_fresh(entry, now));
             if entries.len() >= self.capacity
                 && let Some(oldest) = entries
                     .iter()
@@ -92,9 +102,13 @@ impl TokenCache {
             key,
             Entry {
                 principal,
-                stored_at: Instant::now(),
+                stored_at: now,
             },
         );
+    }
+
+    fn is_fresh(&self, entry: &Entry, now: Instant) -> bool {
+        now.saturating_duration_since(entry.stored_at) < self.ttl
     }
 
     #[cfg(test)]
@@ -124,28 +138,35 @@ mod tests {
 
     #[test]
     fn remembers_for_the_ttl_only() {
-        let cache = TokenCache::new(Duration::from_millis(50), 10);
-        cache.insert(key("a"), principal("a"));
-        assert_eq!(cache.get(&key("a")), Some(principal("a")));
-        assert_eq!(cache.get(&key("b")), None);
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&key("a")), None, "an expired entry is gone");
+        let ttl = Duration::from_secs(3);
+        let cache = TokenCache::new(ttl, 10);
+        let stored = Instant::now();
+        cache.insert_at(key("a"), principal("a"), stored);
+        assert_eq!(cache.get_at(&key("a"), stored), Some(principal("a")));
+        let last_moment = stored + ttl - Duration::from_millis(1);
+        assert_eq!(cache.get_at(&key("a"), last_moment), Some(principal("a")));
+        assert_eq!(cache.get_at(&key("b"), stored), None);
+        assert_eq!(
+            cache.get_at(&key("a"), stored + ttl),
+            None,
+            "an expired entry is gone"
+        );
         assert_eq!(cache.len(), 0);
     }
 
     #[test]
     fn never_grows_past_its_capacity() {
         let cache = TokenCache::new(Duration::from_secs(60), 3);
+        let start = Instant::now();
+        let at = |n: u64| start + Duration::from_millis(n);
         for n in 0..10 {
-            cache.insert(key(&n.to_string()), principal(&n.to_string()));
+            cache.insert_at(key(&n.to_string()), principal(&n.to_string()), at(n));
         }
         assert_eq!(cache.len(), 3);
-        assert_eq!(
-            cache.get(&key("9")),
-            Some(principal("9")),
-            "the newest stays"
-        );
-        assert_eq!(cache.get(&key("0")), None, "the oldest went first");
+        let kept: Vec<_> = (0..10)
+            .filter(|n| cache.get_at(&key(&n.to_string()), at(10)).is_some())
+            .collect();
+        assert_eq!(kept, [7, 8, 9], "the oldest went first");
     }
 
     #[test]

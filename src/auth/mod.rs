@@ -55,4 +55,16 @@ mod tests {
             Err(AppError::Unauthenticated(_))
         ));
     }
+
+    #[test]
+    fn the_system_role_passes_no_check_and_no_token_can_have_it() {
+        for needed in Role::ALL {
+            assert!(matches!(
+                require(&request_as(Role::System), needed),
+                Err(AppError::PermissionDenied(_))
+            ));
+        }
+        assert_eq!(Role::parse("system"), None);
+        assert!(!Role::ALL.contains(&Role::System));
+    }
 }

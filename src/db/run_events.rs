@@ -9,8 +9,14 @@ use uuid::Uuid;
 
 use crate::model::run_stats::RunStats;
 
-/// The NOTIFY channel events are published on.
-pub const EVENTS_CHANNEL: &str = "oblique_sync_events";
+/// The NOTIFY channel events are published on, spelled once: a macro so that [`EMIT_SQL`] can
+/// `concat!` it (a `const` cannot be).
+macro_rules! events_channel {
+    () => {
+        "oblique_sync_events"
+    };
+}
+pub const EVENTS_CHANNEL: &str = events_channel!();
 /// NOTIFY payloads are capped at 8000 bytes: messages are cut well below that.
 const MAX_MESSAGE_CHARS: usize = 2000;
 
@@ -83,10 +89,12 @@ impl SyncEvent {
 }
 
 /// Numbers, stores and publishes one event. Once a run has ended only its FINISHED event is
-/// taken: a worker that has not yet noticed a cancellation cannot add events after it. Parameters: run id, kind, phase, processed, total,
-/// stats (jsonb), new state (NULL keeps the run's), message. Shared by the diesel connections and
-/// the engine's staging connection, so both emit the same way.
-pub const EMIT_SQL: &str = "WITH numbered AS (
+/// taken: a worker that has not yet noticed a cancellation cannot add events after it.
+/// Parameters: run id, kind, phase, processed, total, stats (jsonb), new state (NULL keeps the
+/// run's), message. Shared by the diesel connections and the engine's staging connection, so
+/// both emit the same way.
+pub const EMIT_SQL: &str = concat!(
+    "WITH numbered AS (
         UPDATE sync_runs SET event_seq = event_seq + 1
         WHERE id = $1 AND (state IN ('queued', 'running') OR $2 = 'finished')
         RETURNING id, integration_id, event_seq, state
@@ -97,11 +105,14 @@ pub const EMIT_SQL: &str = "WITH numbered AS (
         FROM numbered
         RETURNING *
     )
-    SELECT pg_notify('oblique_sync_events', json_build_object(
+    SELECT pg_notify('",
+    events_channel!(),
+    "', json_build_object(
         'run_id', run_id, 'integration_id', integration_id, 'seq', seq, 'at', at,
         'kind', kind, 'phase', phase, 'processed', processed, 'total', total,
         'stats', stats, 'state', state, 'message', message)::text)
-    FROM stored";
+    FROM stored"
+);
 
 /// An event before the database numbers and stamps it.
 #[derive(Debug, Clone, Default)]

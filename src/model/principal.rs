@@ -6,6 +6,10 @@ use std::fmt;
 /// What a token may do. Each role may do everything the roles below it may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// The service itself, as the audit log names it for changes nobody asked for directly.
+    /// No token has it ([`Role::ALL`] and [`Role::parse`] leave it out), and it ranks below
+    /// every token role, so no call's role check could ever pass with it.
+    System,
     /// Read and subscribe.
     Viewer,
     /// Also trigger syncs and grant or revoke access.
@@ -15,16 +19,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles a token may have.
     pub const ALL: [Role; 3] = [Role::Admin, Role::Service, Role::Viewer];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::System => "system",
             Role::Viewer => "viewer",
             Role::Service => "service",
             Role::Admin => "admin",
         }
     }
 
+    /// A token role by name.
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == text)
     }
@@ -54,11 +61,12 @@ impl Principal {
         }
     }
 
-    /// The service itself, for changes nobody asked for directly (scheduled syncs).
+    /// The service itself, for changes nobody asked for directly (expiring grants, the first
+    /// admin token). Audited as `system`/`system`, as the sync engine's own changes are.
     pub fn system() -> Self {
         Principal {
             name: "system".into(),
-            role: Role::Admin,
+            role: Role::System,
         }
     }
 }

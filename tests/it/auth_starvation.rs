@@ -2,32 +2,31 @@
 //! token used a moment ago authenticates from a short cache, and a running sync keeps its lease
 //! on a connection of its own. Each test holds every pool connection itself while it checks.
 
-use std::time::Duration;
-
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::pooled_connection::deadpool::Object;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use oblique::pb;
 use tonic::Code;
 use uuid::Uuid;
 
 use crate::harness::calls::synced;
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{Clients, TestApp, eventually, expect_code, wait_for_run};
+use crate::harness::{Clients, PATIENCE, TestApp, eventually, expect_code, wait_for_run};
+use crate::listing_gate::ListingGate;
 
-/// Every connection the app's pool can give, taken until none comes within a short wait.
+/// Every connection the app's pool can give. The server's own tasks borrow connections briefly
+/// and give them back, so each is taken as soon as it is free.
 async fn exhaust_pool(app: &TestApp) -> Vec<Object<AsyncPgConnection>> {
+    let max_size = app.ctx.pool.status().max_size;
     let mut held = Vec::new();
-    while let Ok(Ok(conn)) =
-        tokio::time::timeout(Duration::from_millis(500), app.ctx.pool.get()).await
-    {
-        held.push(conn);
+    while held.len() < max_size {
+        let conn = tokio::time::timeout(PATIENCE, app.ctx.pool.get()).await;
+        held.push(
+            conn.expect("a pool connection never came free")
+                .expect("pool"),
+        );
     }
-    assert_eq!(
-        held.len(),
-        app.ctx.pool.status().max_size,
-        "pool not exhausted"
-    );
+    assert_eq!(app.ctx.pool.status().available, 0, "pool not exhausted");
     held
 }
 
@@ -80,17 +79,16 @@ async fn lease_of(conn: &mut AsyncPgConnection, run_id: &str) -> chrono::DateTim
 async fn a_running_sync_keeps_its_lease_while_the_pool_is_exhausted() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
-    let (integration, _) = synced(&app, roles.create_request("leased").await).await;
+    let gate = ListingGate::new(&roles).await;
+    let request = gate.route(roles.create_request("leased").await);
+    let (integration, _) = synced(&app, request).await;
     // Outside the pool, to watch the lease while the test holds every pooled connection.
     let mut watcher = AsyncPgConnection::establish(&app.database_url)
         .await
         .expect("connecting to the app's database");
 
-    // Every listing of roles waits on this lock, so the run stays running while it is held.
-    let mut lock = roles.connect_admin().await;
-    lock.batch_execute("BEGIN; LOCK TABLE pg_authid IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("lock");
+    // The listing waits at the closed gate, so the run stays running while it is closed.
+    let closed = gate.close().await;
     let run = app
         .service
         .sync
@@ -115,22 +113,17 @@ async fn a_running_sync_keeps_its_lease_while_the_pool_is_exhausted() {
 
     let held = exhaust_pool(&app).await;
     let before = lease_of(&mut watcher, &run.id).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let renewed = loop {
-        if lease_of(&mut watcher, &run.id).await > before {
-            break true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            break false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // A lease that moved on is a heartbeat made while the pool was exhausted.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while lease_of(&mut watcher, &run.id).await <= before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease was not renewed while the pool was exhausted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     drop(held);
-    lock.batch_execute("ROLLBACK").await.expect("release");
-    assert!(
-        renewed,
-        "the lease was not renewed while the pool was exhausted"
-    );
+    closed.open().await;
     let ended = wait_for_run(&app.admin, &run.id).await;
     assert_eq!(ended.state(), pb::SyncRunState::Succeeded, "{ended:?}");
 }

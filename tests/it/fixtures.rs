@@ -1,4 +1,5 @@
-//! Rows the sync engine will write, inserted directly until it exists.
+//! Rows a sync would write, inserted directly: for tests of what the service does with given
+//! resources and accounts, without a remote system or a run.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;

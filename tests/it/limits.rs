@@ -55,6 +55,30 @@ async fn wait_until_a_session_waits_for_a_lock(app: &TestApp) {
     .await;
 }
 
+/// The integration's name, read under a row lock of our own: granted after every lock request
+/// already waiting for the row.
+async fn name_once_unlocked(app: &TestApp, id: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = AsyncPgConnection::establish(&app.database_url)
+        .await
+        .expect("connecting");
+    // Bounded: an update that kept the row locked for good is a failure, not a hang.
+    let patience = crate::harness::PATIENCE.as_secs();
+    conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{patience}s'"))
+        .await
+        .expect("begin");
+    let query = format!("SELECT name FROM integrations WHERE id = '{id}' FOR UPDATE");
+    let named: Named = diesel_async::RunQueryDsl::get_result(diesel::sql_query(query), &mut conn)
+        .await
+        .expect("locking the integration after the cut-off calls");
+    conn.batch_execute("ROLLBACK").await.expect("rollback");
+    named.name
+}
+
 fn rename(id: &str, name: &str) -> pb::UpdateIntegrationRequest {
     pb::UpdateIntegrationRequest {
         integration: Some(pb::Integration {
@@ -142,8 +166,9 @@ async fn a_call_past_its_deadline_ends_and_writes_nothing() {
     assert!(status.message().contains("deadline"), "{status:?}");
 
     lock.batch_execute("ROLLBACK").await.expect("unlocking");
-    // Give an update that was wrongly left running every chance to land before looking.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // An update wrongly left running waits in the row's lock queue; a lock taken now queues
+    // behind it, so it is granted only once that update committed or was rolled back.
+    assert_eq!(name_once_unlocked(&app, &integration.id).await, "deadline");
     let stored = app
         .admin
         .integrations

@@ -84,6 +84,56 @@ async fn the_database_refuses_to_remove_accounts_and_resources() {
     }
 }
 
+/// Reverts the migrations down to the state before 000005; returns how many it reverted.
+async fn revert_to_before_000005(url: &str) -> usize {
+    let mut reverted_count = 0;
+    loop {
+        let reverted = oblique::db::migrate::revert_last(url).await.unwrap();
+        reverted_count += 1;
+        if reverted.contains("000005") {
+            return reverted_count;
+        }
+        assert!(reverted_count < 50, "000005 never reverted");
+    }
+}
+
+/// Access rows as a version before 000005 left them: one integration, one resource, alice's
+/// row open, and bob's left open although bob's account is soft deleted.
+const OLD_ACCESS: &str = "
+    INSERT INTO integrations (id, integration_type, name)
+        VALUES ('00000000-0000-7000-8000-000000000001', 'postgres', 'old');
+    INSERT INTO resources (id, integration_id, external_id, resource_type, name)
+        VALUES ('00000000-0000-7000-8000-000000000002',
+                '00000000-0000-7000-8000-000000000001', 'cn=Ünïcødé', 'group', 'g');
+    INSERT INTO accounts (id, integration_id, external_id, username, deleted_at)
+        VALUES ('00000000-0000-7000-8000-000000000003',
+                '00000000-0000-7000-8000-000000000001', 'alice', 'alice', NULL),
+               ('00000000-0000-7000-8000-000000000004',
+                '00000000-0000-7000-8000-000000000001', 'bob', 'bob', now());
+    INSERT INTO pulled_access (integration_id, resource_id, account_id)
+        SELECT '00000000-0000-7000-8000-000000000001',
+               '00000000-0000-7000-8000-000000000002', id FROM accounts;";
+
+#[derive(diesel::QueryableByName)]
+struct AccessRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    username: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    open: bool,
+}
+
+/// (username, open) of every access row, by username.
+async fn access_rows(conn: &mut AsyncPgConnection) -> Vec<(String, bool)> {
+    let rows: Vec<AccessRow> = diesel::sql_query(
+        "SELECT a.username, p.removed_at IS NULL AS open
+         FROM pulled_access p JOIN accounts a ON a.id = p.account_id ORDER BY 1, 2",
+    )
+    .load(conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| (r.username, r.open)).collect()
+}
+
 /// Migration 000005 gives the access rows already stored their pair keys, and closes the rows an
 /// older version left open on a soft-deleted account (the merge's folds assume there are none).
 #[tokio::test]
@@ -92,33 +142,9 @@ async fn existing_access_gets_pair_keys() {
     let (name, url) = servers::create_empty_database().await;
     oblique::db::migrate::run_pending(&url).await.unwrap();
     // Later migrations go first, back to the state before 000005.
-    let mut reverted_count = 0;
-    loop {
-        let reverted = oblique::db::migrate::revert_last(&url).await.unwrap();
-        reverted_count += 1;
-        if reverted.contains("000005") {
-            break;
-        }
-        assert!(reverted_count < 50, "000005 never reverted");
-    }
+    let reverted_count = revert_to_before_000005(&url).await;
     let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-    conn.batch_execute(
-        "INSERT INTO integrations (id, integration_type, name)
-             VALUES ('00000000-0000-7000-8000-000000000001', 'postgres', 'old');
-         INSERT INTO resources (id, integration_id, external_id, resource_type, name)
-             VALUES ('00000000-0000-7000-8000-000000000002',
-                     '00000000-0000-7000-8000-000000000001', 'cn=Ünïcødé', 'group', 'g');
-         INSERT INTO accounts (id, integration_id, external_id, username, deleted_at)
-             VALUES ('00000000-0000-7000-8000-000000000003',
-                     '00000000-0000-7000-8000-000000000001', 'alice', 'alice', NULL),
-                    ('00000000-0000-7000-8000-000000000004',
-                     '00000000-0000-7000-8000-000000000001', 'bob', 'bob', now());
-         INSERT INTO pulled_access (integration_id, resource_id, account_id)
-             SELECT '00000000-0000-7000-8000-000000000001',
-                    '00000000-0000-7000-8000-000000000002', id FROM accounts;",
-    )
-    .await
-    .unwrap();
+    conn.batch_execute(OLD_ACCESS).await.unwrap();
     assert_eq!(
         oblique::db::migrate::run_pending(&url).await.unwrap(),
         reverted_count
@@ -152,6 +178,52 @@ async fn existing_access_gets_pair_keys() {
             ("bob", key("cn=Ünïcødé", "bob"), false),
         ]
     );
+    drop(conn);
+    servers::drop_test_database(name);
+}
+
+/// Reverting 000005 reopens exactly the rows it closed: a row the sync closed when carol's
+/// account was soft deleted later is history, and stays closed.
+#[tokio::test]
+async fn reverting_000005_reopens_only_the_rows_it_closed() {
+    use diesel_async::SimpleAsyncConnection;
+    let (name, url) = servers::create_empty_database().await;
+    oblique::db::migrate::run_pending(&url).await.unwrap();
+    let reverted_count = revert_to_before_000005(&url).await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    conn.batch_execute(OLD_ACCESS).await.unwrap();
+    oblique::db::migrate::run_pending(&url).await.unwrap();
+    // As a sync does: the account soft deleted and its row closed in one transaction.
+    conn.batch_execute(
+        "BEGIN;
+         INSERT INTO accounts (id, integration_id, external_id, username, deleted_at)
+             VALUES ('00000000-0000-7000-8000-000000000005',
+                     '00000000-0000-7000-8000-000000000001', 'carol', 'carol', now());
+         INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key, removed_at)
+             VALUES ('00000000-0000-7000-8000-000000000001',
+                     '00000000-0000-7000-8000-000000000002',
+                     '00000000-0000-7000-8000-000000000005', 0, now());
+         COMMIT;",
+    )
+    .await
+    .unwrap();
+    let migrated = [
+        ("alice".to_string(), true),
+        ("bob".to_string(), false),
+        ("carol".to_string(), false),
+    ];
+    assert_eq!(access_rows(&mut conn).await, migrated);
+
+    assert_eq!(revert_to_before_000005(&url).await, reverted_count);
+    let reverted = [
+        ("alice".to_string(), true),
+        ("bob".to_string(), true),
+        ("carol".to_string(), false),
+    ];
+    assert_eq!(access_rows(&mut conn).await, reverted);
+
+    oblique::db::migrate::run_pending(&url).await.unwrap();
+    assert_eq!(access_rows(&mut conn).await, migrated);
     drop(conn);
     servers::drop_test_database(name);
 }

@@ -1,7 +1,8 @@
 //! SyncService end to end: the run queue (one active run, scheduling, leases), cancellation and
 //! removal, and streamed progress, across replicas sharing one database.
 
-use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::SimpleAsyncConnection;
+use oblique::engine::EngineConfig;
 use oblique::pb::{self, SyncEventKind as Kind, SyncRunState as State, SyncTrigger};
 use tonic::{Code, Status, Streaming};
 use uuid::Uuid;
@@ -11,6 +12,7 @@ use crate::harness::remote::RemoteRoles;
 use crate::harness::{
     Clients, PATIENCE, TestApp, eventually, expect_code, test_engine, wait_for_run,
 };
+use crate::listing_gate::ListingGate;
 
 type Reply<T> = Result<T, Status>;
 
@@ -26,14 +28,18 @@ async fn remote_roles() -> RemoteRoles {
 async fn create(app: &TestApp, roles: &RemoteRoles, name: &str, interval: i32) -> pb::Integration {
     let mut request = roles.create_request(name).await;
     request.sync_interval_seconds = interval;
+    create_from(app, request).await
+}
+
+async fn create_from(app: &TestApp, request: pb::CreateIntegrationRequest) -> pb::Integration {
     let mut client = app.admin.integrations.clone();
     let created = client.create_integration(request).await;
     created.expect("create").into_inner()
 }
 
 /// An integration whose initial run has succeeded, and that run's id.
-async fn synced(app: &TestApp, roles: &RemoteRoles, name: &str) -> (pb::Integration, String) {
-    let integration = create(app, roles, name, 0).await;
+async fn synced(app: &TestApp, request: pb::CreateIntegrationRequest) -> (pb::Integration, String) {
+    let integration = create_from(app, request).await;
     let initial = integration.last_sync_run.clone().expect("initial run").id;
     assert_eq!(ends(app, &initial).await, State::Succeeded);
     (integration, initial)
@@ -106,28 +112,24 @@ async fn watch(clients: &Clients, run_id: &str) -> Vec<pb::SyncEvent> {
     events
 }
 
-/// Makes every listing of roles on the remote wait until the connection is rolled back or
-/// dropped (also by a panic's unwinding). Other tests wait too: hold it briefly.
-async fn block_remote_listings(roles: &RemoteRoles) -> AsyncPgConnection {
-    let mut conn = roles.connect_admin().await;
-    let lock = "BEGIN; LOCK TABLE pg_authid IN ACCESS EXCLUSIVE MODE";
-    conn.batch_execute(lock).await.expect("lock");
-    conn
-}
-
-/// What the stream delivers until it stays quiet for a moment (a bounded wait, not a timing
-/// assertion: events that are due have long been published when this is called).
-async fn drain(stream: &mut Streaming<pb::SyncEvent>) -> Vec<pb::SyncEvent> {
-    let quiet = std::time::Duration::from_millis(500);
+/// What the stream delivers up to and including the FINISHED event of `run_id`, which must come.
+/// Events are broadcast in the order they were committed, so whatever was published before that
+/// run finished is in the result: a later run's end is how a test shows that nothing else came.
+async fn until_finished(stream: &mut Streaming<pb::SyncEvent>, run_id: &str) -> Vec<pb::SyncEvent> {
     let mut events = Vec::new();
-    while let Ok(event) = tokio::time::timeout(quiet, stream.message()).await {
-        events.push(event.expect("subscription").expect("open"));
-    }
+    let collect = async {
+        while let Some(event) = stream.message().await.expect("subscription") {
+            let done = event.run_id == run_id && event.kind() == Kind::Finished;
+            events.push(event);
+            if done {
+                return;
+            }
+        }
+        panic!("the subscription ended before run {run_id} finished");
+    };
+    let finished = tokio::time::timeout(PATIENCE, collect).await;
+    finished.unwrap_or_else(|_| panic!("run {run_id} never finished"));
     events
-}
-
-async fn release(mut lock: AsyncPgConnection) {
-    lock.batch_execute("ROLLBACK").await.expect("release");
 }
 
 async fn wait_until_running(app: &TestApp, run_id: &str) {
@@ -141,19 +143,26 @@ async fn wait_until_running(app: &TestApp, run_id: &str) {
 
 #[tokio::test]
 async fn cancel_stops_a_running_run_and_applies_nothing() {
-    let app = TestApp::spawn().await;
+    // One worker: the run after the cancelled one starts only once that worker has let go of the
+    // cancelled one, so its events come after anything the cancelled run could still publish.
+    let one_worker = EngineConfig {
+        workers: 1,
+        ..test_engine()
+    };
+    let app = TestApp::spawn_configured(None, one_worker).await;
     let roles = remote_roles().await;
-    let (integration, initial) = synced(&app, &roles, "cancelled").await;
+    let gate = ListingGate::new(&roles).await;
+    let request = gate.route(roles.create_request("cancelled").await);
+    let (integration, initial) = synced(&app, request).await;
     roles.sql("CREATE ROLE {p}_bob LOGIN").await;
     let mut subscription = subscribe(&app.viewer, &integration.id).await.unwrap();
 
-    // The listing waits on the lock, so the run is caught while running; assertions come after
-    // the release so that a failing one never leaves the remote locked.
-    let lock = block_remote_listings(&roles).await;
+    // The listing waits at the closed gate, so the run is caught while running.
+    let closed = gate.close().await;
     let run = trigger(&app, &integration.id).await.expect("trigger");
     wait_until_running(&app, &run.id).await;
     let cancelled = cancel(&app, &run.id).await;
-    release(lock).await;
+    closed.open().await;
 
     assert_eq!(cancelled.expect("cancel").state(), State::Cancelled);
     let ended = wait_for_run(&app.viewer, &run.id).await;
@@ -175,8 +184,9 @@ async fn cancel_stops_a_running_run_and_applies_nothing() {
     assert_eq!(ends(&app, &run.id).await, State::Cancelled);
     assert!(usernames(&app, &integration.id).await.contains(&bob));
 
-    // FINISHED is the last event a run gets: the stopped worker publishes nothing after it.
-    let mut published = drain(&mut subscription).await;
+    // FINISHED is the last event a run gets: the stopped worker publishes nothing after it, up
+    // to the end of the next run, which that worker could only start once it was done.
+    let mut published = until_finished(&mut subscription, &next.id).await;
     published.retain(|event| event.run_id == run.id);
     let last = published.last().expect("the cancelled run's events");
     assert_eq!(
@@ -242,24 +252,13 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
     let b = a.spawn_replica(test_engine()).await;
     let roles = remote_roles().await;
     // Synced first: its run also shows A's event listener is up before we subscribe.
-    let (other, _) = synced(&a, &roles, "other").await;
+    let (other, _) = synced(&a, roles.create_request("other").await).await;
     let mut everything = subscribe(&a.viewer, "").await.expect("subscribe");
     let mut others = subscribe(&a.viewer, &other.id).await.expect("subscribe");
 
     let integration = create(&a, &roles, "shared", 0).await;
     let run_id = integration.last_sync_run.expect("initial run").id;
-    let mut seen = Vec::new();
-    let follow = async {
-        while let Some(event) = everything.message().await.expect("subscription") {
-            let done = event.run_id == run_id && event.kind() == Kind::Finished;
-            seen.push(event);
-            if done {
-                break;
-            }
-        }
-    };
-    let followed = tokio::time::timeout(PATIENCE, follow).await;
-    followed.expect("FINISHED never reached A");
+    let mut seen = until_finished(&mut everything, &run_id).await;
 
     let events = watch(&a.viewer, &run_id).await;
     let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
@@ -274,8 +273,10 @@ async fn two_servers_on_one_database_run_once_and_both_see_the_events() {
     assert_eq!(seen, events, "A's subscriber saw every event");
     assert_eq!(runs(&b, &integration.id).await.len(), 1);
 
-    // Nothing of this run reaches a subscriber filtered on another integration.
-    for event in drain(&mut others).await {
+    // Nothing of this run reaches a subscriber filtered on another integration: up to the end
+    // of a run of that integration started after this one ended, it sees only its own events.
+    let marker = trigger(&a, &other.id).await.expect("trigger");
+    for event in until_finished(&mut others, &marker.id).await {
         assert_eq!(event.integration_id, other.id, "{event:?}");
     }
 }
@@ -285,7 +286,7 @@ async fn watching_a_finished_run_replays_every_phase_and_ends() {
     use pb::SyncPhase::{Access, Accounts, Resources};
     let app = TestApp::spawn().await;
     let roles = remote_roles().await;
-    let (_, run_id) = synced(&app, &roles, "replayed").await;
+    let (_, run_id) = synced(&app, roles.create_request("replayed").await).await;
 
     // `watch` returns only once the stream has ended.
     let events = watch(&app.viewer, &run_id).await;
@@ -340,10 +341,12 @@ async fn streams_check_tokens_roles_and_ids() {
 async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
     let app = TestApp::spawn().await;
     let roles = remote_roles().await;
-    let (integration, initial) = synced(&app, &roles, "doomed").await;
+    let gate = ListingGate::new(&roles).await;
+    let request = gate.route(roles.create_request("doomed").await);
+    let (integration, initial) = synced(&app, request).await;
     roles.sql("CREATE ROLE {p}_bob LOGIN").await;
 
-    let lock = block_remote_listings(&roles).await;
+    let closed = gate.close().await;
     let run = trigger(&app, &integration.id).await.expect("trigger");
     wait_until_running(&app, &run.id).await;
     let (id, force) = (integration.id.clone(), true);
@@ -351,7 +354,7 @@ async fn deleting_an_integration_cancels_its_run_and_it_never_syncs_again() {
     let deleted = client
         .delete_integration(pb::DeleteIntegrationRequest { id, force })
         .await;
-    release(lock).await;
+    closed.open().await;
 
     let deleted = deleted.expect("delete").into_inner();
     assert_eq!(deleted.cancelled_run_id, run.id);

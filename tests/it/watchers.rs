@@ -1,11 +1,15 @@
 //! Many WatchSyncRun callers share the one LISTEN feed: each reads the stored events once for its
-//! replay and never polls the database while it waits.
+//! replay and takes every live event from the feed, never from the database.
 
+use oblique::db::run_events::{self as events, EventDraft, EventKind};
 use oblique::pb::{self, SyncEventKind as Kind, SyncRunState as State};
+use uuid::Uuid;
 
 use crate::harness::{PATIENCE, TestApp, calls, eventually};
 
 const WATCHERS: usize = 20;
+/// Live events published while the watchers wait.
+const LIVE_EVENTS: i64 = 10;
 
 #[tokio::test]
 async fn watchers_of_a_waiting_run_do_not_poll_and_all_see_its_end() {
@@ -34,9 +38,24 @@ async fn watchers_of_a_waiting_run_do_not_poll_and_all_see_its_end() {
         assert_eq!(queued.state(), State::Queued);
         streams.push((stream, vec![queued]));
     }
-    // Nothing happens to the run (no workers) for a few seconds: a watcher that polled would
-    // read the database again and again meanwhile.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // The run (no workers) gets events stored and NOTIFYed the way a worker's are. Once every
+    // watcher has passed on the last of them, reads are counted: a watcher that read the
+    // database for live events, on each notification or on a timer while they came, would have
+    // read again by then.
+    let run = Uuid::parse_str(&run_id).unwrap();
+    for processed in 1..=LIVE_EVENTS {
+        let progress = EventDraft::new(EventKind::Progress).progress(processed);
+        let mut conn = app.conn().await;
+        events::emit(&mut conn, run, progress).await.expect("emit");
+    }
+    for (stream, received) in &mut streams {
+        for _ in 0..LIVE_EVENTS {
+            let event = tokio::time::timeout(PATIENCE, stream.message()).await;
+            let event = event.expect("a live event").expect("watch stream");
+            received.push(event.expect("the stream goes on"));
+        }
+        assert_eq!(received.last().unwrap().processed, LIVE_EVENTS);
+    }
     assert_eq!(
         hub.stored_reads(),
         WATCHERS as u64,

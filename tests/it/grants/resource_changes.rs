@@ -1,9 +1,7 @@
 //! What happens to decisions when a resource changes: its integration is removed, or it
 //! switches between pull and push mode.
 
-use std::time::Duration as StdDuration;
-
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use oblique::auth::Role;
 use oblique::pb::{self, AccessSource, PropagationStatus};
 use tonic::Code;
@@ -15,7 +13,7 @@ use super::{
 use crate::access::insert_access;
 use crate::harness::calls::{audit_events, resource, set_mode, synced, user_of};
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{TestApp, expect_code};
+use crate::harness::{TestApp, eventually, expect_code};
 
 #[tokio::test]
 async fn removal_keeps_grants_as_history_and_stops_pushing() {
@@ -77,7 +75,7 @@ async fn switching_back_to_pull_stops_pushing_and_keeps_grants() {
     .await;
     let granted = grant(&mut service, grant_request(w.pushed, w.ann, "deploys")).await;
     let while_pushed = time(&granted.granted_at);
-    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    database_clock_passes(&app, while_pushed).await;
     set_mode(&app, &w.pushed.to_string(), pb::SyncMode::Pull).await;
 
     assert!(propagation_rows(&app, w.pushed).await.is_empty());
@@ -100,6 +98,26 @@ async fn switching_back_to_pull_stops_pushing_and_keeps_grants() {
             .await,
         Code::FailedPrecondition,
     );
+}
+
+/// Returns once a new transaction's `now()` is past `instant`: anything the database stamps from
+/// then on (such as a mode switch's audit event) is later than `instant`, even at microsecond
+/// resolution.
+async fn database_clock_passes(app: &TestApp, instant: DateTime<Utc>) {
+    #[derive(diesel::QueryableByName)]
+    struct Passed {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        passed: bool,
+    }
+    eventually("the database clock to pass the grant", || async {
+        let query = diesel::sql_query("SELECT now() > $1 AS passed")
+            .bind::<diesel::sql_types::Timestamptz, _>(instant);
+        let passed: Passed = diesel_async::RunQueryDsl::get_result(query, &mut app.conn().await)
+            .await
+            .expect("reading the database clock");
+        passed.passed.then_some(())
+    })
+    .await;
 }
 
 /// The remote's members when a resource switches to push mode, from a real sync.

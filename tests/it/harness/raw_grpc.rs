@@ -47,8 +47,9 @@ impl Decoder for RawCodec {
     }
 }
 
-/// What one call came to: the status code of its answer (for a stream, of its first message,
-/// or OK when it stays open without one for a moment).
+/// What one call came to: the status code of its answer. A stream is OK once the server accepted
+/// it (its handler checked the caller and the request and started sending): what it sends after
+/// that is the stream's content, which the stream tests check, not the call's answer.
 pub async fn call(
     channel: &Channel,
     path: &str,
@@ -74,14 +75,6 @@ pub async fn call(
     }
     match grpc.server_streaming(request, path, RawCodec).await {
         Err(status) => status.code(),
-        Ok(response) => {
-            let mut stream = response.into_inner();
-            let first =
-                tokio::time::timeout(std::time::Duration::from_millis(10), stream.message()).await;
-            match first {
-                Ok(Err(status)) => status.code(),
-                Ok(Ok(_)) | Err(_) => tonic::Code::Ok,
-            }
-        }
+        Ok(_accepted) => tonic::Code::Ok,
     }
 }

@@ -116,8 +116,7 @@ impl RemoteRoles {
         request
     }
 
-    /// A connection held by the caller: with `BEGIN; LOCK pg_authid` on it, every listing of
-    /// roles waits until it is dropped, which keeps a run running for as long as a test needs.
+    /// A superuser connection to the remote cluster, for reading or changing it directly.
     pub async fn connect_admin(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.admin_url)
             .await

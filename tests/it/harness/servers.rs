@@ -103,8 +103,10 @@ pub async fn create_test_database() -> (String, String) {
     let mut admin = AsyncPgConnection::establish(&server.database("postgres"))
         .await
         .expect("connecting to the test server");
-    // CREATE DATABASE refuses a template someone else is copying at that instant: retry.
-    for attempt in 0.. {
+    // CREATE DATABASE refuses a template someone else is copying at that instant: retry until
+    // it is free, however many tests copy it at once.
+    let deadline = tokio::time::Instant::now() + super::PATIENCE;
+    loop {
         let created = diesel::sql_query(format!(
             "CREATE DATABASE {name} TEMPLATE {template} OWNER {OWNER_ROLE}"
         ))
@@ -112,7 +114,7 @@ pub async fn create_test_database() -> (String, String) {
         .await;
         match created {
             Ok(_) => break,
-            Err(error) if attempt < 50 => {
+            Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::debug!(%error, "retrying CREATE DATABASE");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }

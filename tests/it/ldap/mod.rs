@@ -1,7 +1,7 @@
 //! The `ldap` integration type against a real OpenLDAP slapd: setup checks, what a sync pulls
 //! (users, attributes, groups, memberships by member, uniqueMember and memberUid), paging past
-//! the server's size limit, renames, deletions and unreadable entries; and, connector-level,
-//! what a push changes on the server.
+//! the server's size limit, renames, deletions and unreadable entries; what a push changes on
+//! the server, connector-level, and end to end through the gRPC API (grants, drift, outages).
 //!
 //! This module holds the shared fixtures; each submodule covers one concern.
 
@@ -9,6 +9,7 @@ mod changes;
 mod paging;
 mod pull;
 mod push;
+mod push_end_to_end;
 mod setup;
 mod tls;
 
