@@ -2,7 +2,9 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{EngineConfig, hub::EventHub};
+use std::sync::Arc;
+
+use crate::engine::{Engine, EngineConfig, hub::EventHub};
 use crate::request_limits::RequestLimits;
 use crate::{crypto::Keys, db::Pool};
 
@@ -32,5 +34,16 @@ impl AppContext {
             limits: RequestLimits::default(),
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// The sync engine over this context's database, keys and event hub, not yet started.
+    pub fn sync_engine(&self) -> Arc<Engine> {
+        Engine::new(
+            self.pool.clone(),
+            self.secret_key.clone(),
+            self.database_url.clone(),
+            self.hub.clone(),
+            self.engine.clone(),
+        )
     }
 }

@@ -2,8 +2,6 @@
 
 use tonic::{Code, Status};
 
-use crate::connectors::ConnectorError;
-
 /// What can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -74,16 +72,6 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         tracing::warn!(error = %error, "database pool error");
         AppError::Unavailable("the database is unavailable".into())
-    }
-}
-
-impl From<ConnectorError> for AppError {
-    fn from(error: ConnectorError) -> Self {
-        match error {
-            ConnectorError::InvalidSetup { field, message } => AppError::invalid(field, message),
-            ConnectorError::Unreachable(message) => AppError::Unavailable(message),
-            ConnectorError::Remote(message) => AppError::FailedPrecondition(message),
-        }
     }
 }
 

@@ -57,22 +57,17 @@ async fn database_answers(pool: &Pool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use tonic::server::NamedService;
-
     use super::*;
-    use crate::api::{
-        access_service, integration_service, sync_service, team_service, user_service,
-    };
     use crate::pb;
 
     #[test]
     fn every_served_service_gets_a_status() {
         let served = [
-            <pb::integration_service_server::IntegrationServiceServer<integration_service::IntegrationApi> as NamedService>::NAME,
-            <pb::sync_service_server::SyncServiceServer<sync_service::SyncApi> as NamedService>::NAME,
-            <pb::user_service_server::UserServiceServer<user_service::UserApi> as NamedService>::NAME,
-            <pb::team_service_server::TeamServiceServer<team_service::TeamApi> as NamedService>::NAME,
-            <pb::access_service_server::AccessServiceServer<access_service::AccessApi> as NamedService>::NAME,
+            pb::integration_service_server::SERVICE_NAME,
+            pb::sync_service_server::SERVICE_NAME,
+            pb::user_service_server::SERVICE_NAME,
+            pb::team_service_server::SERVICE_NAME,
+            pb::access_service_server::SERVICE_NAME,
         ];
         assert_eq!(&SERVICES[1..], &served);
     }

@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::auth::layer::AuthLayer;
 use crate::context::AppContext;
-use crate::engine::Engine;
+use crate::domain::grants;
 use crate::health;
 use crate::pb::{
     self, access_service_server::AccessServiceServer,
@@ -40,7 +40,12 @@ pub async fn run(
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health_watch = tokio::spawn(health::watch_database(ctx.pool.clone(), reporter));
     let listener_task = tokio::spawn(ctx.hub.clone().listen(ctx.database_url.clone()));
-    let engine_tasks = Engine::start(ctx.clone(), ctx.engine.clone(), ctx.shutdown.clone());
+    let engine_tasks = ctx.sync_engine().start(ctx.shutdown.clone());
+    let expiry_task = tokio::spawn(grants::expire_periodically(
+        ctx.clone(),
+        ctx.engine.schedule,
+        ctx.shutdown.clone(),
+    ));
     let stop = ctx.shutdown.clone();
     let shutdown = async move {
         shutdown.await;
@@ -106,6 +111,7 @@ pub async fn run(
         // Workers put their running runs back in the queue before they end.
         let _ = task.await;
     }
+    let _ = expiry_task.await;
     listener_task.abort();
     health_watch.abort();
     result

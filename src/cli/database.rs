@@ -2,6 +2,7 @@
 //! tables' owner), or an embedded one in the data directory with an owner role that migrates and
 //! a runtime role that serves.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use anyhow::Context;
@@ -50,7 +51,7 @@ impl Database {
                 "--migration-database-url is ignored without DATABASE_URL: the embedded PostgreSQL has its own owner role"
             );
         }
-        super::serve::ensure_data_dir(data_dir)?;
+        ensure_data_dir(data_dir)?;
         let pg_dir = data_dir.join("pg");
         let mut embedded = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&pg_dir))
             .await?
@@ -173,4 +174,15 @@ pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::
         .with_context(|| format!("creating database {name}"))?;
     tracing::info!(database = name, "created database");
     Ok(true)
+}
+
+/// Creates the data directory. Others may traverse it but not list it: the embedded PostgreSQL
+/// runs as the `postgres` user and must reach `pg/` inside, while the key and token files are
+/// 0600 on their own.
+pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))
 }

@@ -1,6 +1,6 @@
 //! `oblique serve` and `oblique migrate`: from flags to a running service.
 
-use std::{fs, net::SocketAddr, os::unix::fs::DirBuilderExt, path::Path};
+use std::{net::SocketAddr, path::Path};
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -23,7 +23,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         args.tls_cert.is_some(),
         args.allow_insecure_listen,
     )?;
-    ensure_data_dir(&global.data_dir)?;
+    super::database::ensure_data_dir(&global.data_dir)?;
     let database = resolve(global, true).await?;
     let result = serve_on(global, args, &database).await;
     database.shutdown().await;
@@ -120,17 +120,6 @@ fn is_loopback(address: SocketAddr) -> bool {
 pub async fn load_secret_key(global: &GlobalArgs, pool: &db::Pool) -> anyhow::Result<Keys> {
     let mut conn = pool.get().await?;
     keys::startup::establish(&mut conn, keys::key_source(global)).await
-}
-
-/// Creates the data directory. Others may traverse it but not list it: the embedded PostgreSQL
-/// runs as the `postgres` user and must reach `pg/` inside, while the key and token files are
-/// 0600 on their own.
-pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o711)
-        .create(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))
 }
 
 /// On an empty database, makes an admin token so that someone can call at all. The token goes to

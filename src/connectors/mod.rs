@@ -15,6 +15,7 @@ use std::time::Duration;
 pub use remote::{Listed, ObjectProblem, PageStream, RemoteAccess, RemoteAccount, RemoteResource};
 pub use setup::{Setup, SetupField};
 
+use crate::error::AppError;
 use crate::model::LinkUsersBy;
 
 /// How Oblique reads and writes one external system. Listings stream pages; push operations are
@@ -53,6 +54,17 @@ pub enum ConnectorError {
     /// Anything else the remote reported.
     #[error("{0}")]
     Remote(String),
+}
+
+/// How a caller sees a connector's refusal.
+impl From<ConnectorError> for AppError {
+    fn from(error: ConnectorError) -> Self {
+        match error {
+            ConnectorError::InvalidSetup { field, message } => AppError::invalid(field, message),
+            ConnectorError::Unreachable(message) => AppError::Unavailable(message),
+            ConnectorError::Remote(message) => AppError::FailedPrecondition(message),
+        }
+    }
 }
 
 /// What Oblique can do to a type's systems besides reading them.

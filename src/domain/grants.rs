@@ -185,6 +185,28 @@ pub async fn expire_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     Ok(expired)
 }
 
+/// Revokes due grants every `every` (once at once) until `shutdown` fires. Every replica runs
+/// it; [`expire_due`] revokes each grant once.
+pub async fn expire_periodically(
+    ctx: AppContext,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let expired = async {
+            let mut conn = ctx.pool.get().await?;
+            anyhow::Ok(expire_due(&mut conn).await?)
+        };
+        if let Err(error) = expired.await {
+            tracing::warn!(error = format!("{error:#}"), "expiring grants failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
 const SYSTEM: &str = "system";
 const EXPIRED: &str = "expired";
 

@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::connectors::{Connector, IntegrationKind, Setup};
+use crate::connectors::{IntegrationKind, Setup};
 use crate::context::AppContext;
 use crate::credentials::Credentials;
 use crate::db::audit::{self, AuditEntry};
@@ -16,6 +16,7 @@ use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
 use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources};
+use crate::engine::connector::{integration_kind, open_credentials};
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
@@ -174,7 +175,7 @@ pub async fn update(
         ..Default::default()
     };
     if update.config.is_some() || update.credentials.is_some() {
-        let kind = kind_of(&current)?;
+        let kind = integration_kind(&current)?;
         let stored_config: BTreeMap<String, String> =
             serde_json::from_value(current.config.clone())
                 .map_err(|e| anyhow::anyhow!("stored config of {id} is not a string map: {e}"))?;
@@ -186,7 +187,7 @@ pub async fn update(
             Some(credentials) => credentials,
             None => {
                 ensure_same_credential_destination(kind, &stored_config, &config)?;
-                open(ctx, &current)?
+                open_credentials(&ctx.secret_key, &current)?
             }
         };
         let setup = Setup::check(kind.setup_fields(), config, credentials)?;
@@ -337,44 +338,11 @@ fn ensure_active(id: Uuid, row: Option<IntegrationRow>) -> AppResult<Integration
     Ok(row)
 }
 
-fn kind_of(row: &IntegrationRow) -> AppResult<IntegrationKind> {
-    IntegrationKind::from_name(&row.integration_type).ok_or_else(|| {
-        anyhow::anyhow!(
-            "integration {} has unknown type {:?}",
-            row.id,
-            row.integration_type
-        )
-        .into()
-    })
-}
-
 fn seal(ctx: &AppContext, id: Uuid, credentials: &Credentials) -> AppResult<Option<Vec<u8>>> {
     if credentials.is_empty() {
         return Ok(None);
     }
     Ok(Some(ctx.secret_key.seal(id, credentials)?))
-}
-
-/// The stored credentials of an integration, decrypted.
-pub fn open(ctx: &AppContext, row: &IntegrationRow) -> AppResult<Credentials> {
-    match &row.credentials_ciphertext {
-        Some(sealed) => Ok(ctx.secret_key.open(row.id, sealed)?),
-        None => Ok(Credentials::default()),
-    }
-}
-
-/// A connector for the integration's system, built from its stored config and its decrypted
-/// credentials. Building one does not connect.
-pub fn connector_for_integration(
-    ctx: &AppContext,
-    row: &IntegrationRow,
-) -> AppResult<Box<dyn Connector>> {
-    let kind = kind_of(row)?;
-    let config = serde_json::from_value(row.config.clone())
-        .map_err(|e| anyhow::anyhow!("stored config of {} is not a string map: {e}", row.id))?;
-    let credentials = open(ctx, row)?;
-    let setup = Setup::check(kind.setup_fields(), config, credentials)?;
-    Ok(kind.connector(&setup)?)
 }
 
 /// Refuses a config that would send the stored credentials somewhere else (or less protected)

@@ -16,7 +16,7 @@ use crate::db::models::IntegrationRow;
 use crate::db::propagations;
 use crate::db::retry::transaction_retrying;
 use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
-use crate::domain::integrations::connector_for_integration;
+use crate::engine::connector::connector_for_integration;
 use crate::engine::queue;
 use crate::error::{AppError, AppResult};
 use crate::model::Principal;
@@ -95,7 +95,7 @@ pub async fn create(
             );
             continue;
         }
-        match connector_for_integration(ctx, &integration) {
+        match connector_for_integration(&ctx.secret_key, &integration) {
             Ok(connector) => creations.push((integration, connector)),
             Err(error) => {
                 let reason = safe_reason(&error);

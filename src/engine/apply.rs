@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::Engine;
 use super::merge::{self, LinkReport, Merged};
-use super::runner::{Stopped, internal};
 use super::stage::Staging;
+use super::stopped::{Stopped, internal};
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EMIT_SQL, EventDraft, EventKind, Phase};
 use crate::db::sync_runs;
@@ -178,7 +178,7 @@ async fn finish_dry_run(
             .await
             .map_err(internal)?;
     }
-    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut conn = engine.pool.get().await.map_err(internal)?;
     let finished = sync_runs::finish_succeeded(
         &mut conn,
         run.id,

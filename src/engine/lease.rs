@@ -21,7 +21,7 @@ pub(super) async fn keep_lease(
     run_id: Uuid,
     stop: CancellationToken,
 ) {
-    let mut events = engine.ctx.hub.subscribe();
+    let mut events = engine.hub.subscribe();
     let mut ticker = tokio::time::interval(engine.config.heartbeat);
     let mut conn: Option<AsyncPgConnection> = None;
     loop {
@@ -66,7 +66,7 @@ async fn renew(
 ) -> anyhow::Result<bool> {
     let conn = match conn {
         Some(conn) => conn,
-        None => conn.insert(connect_outside_pool(&engine.ctx.database_url).await?),
+        None => conn.insert(connect_outside_pool(&engine.database_url).await?),
     };
     Ok(queue::heartbeat(conn, run_id, worker, engine.config.lease).await?)
 }

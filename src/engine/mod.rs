@@ -4,26 +4,31 @@
 
 pub mod access_key;
 pub mod apply;
+pub mod connector;
 pub mod copy_rows;
 pub mod hub;
 pub mod lease;
 pub mod merge;
 pub mod propagation;
 pub mod push;
+pub mod push_plan;
 pub mod queue;
 pub mod runner;
 pub mod stage;
+pub mod stopped;
 
 use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::context::AppContext;
+use crate::crypto::Keys;
+use crate::db::Pool;
 use crate::db::models::SyncRunRow;
 use crate::db::run_events::{self as events, EventDraft, Phase};
 use crate::db::sync_runs;
-use runner::Stopped;
+use hub::EventHub;
+use stopped::Stopped;
 
 /// Tunables; the defaults suit production, tests shorten the timings.
 #[derive(Debug, Clone)]
@@ -59,50 +64,58 @@ impl Default for EngineConfig {
     }
 }
 
+/// The sync engine of this process: its workers and scheduler, and what they share.
 pub struct Engine {
-    pub ctx: AppContext,
+    pub pool: Pool,
+    /// Opens the integrations' stored credentials.
+    pub keys: Keys,
+    /// For connections outside the pool: each run's staging connection and its lease keeper's.
+    pub database_url: String,
+    /// Run events and queue wake-ups from every replica.
+    pub hub: EventHub,
     pub config: EngineConfig,
     /// Names this process's workers in `sync_runs.claimed_by`.
     instance: String,
 }
 
 impl Engine {
-    /// Starts the listener, the scheduler and the workers; they stop when `shutdown` fires
-    /// (a running run is put back in the queue for another worker).
-    pub fn start(
-        ctx: AppContext,
+    /// An engine without tasks; [`Engine::start`] sets it to work. The benchmark drives runs
+    /// with it directly.
+    pub fn new(
+        pool: Pool,
+        keys: Keys,
+        database_url: String,
+        hub: EventHub,
         config: EngineConfig,
-        shutdown: CancellationToken,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        let engine = Arc::new(Engine {
-            instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
-            ctx,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            pool,
+            keys,
+            database_url,
+            hub,
             config,
-        });
-        let mut tasks = vec![tokio::spawn(scheduler(engine.clone(), shutdown.clone()))];
-        for slot in 0..engine.config.workers {
-            tasks.push(tokio::spawn(worker(engine.clone(), slot, shutdown.clone())));
+            instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
+        })
+    }
+
+    /// Starts the scheduler and the workers; they stop when `shutdown` fires (a running run is
+    /// put back in the queue for another worker).
+    pub fn start(self: Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = vec![tokio::spawn(scheduler(self.clone(), shutdown.clone()))];
+        for slot in 0..self.config.workers {
+            tasks.push(tokio::spawn(worker(self.clone(), slot, shutdown.clone())));
         }
         tasks
     }
 
-    /// An engine without tasks, for driving runs directly (the benchmark does).
-    pub fn new(ctx: AppContext, config: EngineConfig) -> Arc<Engine> {
-        Arc::new(Engine {
-            instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
-            ctx,
-            config,
-        })
-    }
-
     async fn emit(&self, run_id: Uuid, draft: EventDraft) -> anyhow::Result<()> {
-        let mut conn = self.ctx.pool.get().await?;
+        let mut conn = self.pool.get().await?;
         events::emit(&mut conn, run_id, draft).await?;
         Ok(())
     }
 
     async fn set_phase(&self, run_id: Uuid, phase: Phase) -> anyhow::Result<()> {
-        let mut conn = self.ctx.pool.get().await?;
+        let mut conn = self.pool.get().await?;
         sync_runs::set_phase(&mut conn, run_id, phase.as_str()).await?;
         Ok(())
     }
@@ -129,12 +142,8 @@ async fn scheduler(engine: Arc<Engine>, shutdown: CancellationToken) {
 }
 
 async fn schedule_once(engine: &Engine) -> anyhow::Result<()> {
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     queue::reap_expired_leases(&mut conn).await?;
-    let expired = crate::domain::grants::expire_due(&mut conn).await?;
-    if expired > 0 {
-        tracing::info!(expired, "revoked expired grants");
-    }
     let queued = queue::enqueue_due(&mut conn).await?;
     if queued > 0 {
         tracing::info!(queued, "queued scheduled sync runs");
@@ -146,7 +155,7 @@ async fn worker(engine: Arc<Engine>, slot: usize, shutdown: CancellationToken) {
     let name = format!("{}/{slot}", engine.instance);
     while !shutdown.is_cancelled() {
         let claimed = async {
-            let mut conn = engine.ctx.pool.get().await?;
+            let mut conn = engine.pool.get().await?;
             anyhow::Ok(queue::claim(&mut conn, &name, engine.config.lease).await?)
         }
         .await;
@@ -154,7 +163,7 @@ async fn worker(engine: Arc<Engine>, slot: usize, shutdown: CancellationToken) {
             Ok(Some(run)) => execute(&engine, &name, run, &shutdown).await,
             Ok(None) => {
                 tokio::select! {
-                    () = engine.ctx.hub.run_queued() => {}
+                    () = engine.hub.run_queued() => {}
                     () = tokio::time::sleep(engine.config.poll) => {}
                     () = shutdown.cancelled() => {}
                 }
@@ -189,7 +198,7 @@ async fn execute(
         () = shutdown.cancelled() => None,
     };
     keeper.abort();
-    let mut conn = match engine.ctx.pool.get().await {
+    let mut conn = match engine.pool.get().await {
         Ok(conn) => conn,
         Err(error) => {
             // The lease will expire and the run be retried elsewhere.

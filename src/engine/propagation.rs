@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::Engine;
-use super::push::Step;
+use super::push_plan::Step;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 
 #[derive(Debug, QueryableByName)]
@@ -30,7 +30,6 @@ pub(super) async fn settle(
     pending: &[PendingMark],
 ) -> diesel::QueryResult<()> {
     let mut conn = engine
-        .ctx
         .pool
         .get()
         .await
@@ -83,7 +82,7 @@ pub(super) async fn mark_in_sync(engine: &Engine, step: &Step) -> anyhow::Result
     if step.last_status.as_deref() == Some("in_sync") {
         return Ok(());
     }
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     set_in_sync(&mut conn, step).await?;
     Ok(())
 }
@@ -132,7 +131,7 @@ pub(super) async fn record_failure(
         )
     };
     tracing::warn!(resource = %step.resource_name, %user_id, attempts, %reason, "push failed");
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     diesel::sql_query(
         "INSERT INTO propagations (resource_id, user_id, integration_id, status, error, attempts,
                                    next_attempt_at)
@@ -189,7 +188,7 @@ pub async fn record_unreachable(
     integration_id: Uuid,
     reason: &str,
 ) -> anyhow::Result<()> {
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     let base = i64::try_from(engine.config.push_retry_base.as_secs())
         .unwrap_or(1)
         .max(1);

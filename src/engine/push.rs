@@ -4,94 +4,21 @@
 //! exponential backoff. Removing a member nobody decided on, or putting back one that was
 //! pushed before, corrects drift and is audited.
 
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use super::Engine;
 use super::access_key::access_pair_key;
 use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
 };
-use super::runner::{Stopped, internal};
+use super::push_plan::{PLAN, Step};
+use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind, Phase};
 use crate::model::run_stats::ChangeCounts;
-
-/// Every operation the push-mode resources of an integration need, with what the last push of
-/// each did. `op`: add (desired, not a remote member), remove (a remote member not desired),
-/// keep (both).
-const PLAN: &str = "
-    WITH push_resources AS (
-        SELECT id, external_id, name FROM resources
-        WHERE integration_id = $1 AND deleted_at IS NULL AND sync_mode = 'push'
-    ), desired AS (
-        SELECT DISTINCT d.resource_id, d.user_id,
-               (SELECT a.id FROM accounts a
-                WHERE a.integration_id = $1 AND a.user_id = d.user_id AND a.deleted_at IS NULL
-                ORDER BY a.link_conflict IS NOT NULL, a.id LIMIT 1) AS account_id
-        FROM desired_access d JOIN push_resources r ON r.id = d.resource_id
-    ), actual AS (
-        SELECT p.resource_id, p.account_id, a.user_id
-        FROM pulled_access p
-        JOIN push_resources r ON r.id = p.resource_id
-        JOIN accounts a ON a.id = p.account_id
-        WHERE p.removed_at IS NULL
-    ), plan AS (
-        SELECT 'add' AS op, d.resource_id, d.user_id, d.account_id FROM desired d
-        WHERE d.account_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM actual x
-                          WHERE x.resource_id = d.resource_id AND x.account_id = d.account_id)
-        UNION ALL
-        SELECT 'remove', x.resource_id, x.user_id, x.account_id FROM actual x
-        WHERE NOT EXISTS (SELECT 1 FROM desired d
-                          WHERE d.resource_id = x.resource_id AND d.account_id = x.account_id)
-        UNION ALL
-        SELECT 'keep', d.resource_id, d.user_id, d.account_id FROM desired d
-        JOIN actual x ON x.resource_id = d.resource_id AND x.account_id = d.account_id
-    )
-    SELECT plan.op, plan.resource_id, r.external_id AS resource_external_id,
-           r.name AS resource_name, plan.user_id, plan.account_id,
-           a.external_id AS account_external_id, a.username, a.link_conflict,
-           pr.status AS last_status, COALESCE(pr.attempts, 0) AS attempts,
-           COALESCE(pr.next_attempt_at <= now(), true) AS due
-    FROM plan
-    JOIN push_resources r ON r.id = plan.resource_id
-    LEFT JOIN accounts a ON a.id = plan.account_id
-    LEFT JOIN propagations pr ON pr.resource_id = plan.resource_id AND pr.user_id = plan.user_id
-    ORDER BY plan.resource_id, plan.op, a.username";
-
-#[derive(Debug, QueryableByName)]
-pub(super) struct Step {
-    #[diesel(sql_type = Text)]
-    pub(super) op: String,
-    #[diesel(sql_type = SqlUuid)]
-    pub(super) resource_id: Uuid,
-    #[diesel(sql_type = Text)]
-    pub(super) resource_external_id: String,
-    #[diesel(sql_type = Text)]
-    pub(super) resource_name: String,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub(super) user_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub(super) account_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub(super) account_external_id: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub(super) username: Option<String>,
-    /// Set when the account's link to the user is held: nothing that gives access goes to it.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub(super) link_conflict: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub(super) last_status: Option<String>,
-    #[diesel(sql_type = Integer)]
-    pub(super) attempts: i32,
-    #[diesel(sql_type = Bool)]
-    pub(super) due: bool,
-}
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
@@ -114,7 +41,7 @@ pub async fn reconcile(
         .await
         .map_err(internal)?;
     let (pending, steps) = {
-        let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+        let mut conn = engine.pool.get().await.map_err(internal)?;
         // Read first: a mark made after this is never mistaken for one the plan covered.
         let pending: Vec<PendingMark> = diesel::sql_query(
             "SELECT resource_id, user_id, updated_at FROM propagations
@@ -231,7 +158,7 @@ async fn add(
             // It was pushed before and is missing now: someone removed it by hand.
             let drift = step.last_status.as_deref() == Some("in_sync");
             let pair_key = access_pair_key(&step.resource_external_id, account_external_id);
-            let mut conn = engine.ctx.pool.get().await?;
+            let mut conn = engine.pool.get().await?;
             conn.transaction::<_, anyhow::Error, _>(async |conn| {
                 diesel::sql_query(
                     "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
@@ -283,7 +210,7 @@ async fn remove(
             // A pending propagation is a decision being carried out (a revocation, a team
             // member leaving); anything else is a member nobody decided on: drift.
             let drift = step.last_status.as_deref() != Some("pending");
-            let mut conn = engine.ctx.pool.get().await?;
+            let mut conn = engine.pool.get().await?;
             conn.transaction::<_, anyhow::Error, _>(async |conn| {
                 diesel::sql_query(
                     "UPDATE pulled_access SET removed_at = now()

@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::apply::summary;
+use super::connector::connector_for_integration;
 use super::stage::{ObjectKind, StagedPage, Staging};
-use crate::connectors::{Connector, ConnectorError, ObjectProblem, PageStream};
+use super::stopped::{Stopped, internal};
+use crate::connectors::{Connector, ObjectProblem, PageStream};
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{self as events, EventDraft, EventKind, Phase};
 use crate::db::{integrations, resources, sync_runs};
-use crate::domain::integrations::connector_for_integration;
 use crate::model::run_stats::RunStats;
 
 /// A progress event goes out at least this often, and every PROGRESS_EVERY objects.
@@ -27,28 +28,6 @@ const PROGRESS_QUEUE: usize = 16;
 /// How many unreadable objects a phase reports as WARNING events.
 const REPORTED_PROBLEMS: usize = 20;
 
-/// Why a run stopped before succeeding.
-#[derive(Debug)]
-pub enum Stopped {
-    /// Someone cancelled it (or deleted its integration, or its lease passed to another worker):
-    /// whoever did so has already recorded the outcome.
-    Cancelled,
-    /// The run failed; the message is safe to show callers.
-    Failed(String),
-}
-
-impl From<ConnectorError> for Stopped {
-    fn from(error: ConnectorError) -> Self {
-        Stopped::Failed(error.to_string())
-    }
-}
-
-/// Database trouble while syncing: the details go to the log, callers see a fixed text.
-pub(super) fn internal(error: impl std::fmt::Display) -> Stopped {
-    tracing::error!(%error, "sync run failed");
-    Stopped::Failed("internal error while syncing (details in the service log)".into())
-}
-
 pub async fn pull(
     engine: &Engine,
     worker: &str,
@@ -57,7 +36,7 @@ pub async fn pull(
 ) -> Result<RunStats, Stopped> {
     let integration = load_integration(engine, run).await?;
     let connector =
-        connector_for_integration(&engine.ctx, &integration).map_err(|error| match error {
+        connector_for_integration(&engine.keys, &integration).map_err(|error| match error {
             crate::error::AppError::InvalidArgument { field, message } => {
                 Stopped::Failed(format!("{field}: {message}"))
             }
@@ -76,7 +55,7 @@ pub async fn pull_from(
     connector: Box<dyn Connector>,
     stop: &CancellationToken,
 ) -> Result<RunStats, Stopped> {
-    let mut staging = Staging::open(&engine.ctx.database_url)
+    let mut staging = Staging::open(&engine.database_url)
         .await
         .map_err(internal)?;
 
@@ -148,7 +127,7 @@ async fn has_push_resources(
     engine: &Engine,
     integration: &IntegrationRow,
 ) -> Result<bool, Stopped> {
-    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut conn = engine.pool.get().await.map_err(internal)?;
     resources::count_push_mode(&mut conn, integration.id)
         .await
         .map(|count| count > 0)
@@ -162,7 +141,7 @@ async fn finish(
     run: &SyncRunRow,
     stats: RunStats,
 ) -> Result<RunStats, Stopped> {
-    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut conn = engine.pool.get().await.map_err(internal)?;
     let finished = sync_runs::finish_succeeded(&mut conn, run.id, worker, &stats, &summary(&stats))
         .await
         .map_err(internal)?;
@@ -173,7 +152,7 @@ async fn finish(
 }
 
 async fn load_integration(engine: &Engine, run: &SyncRunRow) -> Result<IntegrationRow, Stopped> {
-    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut conn = engine.pool.get().await.map_err(internal)?;
     let integration = integrations::find(&mut conn, run.integration_id)
         .await
         .map_err(internal)?
@@ -294,7 +273,7 @@ async fn report_progress(
     let Some(first) = queued.recv().await else {
         return Ok(());
     };
-    let mut conn = engine.ctx.pool.get().await.map_err(internal)?;
+    let mut conn = engine.pool.get().await.map_err(internal)?;
     let mut next = Some(first);
     while let Some(processed) = next {
         let event = EventDraft::new(EventKind::Progress)

@@ -110,15 +110,10 @@ fn references(text: &str, me: &Module) -> Vec<Module> {
         if let Some(at) = statement.find("use ") {
             let before = &statement[..at];
             if before.trim().is_empty() || before.trim_end().ends_with("pub") {
-                let tree: String = statement[at + 4..].split_whitespace().collect();
-                paths.extend(expand(&tree).into_iter().map(|p| {
-                    p.split(" as ")
-                        .next()
-                        .unwrap()
-                        .split("as")
-                        .next()
-                        .unwrap()
-                        .to_string()
+                let tree = &statement[at + 4..];
+                paths.extend(expand(tree).into_iter().map(|path| {
+                    let path = path.split(" as ").next().unwrap_or_default();
+                    path.split_whitespace().collect::<String>()
                 }));
             }
         }

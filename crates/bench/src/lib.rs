@@ -24,7 +24,7 @@ use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
 use oblique::db::models::{IntegrationRow, NewIntegration, NewSyncRun, SyncRunRow};
 use oblique::db::{connect_pool, integrations, migrate};
-use oblique::engine::{Engine, EngineConfig, queue, runner};
+use oblique::engine::{Engine, queue, runner};
 use oblique::model::run_stats::RunStats;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -96,7 +96,7 @@ impl Bench {
     pub async fn setup(url: &str, sizes: Sizes) -> anyhow::Result<Self> {
         let engine = start_engine(url).await?;
         let integration = {
-            let mut conn = engine.ctx.pool.get().await?;
+            let mut conn = engine.pool.get().await?;
             integrations::insert(
                 &mut conn,
                 &NewIntegration {
@@ -210,7 +210,7 @@ async fn start_engine(url: &str) -> anyhow::Result<Arc<Engine>> {
     migrate::run_pending(url).await?;
     let pool = connect_pool(url, 4)?;
     let ctx = AppContext::new(pool, SecretKey::generate(), url.to_string());
-    Ok(Engine::new(ctx, EngineConfig::default()))
+    Ok(ctx.sync_engine())
 }
 
 /// A plain connection outside the engine's pool, for measuring, settling and the baselines;
@@ -251,7 +251,7 @@ async fn claim_run(
     integration_id: Uuid,
     worker: &str,
 ) -> anyhow::Result<SyncRunRow> {
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     let queued = queue::enqueue(
         &mut conn,
         &NewSyncRun {

@@ -16,6 +16,7 @@ mod push;
 mod search;
 mod settings;
 mod setup;
+mod validate;
 
 pub use settings::LdapSettings;
 pub use setup::{CREDENTIAL_DESTINATION_FIELDS, SETUP_FIELDS, setup_warnings};
@@ -43,7 +44,7 @@ impl LdapConnector {
 #[async_trait::async_trait]
 impl Connector for LdapConnector {
     async fn validate(&self) -> Result<(), ConnectorError> {
-        connect::validate(&self.settings).await
+        validate::validate(&self.settings).await
     }
 
     fn list_accounts(&self) -> PageStream<'_, RemoteAccount> {

@@ -132,7 +132,7 @@ async fn create_integration(
     let setup = Setup::check(kind.setup_fields(), config, credentials)
         .map_err(|error| anyhow::anyhow!("the benchmark's ldap setup: {error:?}"))?;
     let id = Uuid::now_v7();
-    let mut conn = engine.ctx.pool.get().await?;
+    let mut conn = engine.pool.get().await?;
     let integration = integrations::insert(
         &mut conn,
         &NewIntegration {
@@ -140,7 +140,7 @@ async fn create_integration(
             integration_type: kind.name().to_string(),
             name: "oblique-bench-ldap".into(),
             config: serde_json::json!(setup.config),
-            credentials_ciphertext: Some(engine.ctx.secret_key.seal(id, &setup.credentials)?),
+            credentials_ciphertext: Some(engine.keys.seal(id, &setup.credentials)?),
             create_resources_for_new_teams: false,
             sync_interval_seconds: 3600,
             max_deletion_percent: 100,

@@ -1,0 +1,78 @@
+//! What a push must do: one step per (push-mode resource, user or remote member), with what the
+//! last push of each did.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+/// Every operation the push-mode resources of an integration need, with what the last push of
+/// each did. `op`: add (desired, not a remote member), remove (a remote member not desired),
+/// keep (both).
+pub(super) const PLAN: &str = "
+    WITH push_resources AS (
+        SELECT id, external_id, name FROM resources
+        WHERE integration_id = $1 AND deleted_at IS NULL AND sync_mode = 'push'
+    ), desired AS (
+        SELECT DISTINCT d.resource_id, d.user_id,
+               (SELECT a.id FROM accounts a
+                WHERE a.integration_id = $1 AND a.user_id = d.user_id AND a.deleted_at IS NULL
+                ORDER BY a.link_conflict IS NOT NULL, a.id LIMIT 1) AS account_id
+        FROM desired_access d JOIN push_resources r ON r.id = d.resource_id
+    ), actual AS (
+        SELECT p.resource_id, p.account_id, a.user_id
+        FROM pulled_access p
+        JOIN push_resources r ON r.id = p.resource_id
+        JOIN accounts a ON a.id = p.account_id
+        WHERE p.removed_at IS NULL
+    ), plan AS (
+        SELECT 'add' AS op, d.resource_id, d.user_id, d.account_id FROM desired d
+        WHERE d.account_id IS NULL
+           OR NOT EXISTS (SELECT 1 FROM actual x
+                          WHERE x.resource_id = d.resource_id AND x.account_id = d.account_id)
+        UNION ALL
+        SELECT 'remove', x.resource_id, x.user_id, x.account_id FROM actual x
+        WHERE NOT EXISTS (SELECT 1 FROM desired d
+                          WHERE d.resource_id = x.resource_id AND d.account_id = x.account_id)
+        UNION ALL
+        SELECT 'keep', d.resource_id, d.user_id, d.account_id FROM desired d
+        JOIN actual x ON x.resource_id = d.resource_id AND x.account_id = d.account_id
+    )
+    SELECT plan.op, plan.resource_id, r.external_id AS resource_external_id,
+           r.name AS resource_name, plan.user_id, plan.account_id,
+           a.external_id AS account_external_id, a.username, a.link_conflict,
+           pr.status AS last_status, COALESCE(pr.attempts, 0) AS attempts,
+           COALESCE(pr.next_attempt_at <= now(), true) AS due
+    FROM plan
+    JOIN push_resources r ON r.id = plan.resource_id
+    LEFT JOIN accounts a ON a.id = plan.account_id
+    LEFT JOIN propagations pr ON pr.resource_id = plan.resource_id AND pr.user_id = plan.user_id
+    ORDER BY plan.resource_id, plan.op, a.username";
+
+#[derive(Debug, QueryableByName)]
+pub(super) struct Step {
+    #[diesel(sql_type = Text)]
+    pub(super) op: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub(super) resource_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub(super) resource_external_id: String,
+    #[diesel(sql_type = Text)]
+    pub(super) resource_name: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub(super) user_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub(super) account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) account_external_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) username: Option<String>,
+    /// Set when the account's link to the user is held: nothing that gives access goes to it.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) link_conflict: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) last_status: Option<String>,
+    #[diesel(sql_type = Integer)]
+    pub(super) attempts: i32,
+    #[diesel(sql_type = Bool)]
+    pub(super) due: bool,
+}
