@@ -10,17 +10,19 @@
 //! everyone, for tests that need a "remote" server reached by host and port.
 
 mod access;
+mod binaries;
+mod os_user;
 
-use std::cmp::Reverse;
+pub use binaries::PostgresBinaries;
+use os_user::{check_reachable, postgres_user, runuser};
+
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const SERVER_BINARIES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
@@ -43,58 +45,6 @@ pub enum EmbeddedError {
     Command { what: String, detail: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
-}
-
-pub struct PostgresBinaries {
-    pub bindir: PathBuf,
-}
-
-impl PostgresBinaries {
-    /// Search order: each dir on PATH that has all of initdb+pg_ctl+postgres;
-    /// `pg_config --bindir`; /usr/lib/postgresql/*/bin (highest version first).
-    pub fn locate() -> Result<Self, EmbeddedError> {
-        let mut candidates = Vec::new();
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            // Debian links pg_ctl/initdb into PATH without `postgres`: follow the link.
-            let linked = fs::canonicalize(dir.join("pg_ctl")).ok();
-            candidates.push(dir);
-            candidates.extend(linked.and_then(|p| p.parent().map(Path::to_path_buf)));
-        }
-        if let Ok(out) = Command::new("pg_config")
-            .arg("--bindir")
-            .stderr(Stdio::null())
-            .output()
-            && out.status.success()
-        {
-            candidates.push(String::from_utf8_lossy(&out.stdout).trim().into());
-        }
-        let installed = fs::read_dir("/usr/lib/postgresql").into_iter().flatten();
-        let mut versioned: Vec<PathBuf> = installed.flatten().map(|e| e.path()).collect();
-        // Numeric, so that 15 beats 9.6.
-        versioned.sort_by_cached_key(|p| Reverse(version_key(p)));
-        candidates.extend(versioned.into_iter().map(|dir| dir.join("bin")));
-
-        let mut searched: Vec<PathBuf> = Vec::new();
-        for dir in candidates {
-            if dir.as_os_str().is_empty() || searched.contains(&dir) {
-                continue;
-            }
-            let executable =
-                |b| fs::metadata(dir.join(b)).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0);
-            if SERVER_BINARIES.iter().all(executable) {
-                // Absolute: the binaries run from another working directory.
-                let bindir = fs::canonicalize(&dir)?;
-                return Ok(Self { bindir });
-            }
-            searched.push(dir);
-        }
-        Err(EmbeddedError::NoBinaries { searched })
-    }
-}
-
-fn version_key(dir: &Path) -> Vec<u32> {
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    name.split('.').map(|n| n.parse().unwrap_or(0)).collect()
 }
 
 pub struct EmbeddedPostgres {
@@ -392,48 +342,6 @@ impl Drop for EmbeddedPostgres {
             tracing::warn!(error = %e, port = self.port, "could not stop embedded PostgreSQL");
         }
     }
-}
-
-fn runuser(program: &Path) -> Command {
-    let candidates = ["/usr/sbin/runuser", "/sbin/runuser"];
-    let exe = candidates.into_iter().find(|p| Path::new(p).exists());
-    let mut cmd = Command::new(exe.unwrap_or("runuser"));
-    cmd.args(["-u", "postgres", "--"])
-        .arg(program)
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// uid and gid of the `postgres` OS user (getpwnam_r: the server is multi-threaded).
-fn postgres_user() -> Option<(u32, u32)> {
-    // SAFETY: passwd is plain C data for which all-zero is a valid value.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    let name = c"postgres".as_ptr();
-    // SAFETY: every pointer is valid for the call and buf's length is passed with it;
-    // only pwd's integer fields are read afterwards, not its pointers into buf.
-    let rc = unsafe { libc::getpwnam_r(name, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
-    (rc == 0 && !found.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
-}
-
-/// Names the directory the postgres user cannot get through, rather than letting
-/// initdb fail with a vague permission error. Asks the user itself (via `test`) so that
-/// supplementary groups and ACLs count.
-fn check_reachable(dir: &Path) -> Result<(), EmbeddedError> {
-    let can = |flag: &str, path: &Path| {
-        let out = runuser(Path::new("test")).arg(flag).arg(path).output();
-        out.is_ok_and(|o| o.status.success())
-    };
-    if can("-w", dir) {
-        return Ok(());
-    }
-    let mut path: Vec<&Path> = dir.ancestors().collect();
-    path.reverse();
-    let blocked = path.into_iter().find(|p| !can("-x", p)).unwrap_or(dir);
-    Err(EmbeddedError::Unreachable {
-        dir: blocked.to_path_buf(),
-    })
 }
 
 #[cfg(test)]

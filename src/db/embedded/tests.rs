@@ -1,5 +1,6 @@
 //! Real clusters: started, reused, shared and stopped.
 
+use super::binaries::SERVER_BINARIES;
 use super::*;
 
 /// A temp dir under /tmp that the postgres user can traverse.
