@@ -1,74 +1,18 @@
-//! The keyring a running process seals and opens with, and where it came from.
+//! The keyring a running process seals and opens with.
 //!
 //! A key file is re-read when it changes (checked before sealing) and whenever a ciphertext names
 //! a key the ring lacks: that is how a running replica learns the key `oblique keys rotate` put
 //! in the file, without a restart. `OBLIQUE_SECRET_KEY` is fixed for the life of the process.
 
 use std::fmt;
-use std::fs;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use anyhow::Context;
 use uuid::Uuid;
 
 use super::key_file::FileStamp;
+use super::key_source::KeySource;
 use super::sealed::{Credentials, OpenError};
 use super::{KeyId, Keyring, SecretKey};
-
-pub const SECRET_KEY_ENV: &str = "OBLIQUE_SECRET_KEY";
-
-/// Where a process's keys come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeySource {
-    /// `OBLIQUE_SECRET_KEY`: one key, or several (the first seals).
-    Environment,
-    /// A key file: one key per line, the first seals.
-    File(PathBuf),
-    /// Handed over in code (tests, the benchmark).
-    Memory,
-}
-
-impl KeySource {
-    /// `OBLIQUE_SECRET_KEY` when set, else the key file.
-    pub fn resolve(key_file: &Path) -> KeySource {
-        match std::env::var(SECRET_KEY_ENV) {
-            Ok(text) if !text.trim().is_empty() => KeySource::Environment,
-            _ => KeySource::File(key_file.to_path_buf()),
-        }
-    }
-
-    /// The keys, or `None` when the source has none yet (no file; the variable unset).
-    pub fn read(&self) -> anyhow::Result<Option<Keyring>> {
-        let text = match self {
-            KeySource::Environment => match std::env::var(SECRET_KEY_ENV) {
-                Ok(text) if !text.trim().is_empty() => text,
-                _ => return Ok(None),
-            },
-            KeySource::File(path) => match fs::read_to_string(path) {
-                Ok(text) => text,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(error) => {
-                    return Err(error).with_context(|| format!("reading {}", path.display()));
-                }
-            },
-            KeySource::Memory => return Ok(None),
-        };
-        Keyring::parse(&text)
-            .map(Some)
-            .with_context(|| format!("reading the credentials keys from {self}"))
-    }
-}
-
-impl fmt::Display for KeySource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeySource::Environment => f.write_str(SECRET_KEY_ENV),
-            KeySource::File(path) => write!(f, "key file {}", path.display()),
-            KeySource::Memory => f.write_str("keys given in code"),
-        }
-    }
-}
 
 /// The process's keyring, shared by every clone. Its keys never appear in Debug or errors.
 #[derive(Clone)]
@@ -291,7 +235,7 @@ mod tests {
         assert_eq!(keys.primary_id(), new.id());
         let sealed_now = keys.seal(owner, &creds()).unwrap();
         assert_eq!(sealed::key_id_of(&sealed_now), Some(new.id()));
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
 

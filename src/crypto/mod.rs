@@ -6,6 +6,7 @@
 //! they do not know. The keys come from `OBLIQUE_SECRET_KEY` or from a key file.
 
 pub mod key_file;
+pub mod key_source;
 pub mod keyring;
 pub mod keys;
 pub mod sealed;
@@ -20,8 +21,9 @@ use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
+pub use key_source::KeySource;
 pub use keyring::Keyring;
-pub use keys::{KeySource, Keys};
+pub use keys::Keys;
 
 /// Fixed labels: the id and the check value of a key are hashes of the key under these, so
 /// neither says anything usable about the key, and the two never coincide.
