@@ -324,3 +324,24 @@ pub fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// The user's entry in the resource's effective access (ListAccess), if any.
+pub async fn access_of(
+    app: &TestApp,
+    resource: &pb::Resource,
+    user: Uuid,
+) -> Option<pb::AccessEntry> {
+    app.viewer
+        .access
+        .clone()
+        .list_access(pb::ListAccessRequest {
+            resource_id: resource.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list access")
+        .into_inner()
+        .entries
+        .into_iter()
+        .find(|entry| entry.user_id == user.to_string())
+}

@@ -2,8 +2,8 @@
 
 use oblique::pb;
 
-use super::{PEOPLE, access_of, account, add_person, member_uids, pushing, set_mail, synced_again};
-use crate::harness::calls::{accounts, grant, run_messages, synced, user_of, wait_idle};
+use super::{PEOPLE, account, add_person, member_uids, pushing, set_mail, synced_again};
+use crate::harness::calls::{access_of, accounts, grant, run_messages, synced, user_of, wait_idle};
 use crate::harness::slapd::Directory;
 use crate::harness::{TestApp, eventually};
 

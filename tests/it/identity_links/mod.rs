@@ -9,7 +9,6 @@ mod held;
 mod policies;
 
 use oblique::pb::{self, SyncRunState};
-use uuid::Uuid;
 
 use crate::harness::TestApp;
 use crate::harness::calls::{resource, set_mode, sync, synced};
@@ -73,27 +72,6 @@ pub(super) fn account<'a>(accounts: &'a [pb::Account], username: &str) -> &'a pb
         .iter()
         .find(|a| a.username == username)
         .unwrap_or_else(|| panic!("no account {username} in {accounts:?}"))
-}
-
-/// The user's entry in the resource's effective access (ListAccess), if any.
-pub(super) async fn access_of(
-    app: &TestApp,
-    resource: &pb::Resource,
-    user: Uuid,
-) -> Option<pb::AccessEntry> {
-    app.viewer
-        .access
-        .clone()
-        .list_access(pb::ListAccessRequest {
-            resource_id: resource.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("list access")
-        .into_inner()
-        .entries
-        .into_iter()
-        .find(|entry| entry.user_id == user.to_string())
 }
 
 /// The directory's integration, synced once, with `readers` in push mode (bob adopted).

@@ -3,10 +3,10 @@
 //! and a push the stopped server missed is an error with attempts until the server is back.
 
 use oblique::pb::{self, SyncRunState};
-use uuid::Uuid;
 
 use crate::harness::calls::{
-    audit_events, detail, grant, resource, revoke, set_mode, sync, synced, user_of, wait_idle,
+    access_of, audit_events, detail, grant, resource, revoke, set_mode, sync, synced, user_of,
+    wait_idle,
 };
 use crate::harness::slapd::{DedicatedSlapd, Directory};
 use crate::harness::{TestApp, eventually};
@@ -74,23 +74,6 @@ async fn pushing(app: &TestApp, directory: &Directory) -> (pb::Integration, pb::
     let readers = set_mode(app, &readers.id, pb::SyncMode::Push).await;
     assert_eq!(readers.sync_mode(), pb::SyncMode::Push);
     (created, readers)
-}
-
-/// The user's entry in the resource's effective access (ListAccess), if any.
-async fn access_of(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Option<pb::AccessEntry> {
-    app.viewer
-        .access
-        .clone()
-        .list_access(pb::ListAccessRequest {
-            resource_id: resource.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("list access")
-        .into_inner()
-        .entries
-        .into_iter()
-        .find(|entry| entry.user_id == user.to_string())
 }
 
 /// The resource as GetResource answers now.
