@@ -1,23 +1,22 @@
 //! TLS to Oblique's own database: a cluster that accepts only TLS (`hostssl`), reached with each
 //! `sslmode` and `sslrootcert`, by the pool, the event listener, staging and migrations.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::RunQueryDsl;
 use oblique::db::connect::establish;
 use oblique::pb;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use tokio::sync::OnceCell;
 
-use crate::harness::servers::start_throwaway;
 use crate::harness::{create_request, wait_for_run};
 use crate::serve_binary::{DataDir, Server, oblique, wait_for_token};
+use oblique_testkit::pki::TestCa;
+use oblique_testkit::postgres::remote::{Admission, RemoteCluster};
 
-/// A throwaway cluster with ssl=on and only `hostssl` lines, its CA's PEM, and another CA's.
+/// A throwaway cluster with ssl=on and only `hostssl` lines (the testkit's remote cluster in
+/// its TLS-only mode), with its CA's PEM and another CA's in files.
 struct TlsCluster {
-    port: u16,
+    remote: RemoteCluster,
     pem_dir: tempfile::TempDir,
 }
 
@@ -34,7 +33,7 @@ impl TlsCluster {
     fn url(&self, host: &str, database: &str, params: &str) -> String {
         format!(
             "postgres://postgres@{host}:{}/{database}?{params}",
-            self.port
+            self.remote.port()
         )
     }
 
@@ -48,83 +47,17 @@ impl TlsCluster {
     }
 }
 
-fn new_ca(name: &str) -> (rcgen::Certificate, KeyPair) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate().unwrap();
-    (params.self_signed(&key).unwrap(), key)
-}
-
-async fn setting(conn: &mut AsyncPgConnection, name: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        setting: String,
-    }
-    diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result::<Setting>(conn)
-        .await
-        .expect("reading a setting")
-        .setting
-}
-
-/// Writes `text` into the cluster's data directory, owned like it (the server's OS user), 0600.
-fn write_server_file(data_dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = data_dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let owner = std::fs::metadata(data_dir).unwrap();
-    std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
-    path
-}
-
 async fn tls_cluster() -> &'static TlsCluster {
     static CLUSTER: OnceCell<TlsCluster> = OnceCell::const_new();
     CLUSTER
         .get_or_init(|| async {
-            let port = start_throwaway("tls");
-            let plain = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
-            let mut conn = AsyncPgConnection::establish(&plain).await.unwrap();
-            let data_dir = PathBuf::from(setting(&mut conn, "data_directory").await);
-            let hba = setting(&mut conn, "hba_file").await;
-
-            let (ca, ca_key) = new_ca("oblique db test CA");
-            let (other, _) = new_ca("some other CA");
-            let mut params =
-                CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                    .unwrap();
-            params
-                .distinguished_name
-                .push(DnType::CommonName, "localhost");
-            let key = KeyPair::generate().unwrap();
-            let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-            let cert_file = write_server_file(&data_dir, "server.crt", &cert.pem());
-            let key_file = write_server_file(&data_dir, "server.key", &key.serialize_pem());
+            let remote =
+                RemoteCluster::start(&["localhost", "127.0.0.1"], Admission::TlsOnly).await;
             let pem_dir = tempfile::tempdir().unwrap();
-            std::fs::write(pem_dir.path().join("ca.pem"), ca.pem()).unwrap();
-            std::fs::write(pem_dir.path().join("other-ca.pem"), other.pem()).unwrap();
-
-            // One by one: ALTER SYSTEM refuses to run in a (multi-statement) transaction.
-            for statement in [
-                format!("ALTER SYSTEM SET ssl_cert_file = '{}'", cert_file.display()),
-                format!("ALTER SYSTEM SET ssl_key_file = '{}'", key_file.display()),
-                "ALTER SYSTEM SET ssl = on".to_string(),
-            ] {
-                conn.batch_execute(&statement).await.unwrap();
-            }
-            std::fs::write(&hba, "hostssl all all 127.0.0.1/32 trust\n").unwrap();
-            conn.batch_execute("SELECT pg_reload_conf()").await.unwrap();
-            let cluster = TlsCluster { port, pem_dir };
-            // The reload is asynchronous: wait until a TLS connection gets in.
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while let Err(error) = establish(&cluster.verify_full("postgres")).await {
-                assert!(Instant::now() < deadline, "TLS never came up: {error}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            cluster
+            std::fs::write(pem_dir.path().join("ca.pem"), remote.ca_pem()).unwrap();
+            let other = TestCa::new("some other CA").pem();
+            std::fs::write(pem_dir.path().join("other-ca.pem"), other).unwrap();
+            TlsCluster { remote, pem_dir }
         })
         .await
 }

@@ -23,6 +23,9 @@ pub enum Admission {
     /// The superuser stays trusted in clear (for fixtures that set up the remote); every other
     /// role must come over TLS and give its password, so `sslmode=disable` is refused.
     TlsAndPasswordsButSuperuser,
+    /// Every role, the superuser included, is trusted but only over TLS: plaintext is refused.
+    /// For Oblique's own database reached with each sslmode.
+    TlsOnly,
 }
 
 pub struct RemoteCluster {
@@ -62,6 +65,7 @@ impl RemoteCluster {
                 "host all postgres 127.0.0.1/32 trust\n\
                  hostssl all all 127.0.0.1/32 scram-sha-256\n"
             }
+            Admission::TlsOnly => "hostssl all all 127.0.0.1/32 trust\n",
         };
         std::fs::write(remote.cluster.data_dir().join("pg_hba.conf"), hba)
             .expect("writing pg_hba.conf");
@@ -89,11 +93,13 @@ impl RemoteCluster {
                 "postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{}/{database}",
                 self.port()
             ),
-            Admission::TlsAndPasswordsButSuperuser => self.cluster.url(database),
+            Admission::TlsAndPasswordsButSuperuser | Admission::TlsOnly => {
+                self.cluster.url(database)
+            }
         }
     }
 
-    /// A superuser connection for setting up a test (no TLS).
+    /// A superuser connection for setting up a test (no TLS; not under [`Admission::TlsOnly`]).
     pub async fn admin(&self) -> Client {
         connect(&self.admin_url("postgres")).await
     }
@@ -136,6 +142,21 @@ impl RemoteCluster {
     /// bound only ends a wait that is stuck).
     async fn wait_for_tls(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        if self.admission == Admission::TlsOnly {
+            // The reload that turns TLS on also drops every plaintext line: once a plaintext
+            // session is refused, both apply.
+            while tokio_postgres::connect(&self.admin_url("postgres"), NoTls)
+                .await
+                .is_ok()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "the remote cluster did not turn TLS on"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return;
+        }
         loop {
             let admin = self.admin().await;
             let row = admin.query_one("SHOW ssl", &[]).await.expect("SHOW ssl");
