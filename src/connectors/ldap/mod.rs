@@ -13,6 +13,7 @@ mod errors;
 mod listing;
 mod pages;
 mod push;
+mod push_targets;
 mod search;
 mod settings;
 mod setup;
