@@ -4,10 +4,11 @@
 //! A call comes in through [`server`] (TLS, [`request_limits`], the [`auth`] layer) to [`api`],
 //! which turns proto values into the domain's and checks the caller's role, then runs a use case
 //! of [`domain`]. Use cases write through [`db`], check setups against the remote systems
-//! through [`connectors`], and queue work for the [`sync`] engine, which runs in the background
-//! on every replica: it claims runs, pulls through [`connectors`] into staging and merges, pushes
+//! through [`connectors`], and queue work for the [`engine`], which runs in the background on
+//! every replica: it claims runs, pulls through [`connectors`] into staging and merges, pushes
 //! decisions back, and publishes progress that [`api`] streams. [`cli`] wires it all into the
-//! `oblique` command.
+//! `oblique` command. Imports only point down these layers (README's "How it is built";
+//! `tests/it/layers.rs` checks it).
 
 pub mod api;
 pub mod auth;
