@@ -17,8 +17,9 @@ use super::push_plan::{PLAN, Step};
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::db::run_events::{EventDraft, EventKind, Phase};
+use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
+use crate::model::{RunPhase, RunTrigger};
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
@@ -30,13 +31,13 @@ pub async fn reconcile(
     stop: &CancellationToken,
 ) -> Result<(ChangeCounts, i64), Stopped> {
     engine
-        .set_phase(run.id, Phase::Push)
+        .set_phase(run.id, RunPhase::Push)
         .await
         .map_err(internal)?;
     engine
         .emit(
             run.id,
-            EventDraft::new(EventKind::PhaseStarted).phase(Phase::Push),
+            EventDraft::new(EventKind::PhaseStarted).phase(RunPhase::Push),
         )
         .await
         .map_err(internal)?;
@@ -59,7 +60,7 @@ pub async fn reconcile(
         (pending, steps)
     };
     // A person asking for a sync wants every failed push tried again now, backoff or not.
-    let retry_all = run.trigger == "manual";
+    let retry_all = run.trigger == RunTrigger::Manual;
     let mut counts = ChangeCounts::default();
     let mut failed = 0;
     for step in steps {
@@ -106,7 +107,7 @@ pub async fn reconcile(
         .emit(
             run.id,
             EventDraft::new(EventKind::PhaseFinished)
-                .phase(Phase::Push)
+                .phase(RunPhase::Push)
                 .progress(counts.created + counts.deleted + counts.unchanged)
                 .message(format!(
                     "{} added, {} removed, {} already as decided, {failed} failed",

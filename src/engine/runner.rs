@@ -16,8 +16,10 @@ use super::stage::{ObjectKind, StagedPage, Staging};
 use super::stopped::{Stopped, internal};
 use crate::connectors::{Connector, ObjectProblem, PageStream};
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::db::run_events::{self as events, EventDraft, EventKind, Phase};
-use crate::db::{integrations, resources, sync_runs};
+use crate::db::run_events::{self as events, EventDraft, EventKind};
+use crate::db::runs::{self, Ending, Finish};
+use crate::db::{integrations, resources};
+use crate::model::RunPhase;
 use crate::model::run_stats::RunStats;
 
 /// A progress event goes out at least this often, and every PROGRESS_EVERY objects.
@@ -60,9 +62,9 @@ pub async fn pull_from(
         .map_err(internal)?;
 
     let listings = [
-        (Phase::Accounts, ObjectKind::Account),
-        (Phase::Resources, ObjectKind::Resource),
-        (Phase::Access, ObjectKind::Access),
+        (RunPhase::Accounts, ObjectKind::Account),
+        (RunPhase::Resources, ObjectKind::Resource),
+        (RunPhase::Access, ObjectKind::Access),
     ];
     for (phase, kind) in listings {
         let problems = match kind {
@@ -142,10 +144,19 @@ async fn finish(
     stats: RunStats,
 ) -> Result<RunStats, Stopped> {
     let mut conn = engine.pool.get().await.map_err(internal)?;
-    let finished = sync_runs::finish_succeeded(&mut conn, run.id, worker, &stats, &summary(&stats))
+    let succeeded = Finish {
+        run_id: run.id,
+        holder: Some(worker),
+        ending: Ending::Succeeded {
+            stats,
+            summary: summary(&stats),
+        },
+        ended_by: None,
+    };
+    let finished = runs::finish(&mut conn, &succeeded)
         .await
         .map_err(internal)?;
-    if !finished {
+    if finished.is_none() {
         return Err(Stopped::Cancelled);
     }
     Ok(stats)
@@ -168,7 +179,7 @@ async fn list_phase<T>(
     engine: &Engine,
     run: &SyncRunRow,
     stop: &CancellationToken,
-    phase: Phase,
+    phase: RunPhase,
     pages: PageStream<'_, T>,
     staging: &mut Staging,
     staged: fn(Vec<T>) -> StagedPage,
@@ -267,7 +278,7 @@ async fn stage_pages<T>(
 async fn report_progress(
     engine: &Engine,
     run_id: Uuid,
-    phase: Phase,
+    phase: RunPhase,
     mut queued: mpsc::Receiver<i64>,
 ) -> Result<(), Stopped> {
     let Some(first) = queued.recv().await else {
