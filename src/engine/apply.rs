@@ -3,14 +3,14 @@
 
 use serde_json::json;
 
-use super::Engine;
 use super::merge::{self, LinkReport, Merged};
+use super::run_handle::RunHandle;
 use super::stage::Staging;
 use super::stopped::{Stopped, internal};
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind, emit_in};
 use crate::db::runs::in_merge::{finish_in, hold_in};
-use crate::db::runs::{self, Ending, Finish};
+use crate::db::runs::{Ending, Finish};
 use crate::model::RunPhase;
 use crate::model::run_stats::{ChangeCounts, RunStats};
 
@@ -21,13 +21,12 @@ const PREVIEW_CHANGES: i64 = 20;
 /// being ours rolls everything back. With `finish`, the same transaction ends the run; without
 /// (a push phase follows), it only makes sure the run is still ours when the merge commits.
 pub async fn apply(
-    engine: &Engine,
-    worker: &str,
-    run: &SyncRunRow,
+    handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     staging: &mut Staging,
     finish: bool,
 ) -> Result<RunStats, Stopped> {
+    let (run, worker) = (handle.run, handle.worker);
     let tx = staging.client().transaction().await.map_err(internal)?;
     let merged = merge::apply(&tx, integration.id, run.id, integration.link_users_by)
         .await
@@ -42,7 +41,7 @@ pub async fn apply(
             .await
             .map_err(internal)?;
         tx.rollback().await.map_err(internal)?;
-        return finish_dry_run(engine, worker, run, &merged, preview).await;
+        return finish_dry_run(handle, &merged, preview).await;
     }
     // Before the run's state changes: afterwards only its FINISHED event is taken.
     if merged.unresolved_access > 0 {
@@ -138,51 +137,26 @@ fn mass_deletion(
 }
 
 async fn finish_dry_run(
-    engine: &Engine,
-    worker: &str,
-    run: &SyncRunRow,
+    run: &RunHandle<'_>,
     merged: &Merged,
     preview: Vec<String>,
 ) -> Result<RunStats, Stopped> {
     let stats = merged.stats;
     for change in preview {
-        engine
-            .emit(
-                run.id,
-                EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")),
-            )
-            .await
-            .map_err(internal)?;
+        run.emit(EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")))
+            .await?;
     }
     if merged.unresolved_access > 0 {
-        engine
-            .emit(run.id, unresolved_warning(merged))
-            .await
-            .map_err(internal)?;
+        run.emit(unresolved_warning(merged)).await?;
     }
     if merged.links.held > 0 {
-        engine
-            .emit(run.id, held_links_warning(&merged.links))
-            .await
-            .map_err(internal)?;
+        run.emit(held_links_warning(&merged.links)).await?;
     }
-    let mut conn = engine.pool.get().await.map_err(internal)?;
-    let succeeded = Finish {
-        run_id: run.id,
-        holder: Some(worker),
-        ending: Ending::Succeeded {
-            stats,
-            summary: format!("dry run, nothing applied: {}", summary(&stats)),
-        },
-        ended_by: None,
-    };
-    let finished = runs::finish(&mut conn, &succeeded)
-        .await
-        .map_err(internal)?;
-    if finished.is_none() {
-        return Err(Stopped::Cancelled);
-    }
-    Ok(stats)
+    run.succeed(
+        stats,
+        format!("dry run, nothing applied: {}", summary(&stats)),
+    )
+    .await
 }
 
 fn unresolved_warning(merged: &Merged) -> EventDraft {

@@ -8,10 +8,12 @@ pub mod connector;
 pub mod copy_rows;
 pub mod hub;
 pub mod lease;
+pub mod listing;
 pub mod merge;
 pub mod propagation;
 pub mod push;
 pub mod push_plan;
+pub mod run_handle;
 pub mod runner;
 pub mod stage;
 pub mod stopped;
@@ -24,9 +26,7 @@ use uuid::Uuid;
 use crate::crypto::Keys;
 use crate::db::Pool;
 use crate::db::models::SyncRunRow;
-use crate::db::run_events::{self as events, EventDraft};
 use crate::db::runs::{self, Ending, Finish};
-use crate::model::RunPhase;
 use hub::EventHub;
 use stopped::Stopped;
 
@@ -106,18 +106,6 @@ impl Engine {
             tasks.push(tokio::spawn(worker(self.clone(), slot, shutdown.clone())));
         }
         tasks
-    }
-
-    async fn emit(&self, run_id: Uuid, draft: EventDraft) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await?;
-        events::emit(&mut conn, run_id, draft).await?;
-        Ok(())
-    }
-
-    async fn set_phase(&self, run_id: Uuid, phase: RunPhase) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await?;
-        runs::set_phase(&mut conn, run_id, phase).await?;
-        Ok(())
     }
 }
 
@@ -215,7 +203,7 @@ async fn execute(
             tracing::info!(run_id = %run.id, "sync run cancelled; nothing applied");
             Ok(())
         }
-        Some(Err(Stopped::Failed(message))) => {
+        Some(Err(Stopped::Failed(message) | Stopped::Unreachable(message))) => {
             tracing::warn!(run_id = %run.id, error = %message, "sync run failed; nothing applied");
             let failed = Finish {
                 run_id: run.id,

@@ -6,7 +6,6 @@
 
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::access_key::access_pair_key;
@@ -14,6 +13,7 @@ use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
 };
 use super::push_plan::{PLAN, Step};
+use super::run_handle::RunHandle;
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
@@ -25,22 +25,12 @@ use crate::model::{RunPhase, RunTrigger};
 /// run: they are recorded and retried.
 pub async fn reconcile(
     engine: &Engine,
-    run: &SyncRunRow,
+    handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     connector: &dyn Connector,
-    stop: &CancellationToken,
 ) -> Result<(ChangeCounts, i64), Stopped> {
-    engine
-        .set_phase(run.id, RunPhase::Push)
-        .await
-        .map_err(internal)?;
-    engine
-        .emit(
-            run.id,
-            EventDraft::new(EventKind::PhaseStarted).phase(RunPhase::Push),
-        )
-        .await
-        .map_err(internal)?;
+    let (run, stop) = (handle.run, handle.stop);
+    handle.enter_phase(RunPhase::Push).await?;
     let (pending, steps) = {
         let mut conn = engine.pool.get().await.map_err(internal)?;
         // Read first: a mark made after this is never mistaken for one the plan covered.
@@ -103,9 +93,8 @@ pub async fn reconcile(
     settle(engine, integration.id, &pending)
         .await
         .map_err(internal)?;
-    engine
+    handle
         .emit(
-            run.id,
             EventDraft::new(EventKind::PhaseFinished)
                 .phase(RunPhase::Push)
                 .progress(counts.created + counts.deleted + counts.unchanged)
@@ -114,8 +103,7 @@ pub async fn reconcile(
                     counts.created, counts.deleted, counts.unchanged
                 )),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok((counts, failed))
 }
 
