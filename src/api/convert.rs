@@ -10,9 +10,10 @@ use crate::connectors::{IntegrationKind, Setup};
 use crate::db::accounts::AccountWithAttributes;
 use crate::db::integrations::IntegrationView;
 use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
-use crate::db::run_events::{EventKind, Phase, SyncEvent};
+use crate::db::run_events::{EventKind, SyncEvent};
 use crate::error::{AppError, AppResult};
 use crate::model::run_stats::{ChangeCounts, RunStats};
+use crate::model::{RunPhase, RunState, RunTrigger};
 use crate::pb;
 
 /// A required UUID field.
@@ -157,24 +158,12 @@ pub fn account(item: AccountWithAttributes, last_pulled_at: Option<DateTime<Utc>
 }
 
 pub fn sync_run(row: SyncRunRow) -> pb::SyncRun {
-    let trigger = match row.trigger.as_str() {
-        "created" => pb::SyncTrigger::Created,
-        "scheduled" => pb::SyncTrigger::Scheduled,
-        "manual" => pb::SyncTrigger::Manual,
-        "team" => pb::SyncTrigger::Team,
-        "grant" => pb::SyncTrigger::Grant,
-        _ => pb::SyncTrigger::Unspecified,
-    };
-    let phase = row
-        .phase
-        .as_deref()
-        .and_then(|phase| serde_json::from_value(serde_json::Value::String(phase.into())).ok());
     pb::SyncRun {
         id: row.id.to_string(),
         integration_id: row.integration_id.to_string(),
-        trigger: trigger.into(),
-        state: run_state(&row.state).into(),
-        phase: sync_phase(phase).into(),
+        trigger: sync_trigger(row.trigger).into(),
+        state: run_state(row.state).into(),
+        phase: sync_phase(row.phase).into(),
         stats: serde_json::from_value(row.stats).ok().map(sync_stats),
         error: row.error.unwrap_or_default(),
         dry_run: row.dry_run,
@@ -203,23 +192,36 @@ pub fn sync_stats(stats: RunStats) -> pb::SyncStats {
     }
 }
 
-fn run_state(state: &str) -> pb::SyncRunState {
-    match state {
-        "queued" => pb::SyncRunState::Queued,
-        "running" => pb::SyncRunState::Running,
-        "succeeded" => pb::SyncRunState::Succeeded,
-        "failed" => pb::SyncRunState::Failed,
-        "cancelled" => pb::SyncRunState::Cancelled,
-        _ => pb::SyncRunState::Unspecified,
+// Run values only go out: no request carries a state, trigger or phase, so none is ever read
+// from a message (and UNSPECIFIED never comes in).
+
+fn sync_trigger(trigger: RunTrigger) -> pb::SyncTrigger {
+    match trigger {
+        RunTrigger::Created => pb::SyncTrigger::Created,
+        RunTrigger::Scheduled => pb::SyncTrigger::Scheduled,
+        RunTrigger::Manual => pb::SyncTrigger::Manual,
+        RunTrigger::Team => pb::SyncTrigger::Team,
+        RunTrigger::Grant => pb::SyncTrigger::Grant,
     }
 }
 
-fn sync_phase(phase: Option<Phase>) -> pb::SyncPhase {
+fn run_state(state: RunState) -> pb::SyncRunState {
+    match state {
+        RunState::Queued => pb::SyncRunState::Queued,
+        RunState::Running => pb::SyncRunState::Running,
+        RunState::Succeeded => pb::SyncRunState::Succeeded,
+        RunState::Failed => pb::SyncRunState::Failed,
+        RunState::Cancelled => pb::SyncRunState::Cancelled,
+    }
+}
+
+/// A run between phases (queued, or ended) has none: UNSPECIFIED is the message's "no phase".
+fn sync_phase(phase: Option<RunPhase>) -> pb::SyncPhase {
     match phase {
-        Some(Phase::Accounts) => pb::SyncPhase::Accounts,
-        Some(Phase::Resources) => pb::SyncPhase::Resources,
-        Some(Phase::Access) => pb::SyncPhase::Access,
-        Some(Phase::Push) => pb::SyncPhase::Push,
+        Some(RunPhase::Accounts) => pb::SyncPhase::Accounts,
+        Some(RunPhase::Resources) => pb::SyncPhase::Resources,
+        Some(RunPhase::Access) => pb::SyncPhase::Access,
+        Some(RunPhase::Push) => pb::SyncPhase::Push,
         None => pb::SyncPhase::Unspecified,
     }
 }
@@ -243,7 +245,7 @@ pub fn sync_event(event: &SyncEvent) -> pb::SyncEvent {
         processed: event.processed,
         total: event.total,
         stats: event.stats.map(sync_stats),
-        state: run_state(&event.state).into(),
+        state: run_state(event.state).into(),
         message: event.message.clone(),
     }
 }

@@ -8,7 +8,8 @@ use super::paging::PageRequest;
 use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::{integrations, sync_errors, sync_runs};
+use crate::db::runs as run_store;
+use crate::db::{integrations, sync_errors};
 use crate::domain::runs;
 use crate::error::AppError;
 use crate::pb::{self, sync_service_server::SyncService};
@@ -51,7 +52,7 @@ impl SyncService for SyncApi {
         require(&request, Role::Viewer)?;
         let id = parse_id("id", &request.get_ref().id)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let run = sync_runs::find(&mut conn, id)
+        let run = run_store::find(&mut conn, id)
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::not_found(format!("sync run {id}")))?;
@@ -68,7 +69,7 @@ impl SyncService for SyncApi {
         let page = PageRequest::parse(request.page_size, &request.page_token)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let mut rows =
-            sync_runs::list_page(&mut conn, integration_id, page.cursor, page.fetch_limit())
+            run_store::list_page(&mut conn, integration_id, page.cursor, page.fetch_limit())
                 .await
                 .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
@@ -113,7 +114,7 @@ impl SyncService for SyncApi {
         require(&request, Role::Viewer)?;
         let run_id = parse_id("run_id", &request.get_ref().run_id)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        sync_runs::find(&mut conn, run_id)
+        run_store::find(&mut conn, run_id)
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;

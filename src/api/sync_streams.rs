@@ -235,7 +235,7 @@ mod tests {
             processed: seq,
             total: 0,
             stats: None,
-            state: "running".into(),
+            state: crate::model::RunState::Running,
             message: String::new(),
         }
     }

@@ -8,8 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::models::{IntegrationChanges, IntegrationRow, NewIntegration, SyncRunRow};
+use super::runs;
 use super::schema::{accounts, integrations, resources};
-use super::sync_runs;
 
 /// An integration with what is derived from its other rows.
 #[derive(Debug, Clone)]
@@ -138,7 +138,7 @@ pub async fn with_details(
         .await?
         .into_iter()
         .collect();
-    let mut last_runs = sync_runs::latest_for(conn, &ids).await?;
+    let mut last_runs = runs::latest_for(conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| IntegrationView {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::model::LinkUsersBy;
+use crate::model::{LinkUsersBy, RunPhase, RunState, RunTrigger};
 
 use super::schema::{
     account_attributes, accounts, api_tokens, audit_events, integrations, resources, sync_runs,
@@ -127,9 +127,9 @@ pub struct AccountAttributeRow {
 pub struct SyncRunRow {
     pub id: Uuid,
     pub integration_id: Uuid,
-    pub trigger: String,
-    pub state: String,
-    pub phase: Option<String>,
+    pub trigger: RunTrigger,
+    pub state: RunState,
+    pub phase: Option<RunPhase>,
     pub stats: serde_json::Value,
     pub error: Option<String>,
     pub dry_run: bool,
@@ -148,7 +148,7 @@ pub struct SyncRunRow {
 pub struct NewSyncRun<'a> {
     pub id: Uuid,
     pub integration_id: Uuid,
-    pub trigger: &'a str,
+    pub trigger: RunTrigger,
     pub dry_run: bool,
     pub allow_mass_deletion: bool,
     pub requested_by: &'a str,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::run_stats::RunStats;
+use crate::model::{RunPhase, RunState};
 
 /// The NOTIFY channel events are published on, spelled once: a macro so that [`EMIT_SQL`] can
 /// `concat!` it (a `const` cannot be).
@@ -44,26 +45,6 @@ impl EventKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Accounts,
-    Resources,
-    Access,
-    Push,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Accounts => "accounts",
-            Phase::Resources => "resources",
-            Phase::Access => "access",
-            Phase::Push => "push",
-        }
-    }
-}
-
 /// An event as stored and as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncEvent {
@@ -72,12 +53,12 @@ pub struct SyncEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,
     pub kind: EventKind,
-    pub phase: Option<Phase>,
+    pub phase: Option<RunPhase>,
     pub processed: i64,
     pub total: i64,
     pub stats: Option<RunStats>,
     /// The run's state when the event was made (or the new state, for STATE_CHANGED/FINISHED).
-    pub state: String,
+    pub state: RunState,
     pub message: String,
 }
 
@@ -118,12 +99,12 @@ pub const EMIT_SQL: &str = concat!(
 #[derive(Debug, Clone, Default)]
 pub struct EventDraft {
     pub kind: Option<EventKind>,
-    pub phase: Option<Phase>,
+    pub phase: Option<RunPhase>,
     pub processed: i64,
     pub total: i64,
     pub stats: Option<RunStats>,
     /// The new state for STATE_CHANGED and FINISHED; `None` keeps the run's current state.
-    pub state: Option<&'static str>,
+    pub state: Option<RunState>,
     pub message: String,
 }
 
@@ -145,7 +126,7 @@ impl EventDraft {
         }
     }
 
-    pub fn phase(mut self, phase: Phase) -> Self {
+    pub fn phase(mut self, phase: RunPhase) -> Self {
         self.phase = Some(phase);
         self
     }
@@ -160,7 +141,7 @@ impl EventDraft {
         self
     }
 
-    pub fn state(mut self, state: &'static str) -> Self {
+    pub fn state(mut self, state: RunState) -> Self {
         self.state = Some(state);
         self
     }
@@ -182,7 +163,7 @@ pub async fn emit(
     diesel::sql_query(EMIT_SQL)
         .bind::<SqlUuid, _>(run_id)
         .bind::<Text, _>(kind.as_str())
-        .bind::<Nullable<Text>, _>(draft.phase.map(Phase::as_str))
+        .bind::<Nullable<Text>, _>(draft.phase)
         .bind::<BigInt, _>(draft.processed)
         .bind::<BigInt, _>(draft.total)
         .bind::<Nullable<Jsonb>, _>(stats)
@@ -190,6 +171,31 @@ pub async fn emit(
         .bind::<Text, _>(message)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// [`emit`] on the engine's tokio-postgres staging connection, inside the merge transaction:
+/// the event exists (and is published) only if the merge commits.
+pub async fn emit_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    run_id: Uuid,
+    draft: EventDraft,
+) -> Result<(), tokio_postgres::Error> {
+    let (kind, message, stats) = draft.columns();
+    tx.execute(
+        EMIT_SQL,
+        &[
+            &run_id,
+            &kind.as_str(),
+            &draft.phase.map(RunPhase::as_str),
+            &draft.processed,
+            &draft.total,
+            &stats,
+            &draft.state.map(RunState::as_str),
+            &message,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

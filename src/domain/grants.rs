@@ -13,13 +13,13 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::grants::{self, GrantRow, GrantView, NewGrant};
 use crate::db::models::{IntegrationRow, ResourceRow};
 use crate::db::retry::transaction_retrying;
+use crate::db::runs;
 use crate::db::{propagations, resources, users};
-use crate::engine::queue;
 use crate::error::{AppError, AppResult};
-use crate::model::Principal;
+use crate::model::{Principal, RunTrigger};
 
 /// The run trigger of pushes that decisions ask for.
-const PUSH_TRIGGER: &str = "grant";
+const PUSH_TRIGGER: RunTrigger = RunTrigger::Grant;
 /// Grants expired by [`expire_due`] per call; the next call takes the rest.
 const EXPIRY_BATCH: i64 = 500;
 
@@ -71,7 +71,7 @@ pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> Ap
         )
         .await?;
         propagations::mark_pending(conn, resource.id, input.user_id).await?;
-        queue::request_push(conn, integration.id, PUSH_TRIGGER, &actor.name).await?;
+        runs::request_push(conn, integration.id, PUSH_TRIGGER, &actor.name).await?;
         audit::record(
             conn,
             AuditEntry {
@@ -127,7 +127,7 @@ pub async fn revoke(
         let pushed = is_pushed(&resource, &integration);
         if pushed {
             propagations::mark_pending(conn, resource.id, row.user_id).await?;
-            queue::request_push(conn, integration.id, PUSH_TRIGGER, &actor.name).await?;
+            runs::request_push(conn, integration.id, PUSH_TRIGGER, &actor.name).await?;
         }
         audit::record(
             conn,
@@ -172,7 +172,7 @@ pub async fn expire_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
                 };
                 record_expiry(conn, &row, &resource, &integration).await?;
                 if is_pushed(&resource, &integration) {
-                    queue::request_push(conn, integration.id, PUSH_TRIGGER, SYSTEM).await?;
+                    runs::request_push(conn, integration.id, PUSH_TRIGGER, SYSTEM).await?;
                 }
                 Ok::<_, diesel::result::Error>(true)
             })

@@ -15,12 +15,11 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations::{self as store, IntegrationView};
 use crate::db::models::{IntegrationChanges, IntegrationRow, NewIntegration, NewSyncRun};
 use crate::db::retry::transaction_retrying;
-use crate::db::{access, accounts, grants, propagations, resources};
+use crate::db::{access, accounts, grants, propagations, resources, runs};
 use crate::engine::connector::{integration_kind, open_credentials};
-use crate::engine::queue;
 use crate::error::{AppError, AppResult};
-use crate::model::LinkUsersBy;
 use crate::model::Principal;
+use crate::model::{LinkUsersBy, RunTrigger};
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
@@ -94,12 +93,12 @@ pub async fn create(
     let mut conn = ctx.pool.get().await?;
     let saved = transaction_retrying(&mut conn, "create integration", async |conn| {
         let row = store::insert(conn, &new).await?;
-        let run = queue::enqueue(
+        let run = runs::enqueue(
             conn,
             &NewSyncRun {
                 id: Uuid::now_v7(),
                 integration_id: row.id,
-                trigger: "created",
+                trigger: RunTrigger::Created,
                 dry_run: false,
                 allow_mass_deletion: false,
                 requested_by: &actor.name,
@@ -257,7 +256,7 @@ pub async fn delete(
             )));
         }
         let now = Utc::now();
-        let cancelled = queue::cancel_active(conn, id, "integration deleted").await?;
+        let cancelled = runs::cancel_active(conn, id, "integration deleted").await?;
         let row = store::mark_deleted(conn, id, now).await?;
         let resources_soft_deleted = resources::soft_delete_for_integration(conn, id, now).await?;
         let accounts_soft_deleted = accounts::soft_delete_for_integration(conn, id, now).await?;

@@ -7,12 +7,12 @@ use uuid::Uuid;
 
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
+use crate::db::integrations;
 use crate::db::models::{NewSyncRun, SyncRunRow};
 use crate::db::retry::transaction_retrying;
-use crate::db::{integrations, sync_runs};
-use crate::engine::queue;
+use crate::db::runs::{self, EndedBy, Ending, Finish};
 use crate::error::{AppError, AppResult};
-use crate::model::Principal;
+use crate::model::{Principal, RunState, RunTrigger};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -37,15 +37,15 @@ pub async fn trigger(
                 "integration {integration_id} is deleted and is never synced again"
             )));
         }
-        if let Some(active) = sync_runs::find_active(conn, integration_id).await? {
+        if let Some(active) = runs::find_active(conn, integration_id).await? {
             return Ok(active);
         }
-        let run = queue::enqueue(
+        let run = runs::enqueue(
             conn,
             &NewSyncRun {
                 id: Uuid::now_v7(),
                 integration_id,
-                trigger: "manual",
+                trigger: RunTrigger::Manual,
                 dry_run: options.dry_run,
                 allow_mass_deletion: options.allow_mass_deletion,
                 requested_by: &actor.name,
@@ -81,7 +81,7 @@ pub async fn trigger(
                 ))
             ) =>
         {
-            sync_runs::find_active(&mut conn, integration_id)
+            runs::find_active(&mut conn, integration_id)
                 .await?
                 .ok_or_else(|| AppError::Unavailable("sync run queue is busy, retry".into()))
         }
@@ -93,33 +93,35 @@ pub async fn trigger(
 pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppResult<SyncRunRow> {
     let mut conn = ctx.pool.get().await?;
     transaction_retrying(&mut conn, "cancel sync run", async |conn| {
-        let run = sync_runs::find_for_update(conn, run_id)
+        let run = runs::find_for_update(conn, run_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;
-        match run.state.as_str() {
-            "cancelled" => return Ok(run),
-            "succeeded" | "failed" => {
+        match run.state {
+            RunState::Cancelled => return Ok(run),
+            RunState::Succeeded | RunState::Failed => {
                 return Err(AppError::FailedPrecondition(format!(
                     "sync run {run_id} already finished ({})",
                     run.state
                 )));
             }
-            _ => {}
+            RunState::Queued | RunState::Running => {}
         }
-        let cancelled =
-            queue::cancel(conn, run_id, &format!("cancelled by {}", actor.name)).await?;
-        audit::record(
-            conn,
-            AuditEntry {
+        let cancel = Finish {
+            run_id,
+            holder: None,
+            ending: Ending::Cancelled {
+                reason: format!("cancelled by {}", actor.name),
+            },
+            ended_by: Some(EndedBy {
                 actor,
                 action: "sync.cancel",
-                integration_id: Some(run.integration_id),
-                resource_id: None,
                 details: json!({"run_id": run_id, "state_before": run.state}),
-            },
-        )
-        .await?;
-        Ok(cancelled)
+            }),
+        };
+        // Locked above in an active state, so it is still there to cancel.
+        runs::finish(conn, &cancel).await?.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("sync run {run_id} could not be cancelled"))
+        })
     })
     .await
 }

@@ -15,11 +15,11 @@ use crate::db::integrations as integration_store;
 use crate::db::models::IntegrationRow;
 use crate::db::propagations;
 use crate::db::retry::transaction_retrying;
+use crate::db::runs;
 use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
 use crate::engine::connector::connector_for_integration;
-use crate::engine::queue;
 use crate::error::{AppError, AppResult};
-use crate::model::Principal;
+use crate::model::{Principal, RunTrigger};
 
 /// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
 #[derive(Debug)]
@@ -205,7 +205,7 @@ async fn change_membership(
             }
         }
         for integration_id in &integration_ids {
-            queue::request_push(conn, *integration_id, "team", &actor.name).await?;
+            runs::request_push(conn, *integration_id, RunTrigger::Team, &actor.name).await?;
         }
         let resource_ids: Vec<Uuid> = resources.iter().map(|resource| resource.id).collect();
         audit::record(
@@ -280,7 +280,7 @@ async fn record_resource(
         for user_id in &members {
             propagations::mark_pending(conn, resource.id, *user_id).await?;
         }
-        queue::request_push(conn, integration.id, "team", &actor.name).await?;
+        runs::request_push(conn, integration.id, RunTrigger::Team, &actor.name).await?;
         audit::record(
             conn,
             AuditEntry {

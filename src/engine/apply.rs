@@ -3,13 +3,15 @@
 
 use serde_json::json;
 
-use super::Engine;
 use super::merge::{self, LinkReport, Merged};
+use super::run_handle::RunHandle;
 use super::stage::Staging;
 use super::stopped::{Stopped, internal};
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::db::run_events::{EMIT_SQL, EventDraft, EventKind, Phase};
-use crate::db::sync_runs;
+use crate::db::run_events::{EventDraft, EventKind, emit_in};
+use crate::db::runs::in_merge::{finish_in, hold_in};
+use crate::db::runs::{Ending, Finish};
+use crate::model::RunPhase;
 use crate::model::run_stats::{ChangeCounts, RunStats};
 
 /// How many changes a dry run reports as events.
@@ -19,13 +21,12 @@ const PREVIEW_CHANGES: i64 = 20;
 /// being ours rolls everything back. With `finish`, the same transaction ends the run; without
 /// (a push phase follows), it only makes sure the run is still ours when the merge commits.
 pub async fn apply(
-    engine: &Engine,
-    worker: &str,
-    run: &SyncRunRow,
+    handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     staging: &mut Staging,
     finish: bool,
 ) -> Result<RunStats, Stopped> {
+    let (run, worker) = (handle.run, handle.worker);
     let tx = staging.client().transaction().await.map_err(internal)?;
     let merged = merge::apply(&tx, integration.id, run.id, integration.link_users_by)
         .await
@@ -40,7 +41,7 @@ pub async fn apply(
             .await
             .map_err(internal)?;
         tx.rollback().await.map_err(internal)?;
-        return finish_dry_run(engine, worker, run, &merged, preview).await;
+        return finish_dry_run(handle, &merged, preview).await;
     }
     // Before the run's state changes: afterwards only its FINISHED event is taken.
     if merged.unresolved_access > 0 {
@@ -53,26 +54,24 @@ pub async fn apply(
             .await
             .map_err(internal)?;
     }
-    let stats_json = serde_json::to_value(stats).map_err(internal)?;
+    // Either way the run's row stays locked until commit, so a cancellation lands either before
+    // (nothing applied) or after.
     let still_ours = if finish {
-        tx.execute(
-            "UPDATE sync_runs SET state = 'succeeded', stats = $3, finished_at = now(),
-                 phase = NULL, lease_expires_at = NULL
-             WHERE id = $1 AND state = 'running' AND claimed_by = $2",
-            &[&run.id, &worker, &stats_json],
-        )
-        .await
+        let succeeded = Finish {
+            run_id: run.id,
+            holder: Some(worker),
+            ending: Ending::Succeeded {
+                stats,
+                summary: summary(&stats),
+            },
+            ended_by: None,
+        };
+        finish_in(&tx, &succeeded).await
     } else {
-        // Locked until commit, so a cancellation lands either before (nothing applied) or after.
-        tx.execute(
-            "UPDATE sync_runs SET stats = $3
-             WHERE id = $1 AND state = 'running' AND claimed_by = $2",
-            &[&run.id, &worker, &stats_json],
-        )
-        .await
+        hold_in(&tx, run.id, worker, &stats).await
     }
     .map_err(internal)?;
-    if still_ours != 1 {
+    if !still_ours {
         // Cancelled while merging: the rollback (on drop) leaves no trace.
         return Err(Stopped::Cancelled);
     }
@@ -95,18 +94,6 @@ pub async fn apply(
                     "links_held": merged.links.held,
                 }),
             ],
-        )
-        .await
-        .map_err(internal)?;
-    }
-    if finish {
-        emit_in(
-            &tx,
-            run.id,
-            EventDraft::new(EventKind::Finished)
-                .state("succeeded")
-                .stats(stats)
-                .message(summary(&stats)),
         )
         .await
         .map_err(internal)?;
@@ -150,53 +137,31 @@ fn mass_deletion(
 }
 
 async fn finish_dry_run(
-    engine: &Engine,
-    worker: &str,
-    run: &SyncRunRow,
+    run: &RunHandle<'_>,
     merged: &Merged,
     preview: Vec<String>,
 ) -> Result<RunStats, Stopped> {
     let stats = merged.stats;
     for change in preview {
-        engine
-            .emit(
-                run.id,
-                EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")),
-            )
-            .await
-            .map_err(internal)?;
+        run.emit(EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")))
+            .await?;
     }
     if merged.unresolved_access > 0 {
-        engine
-            .emit(run.id, unresolved_warning(merged))
-            .await
-            .map_err(internal)?;
+        run.emit(unresolved_warning(merged)).await?;
     }
     if merged.links.held > 0 {
-        engine
-            .emit(run.id, held_links_warning(&merged.links))
-            .await
-            .map_err(internal)?;
+        run.emit(held_links_warning(&merged.links)).await?;
     }
-    let mut conn = engine.pool.get().await.map_err(internal)?;
-    let finished = sync_runs::finish_succeeded(
-        &mut conn,
-        run.id,
-        worker,
-        &stats,
-        &format!("dry run, nothing applied: {}", summary(&stats)),
+    run.succeed(
+        stats,
+        format!("dry run, nothing applied: {}", summary(&stats)),
     )
     .await
-    .map_err(internal)?;
-    if !finished {
-        return Err(Stopped::Cancelled);
-    }
-    Ok(stats)
 }
 
 fn unresolved_warning(merged: &Merged) -> EventDraft {
     EventDraft::new(EventKind::Warning)
-        .phase(Phase::Access)
+        .phase(RunPhase::Access)
         .message(format!(
             "{} memberships name accounts or resources outside the synced ones; ignored",
             merged.unresolved_access
@@ -213,7 +178,7 @@ fn held_links_warning(links: &LinkReport) -> EventDraft {
         String::new()
     };
     EventDraft::new(EventKind::Warning)
-        .phase(Phase::Accounts)
+        .phase(RunPhase::Accounts)
         .message(format!(
             "{} accounts have a held link to their Oblique user: nothing that gives access is \
              pushed to them until the conflict is gone (see ListAccounts' link_conflict). {}{more}",
@@ -241,28 +206,4 @@ pub(super) fn summary(stats: &RunStats) -> String {
         summary.push_str(&format!("; {}", kind("pushed", &stats.push)));
     }
     summary
-}
-
-/// Emits inside the merge transaction: the event exists (and is published) only if it commits.
-async fn emit_in(
-    tx: &tokio_postgres::Transaction<'_>,
-    run_id: uuid::Uuid,
-    draft: EventDraft,
-) -> Result<(), tokio_postgres::Error> {
-    let (kind, message, stats) = draft.columns();
-    tx.execute(
-        EMIT_SQL,
-        &[
-            &run_id,
-            &kind.as_str(),
-            &draft.phase.map(Phase::as_str),
-            &draft.processed,
-            &draft.total,
-            &stats,
-            &draft.state,
-            &message,
-        ],
-    )
-    .await?;
-    Ok(())
 }

@@ -12,9 +12,8 @@ use futures::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::db::run_events::{EVENTS_CHANNEL, SyncEvent};
+use crate::db::runs::QUEUED_CHANNEL;
 
-/// Published when a run is queued, so idle workers start at once instead of at their next poll.
-pub const QUEUED_CHANNEL: &str = "oblique_runs_queued";
 /// Events a subscriber may fall behind by before it is cut off; the sync itself never waits.
 const BROADCAST_CAPACITY: usize = 4096;
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);

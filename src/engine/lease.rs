@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Engine;
-use super::queue;
 use crate::db::run_events::EventKind;
+use crate::db::runs;
 
 /// Heartbeats until the run ends; fires `stop` when the run is no longer ours (cancelled, its
 /// integration deleted, or its lease lost). A cancellation's FINISHED event, from any replica,
@@ -68,7 +68,7 @@ async fn renew(
         Some(conn) => conn,
         None => conn.insert(connect_outside_pool(&engine.database_url).await?),
     };
-    Ok(queue::heartbeat(conn, run_id, worker, engine.config.lease).await?)
+    Ok(runs::heartbeat(conn, run_id, worker, engine.config.lease).await?)
 }
 
 /// A connection of the keeper's own, named so that it shows as such in pg_stat_activity.

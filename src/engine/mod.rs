@@ -8,11 +8,12 @@ pub mod connector;
 pub mod copy_rows;
 pub mod hub;
 pub mod lease;
+pub mod listing;
 pub mod merge;
 pub mod propagation;
 pub mod push;
 pub mod push_plan;
-pub mod queue;
+pub mod run_handle;
 pub mod runner;
 pub mod stage;
 pub mod stopped;
@@ -25,8 +26,7 @@ use uuid::Uuid;
 use crate::crypto::Keys;
 use crate::db::Pool;
 use crate::db::models::SyncRunRow;
-use crate::db::run_events::{self as events, EventDraft, Phase};
-use crate::db::sync_runs;
+use crate::db::runs::{self, Ending, Finish};
 use hub::EventHub;
 use stopped::Stopped;
 
@@ -107,18 +107,6 @@ impl Engine {
         }
         tasks
     }
-
-    async fn emit(&self, run_id: Uuid, draft: EventDraft) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await?;
-        events::emit(&mut conn, run_id, draft).await?;
-        Ok(())
-    }
-
-    async fn set_phase(&self, run_id: Uuid, phase: Phase) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await?;
-        sync_runs::set_phase(&mut conn, run_id, phase.as_str()).await?;
-        Ok(())
-    }
 }
 
 fn hostname() -> String {
@@ -143,8 +131,8 @@ async fn scheduler(engine: Arc<Engine>, shutdown: CancellationToken) {
 
 async fn schedule_once(engine: &Engine) -> anyhow::Result<()> {
     let mut conn = engine.pool.get().await?;
-    queue::reap_expired_leases(&mut conn).await?;
-    let queued = queue::enqueue_due(&mut conn).await?;
+    runs::reap_expired_leases(&mut conn).await?;
+    let queued = runs::enqueue_due(&mut conn).await?;
     if queued > 0 {
         tracing::info!(queued, "queued scheduled sync runs");
     }
@@ -156,7 +144,7 @@ async fn worker(engine: Arc<Engine>, slot: usize, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let claimed = async {
             let mut conn = engine.pool.get().await?;
-            anyhow::Ok(queue::claim(&mut conn, &name, engine.config.lease).await?)
+            anyhow::Ok(runs::claim(&mut conn, &name, engine.config.lease).await?)
         }
         .await;
         match claimed {
@@ -215,13 +203,17 @@ async fn execute(
             tracing::info!(run_id = %run.id, "sync run cancelled; nothing applied");
             Ok(())
         }
-        Some(Err(Stopped::Failed(message))) => {
+        Some(Err(Stopped::Failed(message) | Stopped::Unreachable(message))) => {
             tracing::warn!(run_id = %run.id, error = %message, "sync run failed; nothing applied");
-            queue::fail(&mut conn, run.id, worker, &message)
-                .await
-                .map(drop)
+            let failed = Finish {
+                run_id: run.id,
+                holder: Some(worker),
+                ending: Ending::Failed { error: message },
+                ended_by: None,
+            };
+            runs::finish(&mut conn, &failed).await.map(drop)
         }
-        None => queue::requeue(&mut conn, run.id, worker).await,
+        None => runs::requeue(&mut conn, run.id, worker).await,
     };
     if let Err(error) = recorded {
         tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");

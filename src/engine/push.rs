@@ -6,7 +6,6 @@
 
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::access_key::access_pair_key;
@@ -14,32 +13,24 @@ use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
 };
 use super::push_plan::{PLAN, Step};
+use super::run_handle::RunHandle;
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::db::run_events::{EventDraft, EventKind, Phase};
+use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
+use crate::model::{RunPhase, RunTrigger};
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
 pub async fn reconcile(
     engine: &Engine,
-    run: &SyncRunRow,
+    handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     connector: &dyn Connector,
-    stop: &CancellationToken,
 ) -> Result<(ChangeCounts, i64), Stopped> {
-    engine
-        .set_phase(run.id, Phase::Push)
-        .await
-        .map_err(internal)?;
-    engine
-        .emit(
-            run.id,
-            EventDraft::new(EventKind::PhaseStarted).phase(Phase::Push),
-        )
-        .await
-        .map_err(internal)?;
+    let (run, stop) = (handle.run, handle.stop);
+    handle.enter_phase(RunPhase::Push).await?;
     let (pending, steps) = {
         let mut conn = engine.pool.get().await.map_err(internal)?;
         // Read first: a mark made after this is never mistaken for one the plan covered.
@@ -59,7 +50,7 @@ pub async fn reconcile(
         (pending, steps)
     };
     // A person asking for a sync wants every failed push tried again now, backoff or not.
-    let retry_all = run.trigger == "manual";
+    let retry_all = run.trigger == RunTrigger::Manual;
     let mut counts = ChangeCounts::default();
     let mut failed = 0;
     for step in steps {
@@ -102,19 +93,17 @@ pub async fn reconcile(
     settle(engine, integration.id, &pending)
         .await
         .map_err(internal)?;
-    engine
+    handle
         .emit(
-            run.id,
             EventDraft::new(EventKind::PhaseFinished)
-                .phase(Phase::Push)
+                .phase(RunPhase::Push)
                 .progress(counts.created + counts.deleted + counts.unchanged)
                 .message(format!(
                     "{} added, {} removed, {} already as decided, {failed} failed",
                     counts.created, counts.deleted, counts.unchanged
                 )),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok((counts, failed))
 }
 

@@ -10,11 +10,19 @@ pub enum Stopped {
     Cancelled,
     /// The run failed; the message is safe to show callers.
     Failed(String),
+    /// The remote system could not be reached: the run fails with this message, and the pushes
+    /// waiting for that system count a failed attempt (the runner records them).
+    Unreachable(String),
 }
 
 impl From<ConnectorError> for Stopped {
     fn from(error: ConnectorError) -> Self {
-        Stopped::Failed(error.to_string())
+        match error {
+            ConnectorError::Unreachable(reason) => Stopped::Unreachable(reason),
+            ConnectorError::InvalidSetup { .. } | ConnectorError::Remote(_) => {
+                Stopped::Failed(error.to_string())
+            }
+        }
     }
 }
 

@@ -3,7 +3,14 @@
 
 pub mod link_users_by;
 pub mod principal;
+pub mod run_phase;
+pub mod run_state;
 pub mod run_stats;
+pub mod run_trigger;
+mod text_column;
 
 pub use link_users_by::LinkUsersBy;
 pub use principal::{Principal, Role};
+pub use run_phase::RunPhase;
+pub use run_state::RunState;
+pub use run_trigger::RunTrigger;

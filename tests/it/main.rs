@@ -28,6 +28,7 @@ mod migrations;
 mod push;
 mod remote_tls;
 mod retry;
+mod run_lifecycle;
 mod secrets_never_leak;
 mod security_doc;
 mod serve_binary;

@@ -23,8 +23,10 @@ use oblique::connectors::Connector;
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
 use oblique::db::models::{IntegrationRow, NewIntegration, NewSyncRun, SyncRunRow};
+use oblique::db::runs;
 use oblique::db::{connect_pool, integrations, migrate};
-use oblique::engine::{Engine, queue, runner};
+use oblique::engine::{Engine, runner};
+use oblique::model::RunTrigger;
 use oblique::model::run_stats::RunStats;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -252,19 +254,19 @@ async fn claim_run(
     worker: &str,
 ) -> anyhow::Result<SyncRunRow> {
     let mut conn = engine.pool.get().await?;
-    let queued = queue::enqueue(
+    let queued = runs::enqueue(
         &mut conn,
         &NewSyncRun {
             id: Uuid::now_v7(),
             integration_id,
-            trigger: "manual",
+            trigger: RunTrigger::Manual,
             dry_run: false,
             allow_mass_deletion: false,
             requested_by: "oblique-bench",
         },
     )
     .await?;
-    let claimed = queue::claim(&mut conn, worker, LEASE)
+    let claimed = runs::claim(&mut conn, worker, LEASE)
         .await?
         .context("the queued run could not be claimed")?;
     anyhow::ensure!(claimed.id == queued.id, "claimed another run than queued");

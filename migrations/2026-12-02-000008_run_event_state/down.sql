@@ -1,0 +1,1 @@
+ALTER TABLE sync_events DROP CONSTRAINT sync_events_state_check;

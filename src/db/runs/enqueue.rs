@@ -1,0 +1,149 @@
+//! Creating runs: one asked for by a person or a use case, and the scheduler's (interval due,
+//! pushes waiting). Each new run gets its STATE_CHANGED event and wakes the workers.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::QUEUED_CHANNEL;
+use crate::db::models::{NewSyncRun, SyncRunRow};
+use crate::db::run_events::{self as events, EventDraft, EventKind};
+use crate::db::schema::sync_runs;
+use crate::model::{RunState, RunTrigger};
+
+/// Who the runs the service queues by itself are requested by.
+const SYSTEM: &str = "system";
+
+/// Tells idle workers on every replica that a run is waiting. Inside a transaction it is
+/// delivered on commit.
+pub(super) async fn notify_queued(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("NOTIFY {QUEUED_CHANNEL}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues a run (the caller made sure none is active: the partial unique index refuses a
+/// second one) and wakes the workers.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    new: &NewSyncRun<'_>,
+) -> QueryResult<SyncRunRow> {
+    let run = diesel::insert_into(sync_runs::table)
+        .values(new)
+        .returning(SyncRunRow::as_returning())
+        .get_result(conn)
+        .await?;
+    events::emit(
+        conn,
+        run.id,
+        EventDraft::new(EventKind::StateChanged)
+            .state(RunState::Queued)
+            .message(format!("queued ({}) by {}", run.trigger, run.requested_by)),
+    )
+    .await?;
+    notify_queued(conn).await?;
+    Ok(run)
+}
+
+/// Asks for the integration's push-mode resources to be reconciled soon. Queues a run now; when
+/// one is already queued it will do; when one is running it may have pushed already, so the
+/// pending propagations make the scheduler queue a follow-up as soon as it ends.
+pub async fn request_push(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    trigger: RunTrigger,
+    requested_by: &str,
+) -> QueryResult<()> {
+    enqueue_for(conn, &[integration_id], trigger, requested_by).await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Queues a run for every live integration whose interval has passed since its last run began
+/// (or since it was created) and that has none queued or running.
+pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    conn.transaction(async |conn| {
+        let due: Vec<Id> = diesel::sql_query(
+            "SELECT i.id FROM integrations i
+             WHERE i.deleted_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                               WHERE r.integration_id = i.id AND r.state IN ('queued', 'running'))
+               AND COALESCE((SELECT max(r.created_at) FROM sync_runs r WHERE r.integration_id = i.id),
+                            i.created_at)
+                   <= now() - make_interval(secs => i.sync_interval_seconds)",
+        )
+        .load(conn)
+        .await?;
+        let ids: Vec<Uuid> = due.into_iter().map(|due| due.id).collect();
+        let scheduled = enqueue_for(conn, &ids, RunTrigger::Scheduled, SYSTEM).await?;
+        // Pushes waiting (new decisions) or due for a retry get a run of their own.
+        let pushes: Vec<Id> = diesel::sql_query(
+            "SELECT DISTINCT p.integration_id AS id FROM propagations p
+             JOIN integrations i ON i.id = p.integration_id AND i.deleted_at IS NULL
+             WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now()
+               AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                               WHERE r.integration_id = p.integration_id
+                                 AND r.state IN ('queued', 'running'))",
+        )
+        .load(conn)
+        .await?;
+        let ids: Vec<Uuid> = pushes.into_iter().map(|due| due.id).collect();
+        Ok(scheduled + enqueue_for(conn, &ids, RunTrigger::Grant, SYSTEM).await?)
+    })
+    .await
+}
+
+/// A new run in place of one whose worker died.
+pub(super) async fn enqueue_retries(
+    conn: &mut AsyncPgConnection,
+    integration_ids: &[Uuid],
+) -> QueryResult<usize> {
+    enqueue_for(conn, integration_ids, RunTrigger::Scheduled, SYSTEM).await
+}
+
+/// Queues one run per live integration in `ids` that has no active run; returns how many.
+async fn enqueue_for(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    trigger: RunTrigger,
+    requested_by: &str,
+) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // The ON CONFLICT predicate must spell the partial unique index's own, literally.
+    let queued: Vec<Id> = diesel::sql_query(
+        "INSERT INTO sync_runs (id, integration_id, trigger, requested_by)
+         SELECT uuid_generate_v7(), i.id, $2, $3
+         FROM integrations i
+         WHERE i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL
+         ON CONFLICT (integration_id) WHERE state IN ('queued', 'running') DO NOTHING
+         RETURNING id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(trigger)
+    .bind::<Text, _>(requested_by)
+    .load(conn)
+    .await?;
+    for run in &queued {
+        events::emit(
+            conn,
+            run.id,
+            EventDraft::new(EventKind::StateChanged)
+                .state(RunState::Queued)
+                .message(format!("queued ({trigger})")),
+        )
+        .await?;
+    }
+    if !queued.is_empty() {
+        notify_queued(conn).await?;
+    }
+    Ok(queued.len())
+}
