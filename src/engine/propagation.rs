@@ -28,12 +28,8 @@ pub(super) async fn settle(
     engine: &Engine,
     integration_id: Uuid,
     pending: &[PendingMark],
-) -> diesel::QueryResult<()> {
-    let mut conn = engine
-        .pool
-        .get()
-        .await
-        .map_err(|error| diesel::result::Error::QueryBuilderError(error.into()))?;
+) -> crate::error::AppResult<()> {
+    let mut conn = engine.pool.get().await?;
     use diesel::sql_types::{Array, Timestamptz};
     diesel::sql_query(
         "DELETE FROM propagations p
@@ -46,7 +42,7 @@ pub(super) async fn settle(
     .bind::<Array<Timestamptz>, _>(pending.iter().map(|m| m.updated_at).collect::<Vec<_>>())
     .execute(&mut conn)
     .await?;
-    summarise_resources(&mut conn, integration_id).await
+    Ok(summarise_resources(&mut conn, integration_id).await?)
 }
 
 /// Each push-mode resource shows the worst state of its members' pushes (written only when it
