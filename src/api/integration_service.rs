@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
 use super::integration_input;
-use super::paging::PageRequest;
+use super::paging::{ListQuery, Page};
 use super::text;
 use crate::auth::{Role, require};
 use crate::connectors::IntegrationKind;
@@ -71,11 +71,13 @@ impl IntegrationService for IntegrationApi {
     ) -> Reply<pb::ListIntegrationsResponse> {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query =
+            ListQuery::new("ListIntegrations").filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let mut rows = store::list_page(
             &mut conn,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -126,13 +128,16 @@ impl IntegrationService for IntegrationApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query = ListQuery::new("ListResources")
+            .filter("integration_id", integration_id)
+            .filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = resources::list_page(
             &mut conn,
             integration_id,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -193,13 +198,16 @@ impl IntegrationService for IntegrationApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query = ListQuery::new("ListAccounts")
+            .filter("integration_id", integration_id)
+            .filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = accounts::list_page(
             &mut conn,
             integration_id,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -221,7 +229,6 @@ impl IntegrationService for IntegrationApi {
     ) -> Reply<pb::ListAuditEventsResponse> {
         require(&request, Role::Admin)?;
         let request = request.into_inner();
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
         let filter = AuditFilter {
             integration_id: parse_optional_id("integration_id", &request.integration_id)?,
             resource_id: parse_optional_id("resource_id", &request.resource_id)?,
@@ -233,8 +240,10 @@ impl IntegrationService for IntegrationApi {
                 .map(|since| convert::parse_timestamp("since", since))
                 .transpose()?,
         };
+        let query = ListQuery::new("ListAuditEvents").filter("filter", format!("{filter:?}"));
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = audit::list_page(&mut conn, &filter, page.cursor, page.fetch_limit())
+        let mut rows = audit::list_page(&mut conn, &filter, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
