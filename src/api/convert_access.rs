@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::convert::{account, optional_timestamp, timestamp};
+use super::convert_values::propagation_status;
 use crate::db::access::AccessRow;
 use crate::db::grants::{GrantView, HistoryRow};
 use crate::db::sync_errors::SyncErrorRow;
@@ -35,7 +36,6 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
         source: access_source(&row.source).into(),
         propagation_status: row
             .status
-            .as_deref()
             .map_or(pb::PropagationStatus::Unspecified, propagation_status)
             .into(),
         propagation_error: row.error.unwrap_or_default(),
@@ -50,7 +50,7 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
 /// other grant has nothing being pushed for it (UNSPECIFIED).
 pub fn grant(view: GrantView) -> pb::Grant {
     let row = view.grant;
-    let status = match view.propagation_status.as_deref() {
+    let status = match view.propagation_status {
         Some(status) => propagation_status(status),
         None if view.pushed && row.is_active() => pb::PropagationStatus::Pending,
         None => pb::PropagationStatus::Unspecified,
@@ -95,15 +95,6 @@ fn access_source(source: &str) -> pb::AccessSource {
     }
 }
 
-fn propagation_status(status: &str) -> pb::PropagationStatus {
-    match status {
-        "in_sync" => pb::PropagationStatus::InSync,
-        "pending" => pb::PropagationStatus::Pending,
-        "error" => pb::PropagationStatus::Error,
-        _ => pb::PropagationStatus::Unspecified,
-    }
-}
-
 pub fn sync_error(row: SyncErrorRow) -> pb::SyncError {
     pb::SyncError {
         object: row.object,
@@ -118,6 +109,8 @@ pub fn sync_error(row: SyncErrorRow) -> pb::SyncError {
 mod tests {
     use chrono::Utc;
 
+    use crate::model::PropagationStatus;
+
     use super::*;
 
     fn access_row(source: &str, status: Option<&str>) -> AccessRow {
@@ -127,7 +120,7 @@ mod tests {
             account_id: Some(Uuid::now_v7()),
             user_id: None,
             source: source.into(),
-            status: status.map(str::to_string),
+            status: status.map(|s| PropagationStatus::parse(s).unwrap()),
             error: None,
             attempts: 0,
             grant_id: None,
@@ -186,7 +179,7 @@ mod tests {
                 revoke_reason: revoked.then(|| "done".into()),
                 deleted_at: None,
             },
-            propagation_status: status.map(str::to_string),
+            propagation_status: status.map(|s| PropagationStatus::parse(s).unwrap()),
             propagation_error: status.map(|_| "refused".into()),
             propagation_attempts: status.map(|_| 3),
             pushed,

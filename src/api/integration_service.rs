@@ -3,6 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
+use super::convert_values;
 use super::integration_input;
 use super::paging::{ListQuery, Page};
 use super::text;
@@ -12,7 +13,7 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditFilter};
 use crate::db::{accounts, integrations as store, resources};
 use crate::domain::integrations;
-use crate::domain::sync_mode::{self, SyncMode};
+use crate::domain::sync_mode;
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, integration_service_server::IntegrationService};
 
@@ -175,17 +176,7 @@ impl IntegrationService for IntegrationApi {
         let actor = require(&request, Role::Admin)?;
         let request = request.into_inner();
         let id = parse_id("resource_id", &request.resource_id)?;
-        let mode = match pb::SyncMode::try_from(request.sync_mode) {
-            Ok(pb::SyncMode::Pull) => SyncMode::Pull,
-            Ok(pb::SyncMode::Push) => SyncMode::Push,
-            _ => {
-                return Err(AppError::invalid(
-                    "sync_mode",
-                    "must be SYNC_MODE_PULL or SYNC_MODE_PUSH",
-                )
-                .into());
-            }
-        };
+        let mode = convert_values::sync_mode_from_proto("sync_mode", request.sync_mode)?;
         let (row, last_pulled_at) =
             sync_mode::set_resource_sync_mode(&self.ctx, &actor, id, mode).await?;
         Ok(Response::new(convert::resource(row, last_pulled_at)))
