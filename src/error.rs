@@ -1,6 +1,10 @@
 //! One error type for the service, mapped to a few gRPC codes in one place.
 
+pub mod database;
+
 use tonic::{Code, Status};
+
+pub use database::{DatabaseError, DbFailure};
 
 /// What can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +22,13 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{0}")]
     PermissionDenied(String),
-    /// The database or a remote system cannot be reached.
+    /// A remote system (or another part of the service) cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// The database failed, classified where it happened: UNAVAILABLE, ALREADY_EXISTS for a
+    /// caller's duplicate, ABORTED for a conflict retries did not resolve, INTERNAL otherwise.
+    #[error(transparent)]
+    Database(DatabaseError),
     /// Anything unexpected: logged in full, answered with a fixed text.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -41,15 +49,12 @@ impl AppError {
     /// PostgreSQL aborted the transaction to break a deadlock or a serialization conflict: it
     /// changed nothing, and running it again is safe and usually succeeds.
     pub fn is_transaction_conflict(&self) -> bool {
-        use diesel::result::{DatabaseErrorKind, Error};
-        let AppError::Internal(cause) = self else {
-            return false;
-        };
-        match cause.downcast_ref::<Error>() {
-            Some(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
-            Some(Error::DatabaseError(_, info)) => info.message().contains("deadlock detected"),
-            _ => false,
-        }
+        matches!(self, AppError::Database(error) if error.failure() == DbFailure::Conflict)
+    }
+
+    /// Whether a unique violation on `constraint` is what happened.
+    pub fn is_unique_violation_on(&self, constraint: &str) -> bool {
+        matches!(self, AppError::Database(error) if error.is_unique_violation_on(constraint))
     }
 }
 
@@ -57,21 +62,16 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            Error::NotFound => AppError::NotFound("object".into()),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                AppError::Unavailable("the database is unavailable".into())
-            }
-            other => AppError::Internal(anyhow::Error::new(other)),
+            diesel::result::Error::NotFound => AppError::NotFound("object".into()),
+            other => AppError::Database(other.into()),
         }
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        tracing::warn!(error = %error, "database pool error");
-        AppError::Unavailable("the database is unavailable".into())
+        AppError::Database(error.into())
     }
 }
 
@@ -88,6 +88,7 @@ impl From<AppError> for Status {
             AppError::Unauthenticated(_) => Code::Unauthenticated,
             AppError::PermissionDenied(_) => Code::PermissionDenied,
             AppError::Unavailable(_) => Code::Unavailable,
+            AppError::Database(error) => return database_status(error),
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 return Status::internal(INTERNAL_MESSAGE);
@@ -97,8 +98,20 @@ impl From<AppError> for Status {
     }
 }
 
+/// The one place a database failure becomes a status; its cause goes to the log only.
+fn database_status(error: &DatabaseError) -> Status {
+    let (code, message) = error.reply();
+    match code {
+        Code::Internal => tracing::error!(error = %error, "internal database error"),
+        _ => tracing::warn!(error = %error, "database failure"),
+    }
+    Status::new(code, message)
+}
+
 #[cfg(test)]
 mod tests {
+    use diesel::result::DatabaseErrorKind;
+
     use super::*;
 
     #[test]
@@ -144,10 +157,39 @@ mod tests {
     }
 
     #[test]
-    fn diesel_not_found_and_closed_connections() {
-        assert_eq!(
-            Status::from(AppError::from(diesel::result::Error::NotFound)).code(),
-            Code::NotFound
-        );
+    fn database_failures_map_to_their_codes() {
+        use database::tests::query_error;
+        let cases = [
+            (diesel::result::Error::NotFound, Code::NotFound),
+            (
+                query_error(DatabaseErrorKind::ClosedConnection, "closed", None),
+                Code::Unavailable,
+            ),
+            (
+                query_error(DatabaseErrorKind::SerializationFailure, "serialize", None),
+                Code::Aborted,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::UniqueViolation,
+                    "dup",
+                    Some("integrations_active_name"),
+                ),
+                Code::AlreadyExists,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::UniqueViolation,
+                    "duplicate key value violates unique constraint \"accounts_pkey\"",
+                    Some("accounts_pkey"),
+                ),
+                Code::Internal,
+            ),
+        ];
+        for (error, code) in cases {
+            let status = Status::from(AppError::from(error));
+            assert_eq!(status.code(), code);
+            assert!(!status.message().contains("accounts_pkey"));
+        }
     }
 }

@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
 use super::convert::{parse_id, parse_optional_id, parse_timestamp};
-use super::convert_access::{self, decode_history_cursor, decode_text_cursor, finish_text_page};
-use super::paging::PageRequest;
+use super::convert_access;
+use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
 use crate::db::access::{self, AccessOf};
+use crate::db::grants::HistoryRow;
 use crate::db::{AsyncPgConnection, grants as store, resources, users};
 use crate::domain::grants::{self, GrantInput};
 use crate::error::{AppError, AppResult};
@@ -63,20 +64,19 @@ impl AccessService for AccessApi {
             .as_ref()
             .map(|at| parse_timestamp("at", at))
             .transpose()?;
-        let page = PageRequest::parse(request.page_size, "")?;
-        let after = match request.page_token.as_str() {
-            "" => None,
-            token => Some(decode_text_cursor("page_token", token)?),
-        };
+        let query = ListQuery::new("ListAccess")
+            .filter("of", format!("{of:?}"))
+            .filter("at", format!("{at:?}"));
+        let page = Page::<String>::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         ensure_exists(&mut conn, of).await?;
-        let after = after.as_deref();
+        let after = page.after.as_deref();
         let mut rows = match at {
             None => access::list_current_page(&mut conn, of, after, page.fetch_limit()).await,
             Some(at) => access::list_at_page(&mut conn, of, at, after, page.fetch_limit()).await,
         }
         .map_err(AppError::from)?;
-        let next_page_token = finish_text_page(&page, &mut rows, |row| &row.key);
+        let next_page_token = page.finish(&mut rows, |row| row.key.clone());
         Ok(Response::new(pb::ListAccessResponse {
             entries: rows.into_iter().map(convert_access::access_entry).collect(),
             next_page_token,
@@ -90,25 +90,14 @@ impl AccessService for AccessApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let of = access_of(&request.resource_id, &request.user_id)?;
-        let page = PageRequest::parse(request.page_size, "")?;
-        let before = match request.page_token.as_str() {
-            "" => None,
-            token => Some(decode_history_cursor("page_token", token)?),
-        };
+        let query = ListQuery::new("ListAccessHistory").filter("of", format!("{of:?}"));
+        let page = Page::<HistoryRow>::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         ensure_exists(&mut conn, of).await?;
-        let mut rows = store::history_page(&mut conn, of, before.as_ref(), page.fetch_limit())
+        let mut rows = store::history_page(&mut conn, of, page.after.as_ref(), page.fetch_limit())
             .await
             .map_err(AppError::from)?;
-        let size = usize::try_from(page.size).unwrap_or(usize::MAX);
-        let mut next_page_token = String::new();
-        if rows.len() > size {
-            rows.truncate(size);
-            next_page_token = rows
-                .last()
-                .map(convert_access::encode_history_cursor)
-                .unwrap_or_default();
-        }
+        let next_page_token = page.finish(&mut rows, Clone::clone);
         let mut ids: Vec<_> = rows.iter().map(|row| row.grant_id).collect();
         ids.sort_unstable();
         ids.dedup();

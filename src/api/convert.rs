@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use prost_types::{Struct, Timestamp, Value, value::Kind};
 use uuid::Uuid;
 
+use super::convert_values;
 use crate::connectors::{IntegrationKind, Setup};
 use crate::db::accounts::AccountWithAttributes;
 use crate::db::integrations::IntegrationView;
@@ -105,15 +106,6 @@ fn setup_warnings(integration_type: &str, config: &HashMap<String, String>) -> V
 
 /// `last_pulled_at` is the integration's last successful pull: every live resource was in it.
 pub fn resource(row: ResourceRow, last_pulled_at: Option<DateTime<Utc>>) -> pb::Resource {
-    let sync_mode = match row.sync_mode.as_str() {
-        "push" => pb::SyncMode::Push,
-        _ => pb::SyncMode::Pull,
-    };
-    let propagation_status = match row.propagation_status.as_str() {
-        "pending" => pb::PropagationStatus::Pending,
-        "error" => pb::PropagationStatus::Error,
-        _ => pb::PropagationStatus::InSync,
-    };
     pb::Resource {
         id: row.id.to_string(),
         integration_id: row.integration_id.to_string(),
@@ -121,11 +113,11 @@ pub fn resource(row: ResourceRow, last_pulled_at: Option<DateTime<Utc>>) -> pb::
         resource_type: row.resource_type,
         name: row.name,
         description: row.description,
-        sync_mode: sync_mode.into(),
+        sync_mode: convert_values::sync_mode(row.sync_mode).into(),
         deleted: row.deleted_at.is_some(),
         last_synced_at: optional_timestamp(last_pulled_at.filter(|_| row.deleted_at.is_none())),
         deleted_at: optional_timestamp(row.deleted_at),
-        propagation_status: propagation_status.into(),
+        propagation_status: convert_values::propagation_status(row.propagation_status).into(),
         propagation_error: row.propagation_error.unwrap_or_default(),
         team_id: row.team_id.map(|id| id.to_string()).unwrap_or_default(),
     }
@@ -256,7 +248,7 @@ pub fn audit_event(row: AuditEventRow) -> pb::AuditEvent {
         at: Some(timestamp(row.at)),
         actor: Some(pb::AuditActor {
             name: row.actor_name,
-            role: row.actor_role,
+            role: row.actor_role.as_str().to_owned(),
         }),
         action: row.action,
         integration_id: row

@@ -1,20 +1,14 @@
-//! Rows of users, access, grants and sync errors to messages, and page tokens over text keys.
+//! Rows of users, access, grants and sync errors to messages.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::DateTime;
 use uuid::Uuid;
 
 use super::convert::{account, optional_timestamp, timestamp};
-use super::paging::PageRequest;
+use super::convert_values::propagation_status;
 use crate::db::access::AccessRow;
 use crate::db::grants::{GrantView, HistoryRow};
 use crate::db::sync_errors::SyncErrorRow;
 use crate::db::users::{LinkedAccount, UserRow};
-use crate::error::{AppError, AppResult};
 use crate::pb;
-
-/// Distinct from the `p1:` prefix of UUID tokens, so neither kind of token passes for the other.
-const TEXT_TOKEN_PREFIX: &str = "t1:";
 
 /// A user with the given accounts (ListUsers passes none).
 pub fn user(row: UserRow, accounts: Vec<LinkedAccount>) -> pb::User {
@@ -42,7 +36,6 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
         source: access_source(&row.source).into(),
         propagation_status: row
             .status
-            .as_deref()
             .map_or(pb::PropagationStatus::Unspecified, propagation_status)
             .into(),
         propagation_error: row.error.unwrap_or_default(),
@@ -57,7 +50,7 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
 /// other grant has nothing being pushed for it (UNSPECIFIED).
 pub fn grant(view: GrantView) -> pb::Grant {
     let row = view.grant;
-    let status = match view.propagation_status.as_deref() {
+    let status = match view.propagation_status {
         Some(status) => propagation_status(status),
         None if view.pushed && row.is_active() => pb::PropagationStatus::Pending,
         None => pb::PropagationStatus::Unspecified,
@@ -88,32 +81,6 @@ pub fn history_entry(row: HistoryRow, grant: pb::Grant) -> pb::AccessHistoryEntr
     }
 }
 
-/// A history page token: the (at, grant, action) of the last entry of the previous page.
-pub fn encode_history_cursor(row: &HistoryRow) -> String {
-    encode_text_cursor(&format!(
-        "{}/{}/{}",
-        row.at.timestamp_micros(),
-        row.grant_id,
-        row.action
-    ))
-}
-
-pub fn decode_history_cursor(field: &str, token: &str) -> AppResult<HistoryRow> {
-    let text = decode_text_cursor(field, token)?;
-    let mut parts = text.splitn(3, '/');
-    let cursor = (|| {
-        let at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
-        let grant_id = Uuid::try_parse(parts.next()?).ok()?;
-        let action = parts.next()?.to_string();
-        Some(HistoryRow {
-            action,
-            at,
-            grant_id,
-        })
-    })();
-    cursor.ok_or_else(|| AppError::invalid(field, "is not a token from a previous response"))
-}
-
 fn optional_id(id: Option<Uuid>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
 }
@@ -128,15 +95,6 @@ fn access_source(source: &str) -> pb::AccessSource {
     }
 }
 
-fn propagation_status(status: &str) -> pb::PropagationStatus {
-    match status {
-        "in_sync" => pb::PropagationStatus::InSync,
-        "pending" => pb::PropagationStatus::Pending,
-        "error" => pb::PropagationStatus::Error,
-        _ => pb::PropagationStatus::Unspecified,
-    }
-}
-
 pub fn sync_error(row: SyncErrorRow) -> pb::SyncError {
     pb::SyncError {
         object: row.object,
@@ -147,71 +105,13 @@ pub fn sync_error(row: SyncErrorRow) -> pb::SyncError {
     }
 }
 
-/// An opaque page token holding the last text key of the previous page.
-pub fn encode_text_cursor(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{TEXT_TOKEN_PREFIX}{key}"))
-}
-
-/// The text key in a token made by [`encode_text_cursor`]; anything else is INVALID_ARGUMENT
-/// naming `field`.
-pub fn decode_text_cursor(field: &str, token: &str) -> AppResult<String> {
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(TEXT_TOKEN_PREFIX).map(str::to_string))
-        .ok_or_else(|| AppError::invalid(field, "is not a token from a previous response"))
-}
-
-/// [`PageRequest::finish`] for rows keyed by text: cuts `rows` (fetched with
-/// `page.fetch_limit()`) to the page and returns the next token. Parse the request with
-/// `PageRequest::parse(page_size, "")` and the token with [`decode_text_cursor`].
-pub fn finish_text_page<T>(
-    page: &PageRequest,
-    rows: &mut Vec<T>,
-    key_of: impl Fn(&T) -> &str,
-) -> String {
-    let size = usize::try_from(page.size).unwrap_or(usize::MAX);
-    if rows.len() <= size {
-        return String::new();
-    }
-    rows.truncate(size);
-    rows.last()
-        .map(|row| encode_text_cursor(key_of(row)))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
 
+    use crate::model::PropagationStatus;
+
     use super::*;
-
-    #[test]
-    fn text_cursors_round_trip_and_refuse_other_tokens() {
-        for key in ["", "account:uid=jdoe,ou=people", "ünïcode / ✓"] {
-            let token = encode_text_cursor(key);
-            assert_eq!(decode_text_cursor("page_token", &token).unwrap(), key);
-        }
-        let error = decode_text_cursor("page_token", "not base64!").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "page_token: is not a token from a previous response"
-        );
-        let uuid_token = URL_SAFE_NO_PAD.encode(format!("p1:{}", Uuid::now_v7()));
-        assert!(decode_text_cursor("page_token", &uuid_token).is_err());
-    }
-
-    #[test]
-    fn text_pages_end_with_an_empty_token() {
-        let page = PageRequest::parse(2, "").unwrap();
-        let mut rows = vec!["a", "b", "c"];
-        let token = finish_text_page(&page, &mut rows, |row| row);
-        assert_eq!(rows, ["a", "b"]);
-        assert_eq!(decode_text_cursor("page_token", &token).unwrap(), "b");
-        let mut last = vec!["c"];
-        assert_eq!(finish_text_page(&page, &mut last, |row| row), "");
-    }
 
     fn access_row(source: &str, status: Option<&str>) -> AccessRow {
         AccessRow {
@@ -220,7 +120,7 @@ mod tests {
             account_id: Some(Uuid::now_v7()),
             user_id: None,
             source: source.into(),
-            status: status.map(str::to_string),
+            status: status.map(|s| PropagationStatus::parse(s).unwrap()),
             error: None,
             attempts: 0,
             grant_id: None,
@@ -279,7 +179,7 @@ mod tests {
                 revoke_reason: revoked.then(|| "done".into()),
                 deleted_at: None,
             },
-            propagation_status: status.map(str::to_string),
+            propagation_status: status.map(|s| PropagationStatus::parse(s).unwrap()),
             propagation_error: status.map(|_| "refused".into()),
             propagation_attempts: status.map(|_| 3),
             pushed,
@@ -309,18 +209,5 @@ mod tests {
         );
         assert_eq!(revoked.revoked_by, "bob");
         assert_eq!(revoked.revoke_reason, "done");
-    }
-
-    #[test]
-    fn history_cursors_round_trip() {
-        let row = HistoryRow {
-            action: "access.revoke".into(),
-            at: DateTime::from_timestamp_micros(1_780_000_000_123_456).unwrap(),
-            grant_id: Uuid::now_v7(),
-        };
-        let token = encode_history_cursor(&row);
-        assert_eq!(decode_history_cursor("page_token", &token).unwrap(), row);
-        let other = encode_text_cursor("nope");
-        assert!(decode_history_cursor("page_token", &other).is_err());
     }
 }

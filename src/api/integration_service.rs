@@ -3,8 +3,9 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
+use super::convert_values;
 use super::integration_input;
-use super::paging::PageRequest;
+use super::paging::{ListQuery, Page};
 use super::text;
 use crate::auth::{Role, require};
 use crate::connectors::IntegrationKind;
@@ -12,7 +13,7 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditFilter};
 use crate::db::{accounts, integrations as store, resources};
 use crate::domain::integrations;
-use crate::domain::sync_mode::{self, SyncMode};
+use crate::domain::sync_mode;
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, integration_service_server::IntegrationService};
 
@@ -71,11 +72,13 @@ impl IntegrationService for IntegrationApi {
     ) -> Reply<pb::ListIntegrationsResponse> {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query =
+            ListQuery::new("ListIntegrations").filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let mut rows = store::list_page(
             &mut conn,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -126,13 +129,16 @@ impl IntegrationService for IntegrationApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query = ListQuery::new("ListResources")
+            .filter("integration_id", integration_id)
+            .filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = resources::list_page(
             &mut conn,
             integration_id,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -170,17 +176,7 @@ impl IntegrationService for IntegrationApi {
         let actor = require(&request, Role::Admin)?;
         let request = request.into_inner();
         let id = parse_id("resource_id", &request.resource_id)?;
-        let mode = match pb::SyncMode::try_from(request.sync_mode) {
-            Ok(pb::SyncMode::Pull) => SyncMode::Pull,
-            Ok(pb::SyncMode::Push) => SyncMode::Push,
-            _ => {
-                return Err(AppError::invalid(
-                    "sync_mode",
-                    "must be SYNC_MODE_PULL or SYNC_MODE_PUSH",
-                )
-                .into());
-            }
-        };
+        let mode = convert_values::sync_mode_from_proto("sync_mode", request.sync_mode)?;
         let (row, last_pulled_at) =
             sync_mode::set_resource_sync_mode(&self.ctx, &actor, id, mode).await?;
         Ok(Response::new(convert::resource(row, last_pulled_at)))
@@ -193,13 +189,16 @@ impl IntegrationService for IntegrationApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query = ListQuery::new("ListAccounts")
+            .filter("integration_id", integration_id)
+            .filter("include_deleted", request.include_deleted);
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let integration = find_integration(&mut conn, integration_id).await?;
         let mut rows = accounts::list_page(
             &mut conn,
             integration_id,
-            page.cursor,
+            page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
@@ -221,7 +220,6 @@ impl IntegrationService for IntegrationApi {
     ) -> Reply<pb::ListAuditEventsResponse> {
         require(&request, Role::Admin)?;
         let request = request.into_inner();
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
         let filter = AuditFilter {
             integration_id: parse_optional_id("integration_id", &request.integration_id)?,
             resource_id: parse_optional_id("resource_id", &request.resource_id)?,
@@ -233,8 +231,10 @@ impl IntegrationService for IntegrationApi {
                 .map(|since| convert::parse_timestamp("since", since))
                 .transpose()?,
         };
+        let query = ListQuery::new("ListAuditEvents").filter("filter", format!("{filter:?}"));
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = audit::list_page(&mut conn, &filter, page.cursor, page.fetch_limit())
+        let mut rows = audit::list_page(&mut conn, &filter, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);

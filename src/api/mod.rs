@@ -4,6 +4,7 @@
 pub mod access_service;
 pub mod convert;
 pub mod convert_access;
+pub mod convert_values;
 pub mod integration_input;
 pub mod integration_service;
 pub mod paging;

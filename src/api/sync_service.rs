@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
 use super::convert_access;
-use super::paging::PageRequest;
+use super::paging::{ListQuery, Page};
 use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
@@ -66,10 +66,12 @@ impl SyncService for SyncApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_optional_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let query =
+            ListQuery::new("ListSyncRuns").filter("integration_id", format!("{integration_id:?}"));
+        let page = Page::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let mut rows =
-            run_store::list_page(&mut conn, integration_id, page.cursor, page.fetch_limit())
+            run_store::list_page(&mut conn, integration_id, page.after, page.fetch_limit())
                 .await
                 .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
@@ -86,21 +88,22 @@ impl SyncService for SyncApi {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
         let integration_id = parse_id("integration_id", &request.integration_id)?;
-        let page = PageRequest::parse(request.page_size, "")?;
-        let after = Some(request.page_token)
-            .filter(|token| !token.is_empty())
-            .map(|token| convert_access::decode_text_cursor("page_token", &token))
-            .transpose()?;
+        let query = ListQuery::new("ListSyncErrors").filter("integration_id", integration_id);
+        let page = Page::<String>::parse(request.page_size, &request.page_token, &query)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         integrations::find(&mut conn, integration_id)
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
-        let mut rows = sync_errors::list_page(&mut conn, integration_id, after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
-        let next_page_token =
-            convert_access::finish_text_page(&page, &mut rows, |row| row.object.as_str());
+        let mut rows = sync_errors::list_page(
+            &mut conn,
+            integration_id,
+            page.after.clone(),
+            page.fetch_limit(),
+        )
+        .await
+        .map_err(AppError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.object.clone());
         Ok(Response::new(pb::ListSyncErrorsResponse {
             errors: rows.into_iter().map(convert_access::sync_error).collect(),
             next_page_token,

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::convert::{parse_id, timestamp};
-use super::paging::PageRequest;
+use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
 use crate::db::teams::{self as store, TeamDetails};
@@ -51,9 +51,13 @@ impl TeamService for TeamApi {
     ) -> Reply<pb::ListTeamsResponse> {
         require(&request, Role::Viewer)?;
         let request = request.into_inner();
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let page = Page::parse(
+            request.page_size,
+            &request.page_token,
+            &ListQuery::new("ListTeams"),
+        )?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = store::list_page(&mut conn, page.cursor, page.fetch_limit())
+        let mut rows = store::list_page(&mut conn, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::parse_id;
 use super::convert_access;
-use super::paging::PageRequest;
+use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
 use crate::db::users;
@@ -46,9 +46,10 @@ impl UserService for UserApi {
             )
             .into());
         }
-        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+        let list = ListQuery::new("ListUsers").filter("query", query);
+        let page = Page::parse(request.page_size, &request.page_token, &list)?;
         let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = users::list_page(&mut conn, query, page.cursor, page.fetch_limit())
+        let mut rows = users::list_page(&mut conn, query, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.id);

@@ -70,12 +70,11 @@ pub async fn issue(
     let secret = URL_SAFE_NO_PAD.encode(bytes);
     tokens::insert(conn, id, name, role.as_str(), &hash_secret(&secret))
         .await
-        .map_err(|error| match error {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => AppError::AlreadyExists(format!("a token named {name:?} already exists")),
-            other => other.into(),
+        .map_err(|error| match AppError::from(error) {
+            error if error.is_unique_violation_on("api_tokens_active_name") => {
+                AppError::AlreadyExists(format!("a token named {name:?} already exists"))
+            }
+            other => other,
         })?;
     Ok(SecretString::from(format!(
         "{PREFIX}{}_{secret}",

@@ -21,6 +21,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::pulled_access;
+use crate::model::PropagationStatus;
 
 /// One member of a resource, and why.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -40,9 +41,9 @@ pub struct AccessRow {
     /// `remote`, `grant`, `remote_adopted` or `team`.
     #[diesel(sql_type = Text)]
     pub source: String,
-    /// `pending`, `in_sync` or `error`; `None` for past decisions (their pushing is not kept).
+    /// `None` for past decisions (their pushing is not kept).
     #[diesel(sql_type = Nullable<Text>)]
-    pub status: Option<String>,
+    pub status: Option<PropagationStatus>,
     #[diesel(sql_type = Nullable<Text>)]
     pub error: Option<String>,
     #[diesel(sql_type = Integer)]

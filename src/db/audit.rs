@@ -24,7 +24,7 @@ pub async fn record(conn: &mut AsyncPgConnection, entry: AuditEntry<'_>) -> Quer
         .values(NewAuditEvent {
             id: Uuid::now_v7(),
             actor_name: &entry.actor.name,
-            actor_role: entry.actor.role.as_str(),
+            actor_role: entry.actor.role,
             action: entry.action,
             integration_id: entry.integration_id,
             resource_id: entry.resource_id,

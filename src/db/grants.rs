@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::access::AccessOf;
 use super::models::IntegrationRow;
 use super::schema::{grants, integrations, resources};
+use crate::model::PropagationStatus;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = grants, check_for_backend(diesel::pg::Pg))]
@@ -59,7 +60,7 @@ pub struct GrantView {
     /// The `propagations` row, attached only to the latest grant of its (resource, user): an
     /// older, superseded decision is not what is being pushed.
     #[diesel(sql_type = Nullable<Text>)]
-    pub propagation_status: Option<String>,
+    pub propagation_status: Option<PropagationStatus>,
     #[diesel(sql_type = Nullable<Text>)]
     pub propagation_error: Option<String>,
     #[diesel(sql_type = Nullable<Integer>)]

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::model::{LinkUsersBy, RunPhase, RunState, RunTrigger};
+use crate::model::{
+    LinkUsersBy, PropagationStatus, Role, RunPhase, RunState, RunTrigger, SyncMode,
+};
 
 use super::schema::{
     account_attributes, accounts, api_tokens, audit_events, integrations, resources, sync_runs,
@@ -88,8 +90,8 @@ pub struct ResourceRow {
     pub resource_type: String,
     pub name: String,
     pub description: String,
-    pub sync_mode: String,
-    pub propagation_status: String,
+    pub sync_mode: SyncMode,
+    pub propagation_status: PropagationStatus,
     pub propagation_error: Option<String>,
     pub team_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -160,7 +162,7 @@ pub struct AuditEventRow {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub actor_name: String,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub action: String,
     pub integration_id: Option<Uuid>,
     pub resource_id: Option<Uuid>,
@@ -172,7 +174,7 @@ pub struct AuditEventRow {
 pub struct NewAuditEvent<'a> {
     pub id: Uuid,
     pub actor_name: &'a str,
-    pub actor_role: &'a str,
+    pub actor_role: Role,
     pub action: &'a str,
     pub integration_id: Option<Uuid>,
     pub resource_id: Option<Uuid>,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::models::ResourceRow;
 use super::schema::resources;
+use crate::model::SyncMode;
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ResourceRow>> {
     resources::table
@@ -47,7 +48,7 @@ pub async fn count_push_mode(
     resources::table
         .filter(resources::integration_id.eq(integration_id))
         .filter(resources::deleted_at.is_null())
-        .filter(resources::sync_mode.eq("push"))
+        .filter(resources::sync_mode.eq(SyncMode::Push))
         .count()
         .get_result(conn)
         .await
@@ -86,7 +87,7 @@ pub async fn find_for_update(
 pub async fn set_sync_mode(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    mode: &str,
+    mode: SyncMode,
     at: DateTime<Utc>,
 ) -> QueryResult<ResourceRow> {
     diesel::update(resources::table.find(id))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::models::{IntegrationRow, ResourceRow};
 use super::schema::{integrations, resources, team_members, teams, users};
+use crate::model::SyncMode;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
@@ -165,7 +166,7 @@ pub async fn pushed_resources(
         .inner_join(integrations::table)
         .filter(resources::team_id.eq(team_id))
         .filter(resources::deleted_at.is_null())
-        .filter(resources::sync_mode.eq("push"))
+        .filter(resources::sync_mode.eq(SyncMode::Push))
         .filter(integrations::deleted_at.is_null())
         .order(resources::id.asc())
         .select(ResourceRow::as_select())

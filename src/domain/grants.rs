@@ -16,7 +16,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::runs;
 use crate::db::{propagations, resources, users};
 use crate::error::{AppError, AppResult};
-use crate::model::{Principal, RunTrigger};
+use crate::model::{Principal, RunTrigger, SyncMode};
 
 /// The run trigger of pushes that decisions ask for.
 const PUSH_TRIGGER: RunTrigger = RunTrigger::Grant;
@@ -45,7 +45,7 @@ pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> Ap
             return Err(AppError::not_found(format!("user {}", input.user_id)));
         }
         ensure_live(&resource, &integration)?;
-        if resource.sync_mode != "push" {
+        if resource.sync_mode != SyncMode::Push {
             return Err(AppError::FailedPrecondition(format!(
                 "resource {} is in pull mode: the integration is the source of truth; switch \
                  the resource to push mode first",
@@ -207,7 +207,7 @@ pub async fn expire_periodically(
     }
 }
 
-const SYSTEM: &str = "system";
+const SYSTEM: &str = crate::model::principal::SYSTEM_NAME;
 const EXPIRED: &str = "expired";
 
 /// Revokes the expired grants on a resource whose lock the caller holds (of one user, if
@@ -291,7 +291,7 @@ pub(crate) fn ensure_live(resource: &ResourceRow, integration: &IntegrationRow) 
 
 /// Whether decisions on the resource reach the remote system: push mode, nothing deleted.
 fn is_pushed(resource: &ResourceRow, integration: &IntegrationRow) -> bool {
-    resource.sync_mode == "push"
+    resource.sync_mode == SyncMode::Push
         && resource.deleted_at.is_none()
         && integration.deleted_at.is_none()
 }

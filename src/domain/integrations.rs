@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -134,19 +133,15 @@ pub async fn create(
             tracing::info!(integration_id = %row.id, name = %row.name, r#type = %row.integration_type, "integration created");
             view(&mut conn, row).await
         }
-        Err(AppError::Internal(cause)) if is_unique_violation(&cause) => {
+        Err(error) if error.is_unique_violation_on(REQUEST_ID_CONSTRAINT) => {
             // A concurrent retry with the same request id won the race: answer with its result.
-            let on_request_id = matches!(
-                cause.downcast_ref::<DieselError>(),
-                Some(DieselError::DatabaseError(_, info))
-                    if info.constraint_name() == Some("integrations_create_request_id_key")
-            );
-            if on_request_id
-                && let Some(request_id) = &input.request_id
-                && let Some(existing) = store::find_by_request_id(&mut conn, request_id).await?
-            {
-                return view(&mut conn, existing).await;
+            let request_id = input.request_id.as_deref().unwrap_or_default();
+            match store::find_by_request_id(&mut conn, request_id).await? {
+                Some(existing) => view(&mut conn, existing).await,
+                None => Err(error),
             }
+        }
+        Err(error) if error.is_unique_violation_on(NAME_CONSTRAINT) => {
             Err(duplicate_name(&input.name))
         }
         Err(other) => Err(other),
@@ -228,7 +223,7 @@ pub async fn update(
     .await;
     match result {
         Ok(row) => view(&mut conn, row).await,
-        Err(AppError::Internal(cause)) if is_unique_violation(&cause) => {
+        Err(error) if error.is_unique_violation_on(NAME_CONSTRAINT) => {
             Err(duplicate_name(update.name.as_deref().unwrap_or_default()))
         }
         Err(other) => Err(other),
@@ -416,18 +411,13 @@ fn changed_field_names(update: &IntegrationUpdate) -> Vec<&'static str> {
     .collect()
 }
 
+/// The unique index that keeps live integrations' names apart.
+const NAME_CONSTRAINT: &str = "integrations_active_name";
+/// The unique key that makes a create with a request id answer its first result again.
+const REQUEST_ID_CONSTRAINT: &str = "integrations_create_request_id_key";
+
 fn duplicate_name(name: &str) -> AppError {
     AppError::AlreadyExists(format!("an integration named {name:?} already exists"))
-}
-
-fn is_unique_violation(cause: &anyhow::Error) -> bool {
-    matches!(
-        cause.downcast_ref::<DieselError>(),
-        Some(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Asking for sync runs and cancelling them. A run is a row; at most one per integration is
 //! queued or running (a partial unique index guarantees it across replicas).
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -72,15 +71,7 @@ pub async fn trigger(
     .await;
     match outcome {
         // Another caller queued a run between our check and insert: theirs is the answer.
-        Err(AppError::Internal(cause))
-            if matches!(
-                cause.downcast_ref::<DieselError>(),
-                Some(DieselError::DatabaseError(
-                    DatabaseErrorKind::UniqueViolation,
-                    _
-                ))
-            ) =>
-        {
+        Err(error) if error.is_unique_violation_on(ONE_ACTIVE_RUN_CONSTRAINT) => {
             runs::find_active(&mut conn, integration_id)
                 .await?
                 .ok_or_else(|| AppError::Unavailable("sync run queue is busy, retry".into()))
@@ -88,6 +79,9 @@ pub async fn trigger(
         other => other,
     }
 }
+
+/// The unique index that keeps an integration to one queued or running run.
+const ONE_ACTIVE_RUN_CONSTRAINT: &str = "sync_runs_one_active";
 
 /// Cancels a queued or running run; cancelling a cancelled run answers with it unchanged.
 pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppResult<SyncRunRow> {

@@ -14,25 +14,10 @@ use crate::db::retry::transaction_retrying;
 use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::model::LinkUsersBy;
-use crate::model::Principal;
+use crate::model::{Principal, SyncMode};
 
 /// The reason recorded on grants made from the remote's members by a switch to push mode.
 pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mode";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    Pull,
-    Push,
-}
-
-impl SyncMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncMode::Pull => "pull",
-            SyncMode::Push => "push",
-        }
-    }
-}
 
 /// Sets the resource's mode; returns it with its integration's last successful pull.
 ///
@@ -68,10 +53,10 @@ pub async fn set_resource_sync_mode(
                 integration.id
             )));
         }
-        if resource.sync_mode == mode.as_str() {
+        if resource.sync_mode == mode {
             return Ok((resource, integration.last_pulled_at));
         }
-        let updated = resources::set_sync_mode(conn, id, mode.as_str(), Utc::now()).await?;
+        let updated = resources::set_sync_mode(conn, id, mode, Utc::now()).await?;
         audit::record(
             conn,
             AuditEntry {
@@ -79,7 +64,7 @@ pub async fn set_resource_sync_mode(
                 action: "resource.sync_mode",
                 integration_id: Some(integration.id),
                 resource_id: Some(id),
-                details: json!({"from": resource.sync_mode, "to": mode.as_str()}),
+                details: json!({"from": resource.sync_mode.as_str(), "to": mode.as_str()}),
             },
         )
         .await?;

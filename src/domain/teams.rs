@@ -2,7 +2,6 @@
 //! for one; the team's members are pushed to those resources as they join and leave.
 
 use chrono::Utc;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncPgConnection;
 use futures::future::join_all;
 use serde_json::json;
@@ -46,8 +45,11 @@ pub async fn create(
     let mut conn = ctx.pool.get().await?;
     let team = transaction_retrying(&mut conn, "create team", async |conn| {
         ensure_users(conn, &input.member_user_ids).await?;
-        let team = match store::insert(conn, Uuid::now_v7(), &input.name).await {
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+        let team = match store::insert(conn, Uuid::now_v7(), &input.name)
+            .await
+            .map_err(AppError::from)
+        {
+            Err(error) if error.is_unique_violation_on("teams_name") => {
                 return Err(AppError::AlreadyExists(format!(
                     "a team named {:?} already exists",
                     input.name
@@ -373,6 +375,11 @@ fn safe_reason(error: &AppError) -> String {
         AppError::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "team resource");
             "internal error (details in the service log)".into()
+        }
+        AppError::Database(cause) => {
+            // Its text is the driver's: the status says what it means, the log says the rest.
+            tracing::error!(error = %cause, "team resource");
+            cause.reply().1.to_owned()
         }
         other => other.to_string(),
     }

@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::Engine;
 use super::push_plan::Step;
 use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::model::principal::SYSTEM_NAME;
+use crate::model::{PropagationStatus, Role};
 
 #[derive(Debug, QueryableByName)]
 pub(super) struct PendingMark {
@@ -28,12 +30,8 @@ pub(super) async fn settle(
     engine: &Engine,
     integration_id: Uuid,
     pending: &[PendingMark],
-) -> diesel::QueryResult<()> {
-    let mut conn = engine
-        .pool
-        .get()
-        .await
-        .map_err(|error| diesel::result::Error::QueryBuilderError(error.into()))?;
+) -> crate::error::AppResult<()> {
+    let mut conn = engine.pool.get().await?;
     use diesel::sql_types::{Array, Timestamptz};
     diesel::sql_query(
         "DELETE FROM propagations p
@@ -46,7 +44,7 @@ pub(super) async fn settle(
     .bind::<Array<Timestamptz>, _>(pending.iter().map(|m| m.updated_at).collect::<Vec<_>>())
     .execute(&mut conn)
     .await?;
-    summarise_resources(&mut conn, integration_id).await
+    Ok(summarise_resources(&mut conn, integration_id).await?)
 }
 
 /// Each push-mode resource shows the worst state of its members' pushes (written only when it
@@ -79,7 +77,7 @@ async fn summarise_resources(
 }
 
 pub(super) async fn mark_in_sync(engine: &Engine, step: &Step) -> anyhow::Result<()> {
-    if step.last_status.as_deref() == Some("in_sync") {
+    if step.last_status == Some(PropagationStatus::InSync) {
         return Ok(());
     }
     let mut conn = engine.pool.get().await?;
@@ -96,12 +94,13 @@ pub(super) async fn set_in_sync(
     };
     diesel::sql_query(
         "INSERT INTO propagations (resource_id, user_id, integration_id, status)
-         SELECT id, $2, integration_id, 'in_sync' FROM resources WHERE id = $1
+         SELECT id, $2, integration_id, $3 FROM resources WHERE id = $1
          ON CONFLICT (resource_id, user_id) DO UPDATE
-             SET status = 'in_sync', error = NULL, attempts = 0, updated_at = now()",
+             SET status = excluded.status, error = NULL, attempts = 0, updated_at = now()",
     )
     .bind::<SqlUuid, _>(step.resource_id)
     .bind::<SqlUuid, _>(user_id)
+    .bind::<Text, _>(PropagationStatus::InSync)
     .execute(conn)
     .await?;
     Ok(())
@@ -135,12 +134,12 @@ pub(super) async fn record_failure(
     diesel::sql_query(
         "INSERT INTO propagations (resource_id, user_id, integration_id, status, error, attempts,
                                    next_attempt_at)
-         SELECT id, $2, integration_id, 'error', $3, $4,
+         SELECT id, $2, integration_id, $6, $3, $4,
                 CASE WHEN $5 IS NULL THEN 'infinity'::timestamptz
                      ELSE now() + make_interval(secs => $5::float8) END
          FROM resources WHERE id = $1
          ON CONFLICT (resource_id, user_id) DO UPDATE
-             SET status = 'error', error = excluded.error, attempts = excluded.attempts,
+             SET status = excluded.status, error = excluded.error, attempts = excluded.attempts,
                  next_attempt_at = excluded.next_attempt_at, updated_at = now()",
     )
     .bind::<SqlUuid, _>(step.resource_id)
@@ -148,6 +147,7 @@ pub(super) async fn record_failure(
     .bind::<Text, _>(reason)
     .bind::<Integer, _>(attempts)
     .bind::<Nullable<BigInt>, _>(delay.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+    .bind::<Text, _>(PropagationStatus::Error)
     .execute(&mut conn)
     .await?;
     Ok(())
@@ -163,7 +163,7 @@ pub(super) async fn audit_drift(
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-         VALUES (uuid_generate_v7(), 'system', 'system', 'access.drift_corrected', $1, $2, $3)",
+         VALUES (uuid_generate_v7(), $4, $5, 'access.drift_corrected', $1, $2, $3)",
     )
     .bind::<SqlUuid, _>(integration.id)
     .bind::<SqlUuid, _>(step.resource_id)
@@ -176,6 +176,8 @@ pub(super) async fn audit_drift(
         "before": before,
         "after": after,
     }))
+    .bind::<Text, _>(SYSTEM_NAME)
+    .bind::<Text, _>(Role::System)
     .execute(conn)
     .await?;
     Ok(())

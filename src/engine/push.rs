@@ -4,7 +4,7 @@
 //! exponential backoff. Removing a member nobody decided on, or putting back one that was
 //! pushed before, corrects drift and is audited.
 
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::Engine;
@@ -19,7 +19,7 @@ use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
-use crate::model::{RunPhase, RunTrigger};
+use crate::model::{PropagationStatus, PushOp, RunPhase, RunTrigger};
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
@@ -36,9 +36,10 @@ pub async fn reconcile(
         // Read first: a mark made after this is never mistaken for one the plan covered.
         let pending: Vec<PendingMark> = diesel::sql_query(
             "SELECT resource_id, user_id, updated_at FROM propagations
-             WHERE integration_id = $1 AND status = 'pending'",
+             WHERE integration_id = $1 AND status = $2",
         )
         .bind::<SqlUuid, _>(integration.id)
+        .bind::<Text, _>(PropagationStatus::Pending)
         .load(&mut conn)
         .await
         .map_err(internal)?;
@@ -57,13 +58,14 @@ pub async fn reconcile(
         if stop.is_cancelled() {
             return Err(Stopped::Cancelled);
         }
-        let outcome = match step.op.as_str() {
-            "keep" => {
+        let outcome = match step.op {
+            PushOp::Keep => {
                 counts.unchanged += 1;
                 mark_in_sync(engine, &step).await
             }
-            _ if !step.due && !retry_all => continue,
-            "add" => {
+            // A failed add or remove waits for its backoff, unless a person asked for a sync.
+            PushOp::Add | PushOp::Remove if !step.due && !retry_all => continue,
+            PushOp::Add => {
                 add(
                     engine,
                     run,
@@ -75,7 +77,7 @@ pub async fn reconcile(
                 )
                 .await
             }
-            _ => {
+            PushOp::Remove => {
                 remove(
                     engine,
                     run,
@@ -145,7 +147,7 @@ async fn add(
         Ok(()) => {
             counts.created += 1;
             // It was pushed before and is missing now: someone removed it by hand.
-            let drift = step.last_status.as_deref() == Some("in_sync");
+            let drift = step.last_status == Some(PropagationStatus::InSync);
             let pair_key = access_pair_key(&step.resource_external_id, account_external_id);
             let mut conn = engine.pool.get().await?;
             conn.transaction::<_, anyhow::Error, _>(async |conn| {
@@ -198,7 +200,7 @@ async fn remove(
             counts.deleted += 1;
             // A pending propagation is a decision being carried out (a revocation, a team
             // member leaving); anything else is a member nobody decided on: drift.
-            let drift = step.last_status.as_deref() != Some("pending");
+            let drift = step.last_status != Some(PropagationStatus::Pending);
             let mut conn = engine.pool.get().await?;
             conn.transaction::<_, anyhow::Error, _>(async |conn| {
                 diesel::sql_query(

@@ -5,6 +5,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use crate::model::{PropagationStatus, PushOp};
+
 /// Every operation the push-mode resources of an integration need, with what the last push of
 /// each did. `op`: add (desired, not a remote member), remove (a remote member not desired),
 /// keep (both).
@@ -50,8 +52,9 @@ pub(super) const PLAN: &str = "
 
 #[derive(Debug, QueryableByName)]
 pub(super) struct Step {
+    /// Read strictly: a word the plan does not make is an error, never some other operation.
     #[diesel(sql_type = Text)]
-    pub(super) op: String,
+    pub(super) op: PushOp,
     #[diesel(sql_type = SqlUuid)]
     pub(super) resource_id: Uuid,
     #[diesel(sql_type = Text)]
@@ -70,7 +73,7 @@ pub(super) struct Step {
     #[diesel(sql_type = Nullable<Text>)]
     pub(super) link_conflict: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub(super) last_status: Option<String>,
+    pub(super) last_status: Option<PropagationStatus>,
     #[diesel(sql_type = Integer)]
     pub(super) attempts: i32,
     #[diesel(sql_type = Bool)]

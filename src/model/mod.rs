@@ -1,16 +1,26 @@
 //! Values every layer speaks, with their one mapping to the database. The bottom layer: it
 //! imports nothing from the rest of the crate.
 
+// First, so that the modules below see the macros.
+mod text_column;
+#[macro_use]
+mod text_enum;
+
 pub mod link_users_by;
 pub mod principal;
+pub mod propagation_status;
+pub mod push_op;
 pub mod run_phase;
 pub mod run_state;
 pub mod run_stats;
 pub mod run_trigger;
-mod text_column;
+pub mod sync_mode;
 
 pub use link_users_by::LinkUsersBy;
 pub use principal::{Principal, Role};
+pub use propagation_status::PropagationStatus;
+pub use push_op::PushOp;
 pub use run_phase::RunPhase;
 pub use run_state::RunState;
 pub use run_trigger::RunTrigger;
+pub use sync_mode::SyncMode;

@@ -2,9 +2,20 @@
 //! audit events they cause.
 
 use std::fmt;
+use std::io::Write;
+
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+
+/// The name the audit log gives the service itself (see [`Principal::system`]).
+pub const SYSTEM_NAME: &str = "system";
 
 /// What a token may do. Each role may do everything the roles below it may.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum Role {
     /// The service itself, as the audit log names it for changes nobody asked for directly.
     /// No token has it ([`Role::ALL`] and [`Role::parse`] leave it out), and it ranks below
@@ -34,6 +45,29 @@ impl Role {
     /// A token role by name.
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    /// An actor's role as the audit log stores it: a token role, or `system`.
+    pub fn parse_actor(text: &str) -> Option<Role> {
+        match text {
+            "system" => Some(Role::System),
+            token_role => Role::parse(token_role),
+        }
+    }
+}
+
+/// The audit log's `actor_role` (its CHECK allows the token roles and `system`).
+impl ToSql<Text, Pg> for Role {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(self.as_str().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Pg> for Role {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        Self::parse_actor(&name).ok_or_else(|| format!("unknown actor role {name:?}").into())
     }
 }
 
@@ -65,7 +99,7 @@ impl Principal {
     /// admin token). Audited as `system`/`system`, as the sync engine's own changes are.
     pub fn system() -> Self {
         Principal {
-            name: "system".into(),
+            name: SYSTEM_NAME.into(),
             role: Role::System,
         }
     }

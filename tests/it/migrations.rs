@@ -84,6 +84,32 @@ async fn the_database_refuses_to_remove_accounts_and_resources() {
     }
 }
 
+/// The words the model reads strictly are the only ones the schema lets in: an unknown one is
+/// refused on the way in, so it can never reach a read as a fallback.
+#[tokio::test]
+async fn the_schema_refuses_values_the_model_does_not_know() {
+    use diesel_async::SimpleAsyncConnection;
+    let app = crate::harness::TestApp::spawn_without_sync().await;
+    let mut conn = app.owner_conn().await;
+    conn.batch_execute(
+        "INSERT INTO audit_events (id, actor_name, actor_role, action, details)
+         VALUES (uuid_generate_v7(), 'system', 'system', 'test.known', '{}')",
+    )
+    .await
+    .expect("system is an actor role");
+    let error = conn
+        .batch_execute(
+            "INSERT INTO audit_events (id, actor_name, actor_role, action, details)
+             VALUES (uuid_generate_v7(), 'x', 'root', 'test.unknown', '{}')",
+        )
+        .await
+        .expect_err("root is no actor role");
+    assert!(
+        error.to_string().contains("audit_events_actor_role_check"),
+        "{error}"
+    );
+}
+
 /// Reverts the migrations down to the state before 000005; returns how many it reverted.
 async fn revert_to_before_000005(url: &str) -> usize {
     let mut reverted_count = 0;

@@ -167,14 +167,10 @@ async fn retry_does_not_repeat_other_errors() {
     .await;
     let error = result.unwrap_err();
     assert!(!error.is_transaction_conflict(), "{error:?}");
-    let unique_violation = matches!(
-        &error,
-        AppError::Internal(cause) if matches!(
-            cause.downcast_ref::<DieselError>(),
-            Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-        )
+    assert!(
+        error.is_unique_violation_on("retry_probe_pkey"),
+        "{error:?}"
     );
-    assert!(unique_violation, "{error:?}");
     assert_eq!(attempts.count(), 1);
 
     let result: Result<(), AppError> = transaction_retrying(&mut conn, "test", async |_conn| {

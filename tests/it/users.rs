@@ -311,3 +311,36 @@ async fn get_user_errors_name_the_field_and_callers_need_a_token() {
         Code::Unauthenticated,
     );
 }
+
+#[tokio::test]
+async fn a_page_token_serves_only_the_filter_it_was_made_for() {
+    let app = TestApp::spawn_without_sync().await;
+    for name in ["alan", "alba", "albert"] {
+        insert_user(&app, None, name).await;
+    }
+    let mut viewer = client(&app, Some(Role::Viewer)).await;
+    let first = list(&mut viewer, "al", 1, String::new()).await;
+    assert_eq!(usernames(&first), ["alan"]);
+
+    // Another page size is still the same list: the token carries on where it stopped.
+    let rest = list(&mut viewer, "al", 5, first.next_page_token.clone()).await;
+    assert_eq!(usernames(&rest), ["alba", "albert"]);
+
+    // Another query would page through another list from a position in this one.
+    let status = expect_code(
+        viewer
+            .list_users(ListUsersRequest {
+                query: "alb".into(),
+                page_size: 1,
+                page_token: first.next_page_token,
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status
+            .message()
+            .starts_with("page_token: was made for another"),
+        "{status:?}"
+    );
+}

@@ -6,6 +6,8 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
+use crate::model::Role;
+use crate::model::principal::SYSTEM_NAME;
 use crate::model::run_stats::ChangeCounts;
 
 const RESTORE: &str = "
@@ -16,7 +18,7 @@ const RESTORE: &str = "
         RETURNING r.id, r.name, r.external_id
     ), audited AS (
         INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-        SELECT uuid_generate_v7(), 'system', 'system', 'resource.restore', $1, id,
+        SELECT uuid_generate_v7(), $3, $4, 'resource.restore', $1, id,
                json_build_object('run_id', $2::uuid, 'name', name, 'external_id', external_id)
         FROM restored
     )
@@ -54,7 +56,7 @@ const SOFT_DELETE: &str = "
         RETURNING r.id, r.name, r.external_id
     ), audited AS (
         INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-        SELECT uuid_generate_v7(), 'system', 'system', 'resource.soft_delete', $1, id,
+        SELECT uuid_generate_v7(), $3, $4, 'resource.soft_delete', $1, id,
                json_build_object('run_id', $2::uuid, 'name', name, 'external_id', external_id)
         FROM gone
     )
@@ -67,10 +69,16 @@ pub async fn merge(
     run_id: Uuid,
     listed: i64,
 ) -> Result<ChangeCounts, tokio_postgres::Error> {
-    let both: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&integration_id, &run_id];
-    let restored: i64 = tx.query_one(RESTORE, &both).await?.get(0);
+    // The audited actor is the service itself, spelled as the model spells it.
+    let audited: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+        &integration_id,
+        &run_id,
+        &SYSTEM_NAME,
+        &Role::System.as_str(),
+    ];
+    let restored: i64 = tx.query_one(RESTORE, &audited).await?.get(0);
     let upserted = tx.query_one(UPSERT, &[&integration_id]).await?;
-    let deleted: i64 = tx.query_one(SOFT_DELETE, &both).await?.get(0);
+    let deleted: i64 = tx.query_one(SOFT_DELETE, &audited).await?.get(0);
     Ok(counts(
         listed,
         upserted.get(0),
