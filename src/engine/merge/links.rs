@@ -51,16 +51,32 @@ pub(super) fn matching_user_sql(policy: LinkUsersBy, alias: &str) -> String {
 }
 
 /// SQL true when the staged row `alias` may be linked now: its key is said by no other account
-/// of this listing and was never another account's link. `$1` is the integration id.
+/// of this listing and was never another account's link (see [`holders`]).
 pub(super) fn linkable_sql(policy: LinkUsersBy, alias: &str) -> String {
     let key = key_sql(policy, alias);
     format!(
         "(NOT EXISTS (SELECT 1 FROM link_shared d WHERE d.key = {key}) \
-          AND NOT EXISTS (SELECT 1 FROM accounts h \
-                          WHERE h.integration_id = $1 AND h.link_key = {key} \
-                            AND h.external_id <> {alias}.external_id))"
+          AND NOT EXISTS (SELECT 1 FROM link_holders h \
+                          WHERE h.key = {key} \
+                            AND NOT (h.first = {alias}.external_id \
+                                     AND h.last = {alias}.external_id)))"
     )
 }
+
+/// The keys accounts of the integration were linked by, with the first and last external id
+/// holding each, as they stand before this merge. A table of its own, indexed and analysed:
+/// checked once per new account, a lookup in `accounts` itself would scan the heap the same
+/// statement is filling (the planner sees it empty), which goes quadratic on an initial sync.
+const CREATE_HOLDERS: &str =
+    "CREATE TEMP TABLE link_holders (key text, first text, last text) ON COMMIT DROP";
+
+const FILL_HOLDERS: &str = "
+    INSERT INTO link_holders
+    SELECT link_key, min(external_id), max(external_id)
+    FROM accounts WHERE integration_id = $1 AND link_key IS NOT NULL
+    GROUP BY link_key";
+
+const INDEX_HOLDERS: &str = "CREATE INDEX ON link_holders (key); ANALYZE link_holders";
 
 /// Keys said by more than one account of this listing. Dropped with the transaction.
 fn shared_keys(policy: LinkUsersBy) -> String {
@@ -126,6 +142,9 @@ pub(super) async fn prepare(
     policy: LinkUsersBy,
 ) -> Result<(), tokio_postgres::Error> {
     tx.batch_execute(&shared_keys(policy)).await?;
+    tx.batch_execute(CREATE_HOLDERS).await?;
+    tx.execute(FILL_HOLDERS, &[&integration_id]).await?;
+    tx.batch_execute(INDEX_HOLDERS).await?;
     if policy == LinkUsersBy::None {
         return Ok(());
     }
