@@ -20,7 +20,12 @@ pub use links::LinkReport;
 /// and that have no statistics yet: the planner then guesses a handful of rows and picks nested
 /// loops that go quadratic (hours for an initial sync of a million memberships). Hash and merge
 /// joins are right for every statement here, and they get the memory to stay off disk.
-const PLANNER_SETTINGS: &str = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'";
+///
+/// JIT is off: these statements are large (the link re-check alone compiles to hundreds of
+/// functions) and their estimated cost is high, so PostgreSQL spent up to 2 s per statement
+/// compiling them, more than running them took.
+const PLANNER_SETTINGS: &str =
+    "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 
 /// Makes the planner see the staged row counts (autovacuum never analyses temporary tables). A
 /// small sample is enough for counts and join sizes; the default one cost most of a second.
