@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::models::{IntegrationRow, ResourceRow};
 use super::schema::{integrations, resources, team_members, teams, users};
-use crate::model::SyncMode;
+use crate::model::{PropagationStatus, SyncMode};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
@@ -200,11 +200,11 @@ pub async fn insert_team_resource(
     let recorded = diesel::sql_query(
         "INSERT INTO resources (id, integration_id, external_id, resource_type, name, description,
                                 sync_mode, propagation_status, team_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'push', 'pending', $7)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7)
          ON CONFLICT (integration_id, external_id) DO UPDATE
              SET resource_type = excluded.resource_type, name = excluded.name,
-                 description = excluded.description, sync_mode = 'push',
-                 propagation_status = 'pending', propagation_error = NULL,
+                 description = excluded.description, sync_mode = excluded.sync_mode,
+                 propagation_status = excluded.propagation_status, propagation_error = NULL,
                  team_id = excluded.team_id, deleted_at = NULL, updated_at = now()
              WHERE resources.team_id IS NULL OR resources.team_id = excluded.team_id
          RETURNING resources.id",
@@ -216,6 +216,8 @@ pub async fn insert_team_resource(
     .bind::<Text, _>(new.name)
     .bind::<Text, _>(new.description)
     .bind::<SqlUuid, _>(new.team_id)
+    .bind::<Text, _>(SyncMode::Push)
+    .bind::<Text, _>(PropagationStatus::Pending)
     .get_result::<RecordedId>(conn)
     .await
     .optional()?;

@@ -7,8 +7,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::Engine;
+use super::EngineConfig;
 use super::push_plan::Step;
+use crate::db::Pool;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::model::principal::SYSTEM_NAME;
 use crate::model::{PropagationStatus, Role};
@@ -27,11 +28,11 @@ pub(super) struct PendingMark {
 /// the remote did not have, say) are done with; each push-mode resource shows the worst state of
 /// its members' pushes. Marks made or renewed while pushing are left for the next run.
 pub(super) async fn settle(
-    engine: &Engine,
+    pool: &Pool,
     integration_id: Uuid,
     pending: &[PendingMark],
 ) -> crate::error::AppResult<()> {
-    let mut conn = engine.pool.get().await?;
+    let mut conn = pool.get().await?;
     use diesel::sql_types::{Array, Timestamptz};
     diesel::sql_query(
         "DELETE FROM propagations p
@@ -76,11 +77,11 @@ async fn summarise_resources(
     Ok(())
 }
 
-pub(super) async fn mark_in_sync(engine: &Engine, step: &Step) -> anyhow::Result<()> {
+pub(super) async fn mark_in_sync(pool: &Pool, step: &Step) -> anyhow::Result<()> {
     if step.last_status == Some(PropagationStatus::InSync) {
         return Ok(());
     }
-    let mut conn = engine.pool.get().await?;
+    let mut conn = pool.get().await?;
     set_in_sync(&mut conn, step).await?;
     Ok(())
 }
@@ -109,7 +110,8 @@ pub(super) async fn set_in_sync(
 /// Records a failed push and when to try again: the delay doubles with each attempt, up to the
 /// engine's cap; after the last allowed attempt it waits for a person (or a new decision).
 pub(super) async fn record_failure(
-    engine: &Engine,
+    pool: &Pool,
+    config: &EngineConfig,
     step: &Step,
     reason: &str,
 ) -> anyhow::Result<()> {
@@ -117,7 +119,6 @@ pub(super) async fn record_failure(
         return Ok(());
     };
     let attempts = step.attempts + 1;
-    let config = &engine.config;
     let delay = if attempts >= config.push_max_attempts {
         None
     } else {
@@ -130,7 +131,7 @@ pub(super) async fn record_failure(
         )
     };
     tracing::warn!(resource = %step.resource_name, %user_id, attempts, %reason, "push failed");
-    let mut conn = engine.pool.get().await?;
+    let mut conn = pool.get().await?;
     diesel::sql_query(
         "INSERT INTO propagations (resource_id, user_id, integration_id, status, error, attempts,
                                    next_attempt_at)
@@ -186,15 +187,16 @@ pub(super) async fn audit_drift(
 /// When the remote cannot be reached at all, the pushes waiting for it count a failed attempt
 /// each, so that callers see ERROR with attempts rather than PENDING forever.
 pub async fn record_unreachable(
-    engine: &Engine,
+    pool: &Pool,
+    config: &EngineConfig,
     integration_id: Uuid,
     reason: &str,
 ) -> anyhow::Result<()> {
-    let mut conn = engine.pool.get().await?;
-    let base = i64::try_from(engine.config.push_retry_base.as_secs())
+    let mut conn = pool.get().await?;
+    let base = i64::try_from(config.push_retry_base.as_secs())
         .unwrap_or(1)
         .max(1);
-    let cap = i64::try_from(engine.config.push_retry_max.as_secs()).unwrap_or(i64::MAX);
+    let cap = i64::try_from(config.push_retry_max.as_secs()).unwrap_or(i64::MAX);
     diesel::sql_query(
         "UPDATE propagations
          SET status = 'error', error = $2, attempts = attempts + 1, updated_at = now(),

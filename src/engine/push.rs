@@ -5,9 +5,10 @@
 //! pushed before, corrects drift and is audited.
 
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
 
-use super::Engine;
+use super::EngineConfig;
 use super::access_key::access_pair_key;
 use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
@@ -16,6 +17,7 @@ use super::push_plan::{PLAN, Step};
 use super::run_handle::RunHandle;
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
+use crate::db::Pool;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
@@ -24,77 +26,44 @@ use crate::model::{PropagationStatus, PushOp, RunPhase, RunTrigger};
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
 pub async fn reconcile(
-    engine: &Engine,
+    pool: &Pool,
+    config: &EngineConfig,
     handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     connector: &dyn Connector,
 ) -> Result<(ChangeCounts, i64), Stopped> {
-    let (run, stop) = (handle.run, handle.stop);
     handle.enter_phase(RunPhase::Push).await?;
-    let (pending, steps) = {
-        let mut conn = engine.pool.get().await.map_err(internal)?;
-        // Read first: a mark made after this is never mistaken for one the plan covered.
-        let pending: Vec<PendingMark> = diesel::sql_query(
-            "SELECT resource_id, user_id, updated_at FROM propagations
-             WHERE integration_id = $1 AND status = $2",
-        )
-        .bind::<SqlUuid, _>(integration.id)
-        .bind::<Text, _>(PropagationStatus::Pending)
-        .load(&mut conn)
-        .await
-        .map_err(internal)?;
-        let steps: Vec<Step> = diesel::sql_query(PLAN)
-            .bind::<SqlUuid, _>(integration.id)
-            .load(&mut conn)
-            .await
-            .map_err(internal)?;
-        (pending, steps)
-    };
+    let (pending, steps) = read_plan(pool, integration).await.map_err(internal)?;
     // A person asking for a sync wants every failed push tried again now, backoff or not.
-    let retry_all = run.trigger == RunTrigger::Manual;
-    let mut counts = ChangeCounts::default();
-    let mut failed = 0;
+    let retry_all = handle.run.trigger == RunTrigger::Manual;
+    let mut pusher = Pusher {
+        pool,
+        config,
+        run: handle.run,
+        integration,
+        connector,
+        counts: ChangeCounts::default(),
+        failed: 0,
+    };
     for step in steps {
-        if stop.is_cancelled() {
+        if handle.stop.is_cancelled() {
             return Err(Stopped::Cancelled);
         }
-        let outcome = match step.op {
+        match step.op {
             PushOp::Keep => {
-                counts.unchanged += 1;
-                mark_in_sync(engine, &step).await
+                pusher.counts.unchanged += 1;
+                mark_in_sync(pool, &step).await
             }
             // A failed add or remove waits for its backoff, unless a person asked for a sync.
             PushOp::Add | PushOp::Remove if !step.due && !retry_all => continue,
-            PushOp::Add => {
-                add(
-                    engine,
-                    run,
-                    integration,
-                    connector,
-                    &step,
-                    &mut counts,
-                    &mut failed,
-                )
-                .await
-            }
-            PushOp::Remove => {
-                remove(
-                    engine,
-                    run,
-                    integration,
-                    connector,
-                    &step,
-                    &mut counts,
-                    &mut failed,
-                )
-                .await
-            }
-        };
-        outcome.map_err(internal)?;
+            PushOp::Add | PushOp::Remove => pusher.carry_out(&step).await,
+        }
+        .map_err(internal)?;
     }
-    settle(engine, integration.id, &pending)
+    settle(pool, integration.id, &pending)
         .await
         .map_err(internal)?;
+    let Pusher { counts, failed, .. } = pusher;
     handle
         .emit(
             EventDraft::new(EventKind::PhaseFinished)
@@ -109,127 +78,168 @@ pub async fn reconcile(
     Ok((counts, failed))
 }
 
-async fn add(
-    engine: &Engine,
-    run: &SyncRunRow,
+/// The pending marks as they are now, then the plan. Read in this order, a mark made after the
+/// plan was read is never mistaken for one the plan covered.
+async fn read_plan(
+    pool: &Pool,
     integration: &IntegrationRow,
-    connector: &dyn Connector,
-    step: &Step,
-    counts: &mut ChangeCounts,
-    failed: &mut i64,
-) -> anyhow::Result<()> {
-    let (Some(account_id), Some(account_external_id)) =
-        (step.account_id, &step.account_external_id)
-    else {
-        *failed += 1;
-        let reason = format!(
-            "user {} has no account in integration {:?}",
-            step.user_id.map(|id| id.to_string()).unwrap_or_default(),
-            integration.name
-        );
-        return record_failure(engine, step, &reason).await;
-    };
-    if let Some(conflict) = &step.link_conflict {
-        // The account may not be this user's: giving it the user's access could hand it to
-        // someone else. Removals still go through: taking access away is never the unsafe way.
-        *failed += 1;
-        let reason = format!(
-            "account {account_external_id:?} is held from user {}: its link is in conflict \
-             ({conflict}); nothing is added until a sync finds the conflict gone",
-            step.user_id.map(|id| id.to_string()).unwrap_or_default(),
-        );
-        return record_failure(engine, step, &reason).await;
-    }
-    match connector
-        .add_member(&step.resource_external_id, account_external_id)
-        .await
-    {
-        Ok(()) => {
-            counts.created += 1;
-            // It was pushed before and is missing now: someone removed it by hand.
-            let drift = step.last_status == Some(PropagationStatus::InSync);
-            let pair_key = access_pair_key(&step.resource_external_id, account_external_id);
-            let mut conn = engine.pool.get().await?;
-            conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                diesel::sql_query(
-                    "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
-                     SELECT $1, $2, $3, $4
-                     WHERE NOT EXISTS (SELECT 1 FROM pulled_access
-                                       WHERE resource_id = $2 AND account_id = $3 AND removed_at IS NULL)",
-                )
-                .bind::<SqlUuid, _>(integration.id)
-                .bind::<SqlUuid, _>(step.resource_id)
-                .bind::<SqlUuid, _>(account_id)
-                .bind::<BigInt, _>(pair_key)
-                .execute(conn)
-                .await?;
-                set_in_sync(conn, step).await?;
-                if drift {
-                    audit_drift(conn, run, integration, step, "absent", "member").await?;
+) -> anyhow::Result<(Vec<PendingMark>, Vec<Step>)> {
+    let mut conn = pool.get().await?;
+    let pending: Vec<PendingMark> = diesel::sql_query(
+        "SELECT resource_id, user_id, updated_at FROM propagations
+         WHERE integration_id = $1 AND status = $2",
+    )
+    .bind::<SqlUuid, _>(integration.id)
+    .bind::<Text, _>(PropagationStatus::Pending)
+    .load(&mut conn)
+    .await?;
+    let steps: Vec<Step> = diesel::sql_query(PLAN)
+        .bind::<SqlUuid, _>(integration.id)
+        .load(&mut conn)
+        .await?;
+    Ok((pending, steps))
+}
+
+/// One run's push: what it needs to carry out operations, and what they came to.
+struct Pusher<'a> {
+    pool: &'a Pool,
+    config: &'a EngineConfig,
+    run: &'a SyncRunRow,
+    integration: &'a IntegrationRow,
+    connector: &'a dyn Connector,
+    counts: ChangeCounts,
+    failed: i64,
+}
+
+impl Pusher<'_> {
+    /// Adds or removes one member on the remote, then records the outcome: done (with its
+    /// drift audit, in one transaction) or failed (with its next retry).
+    async fn carry_out(&mut self, step: &Step) -> anyhow::Result<()> {
+        let (Some(account_id), Some(account)) =
+            (step.account_id, step.account_external_id.as_deref())
+        else {
+            return match step.op {
+                PushOp::Add => {
+                    let reason = format!(
+                        "user {} has no account in integration {:?}",
+                        user_of(step),
+                        self.integration.name
+                    );
+                    self.fail(step, &reason).await
                 }
-                Ok(())
-            })
-            .await
+                // A remote member Oblique knows no account for has nothing to remove by.
+                PushOp::Remove | PushOp::Keep => Ok(()),
+            };
+        };
+        if let (PushOp::Add, Some(conflict)) = (step.op, &step.link_conflict) {
+            // The account may not be this user's: giving it the user's access could hand it to
+            // someone else. Removals still go through: taking access away is never the unsafe way.
+            let reason = format!(
+                "account {account:?} is held from user {}: its link is in conflict \
+                 ({conflict}); nothing is added until a sync finds the conflict gone",
+                user_of(step),
+            );
+            return self.fail(step, &reason).await;
         }
-        Err(error) => {
-            *failed += 1;
-            record_failure(engine, step, &error.to_string()).await
+        let resource = &step.resource_external_id;
+        let done = match step.op {
+            PushOp::Add => self.connector.add_member(resource, account).await,
+            PushOp::Remove => self.connector.remove_member(resource, account).await,
+            PushOp::Keep => Ok(()),
+        };
+        if let Err(error) = done {
+            return self.fail(step, &error.to_string()).await;
         }
+        let (run, integration) = (self.run, self.integration);
+        let mut conn = self.pool.get().await?;
+        match step.op {
+            PushOp::Add => {
+                self.counts.created += 1;
+                conn.transaction::<_, anyhow::Error, _>(async |conn| {
+                    record_added(conn, integration, step, account_id, account).await?;
+                    // It was pushed before and is missing now: someone removed it by hand.
+                    if step.last_status == Some(PropagationStatus::InSync) {
+                        audit_drift(conn, run, integration, step, "absent", "member").await?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            PushOp::Remove => {
+                self.counts.deleted += 1;
+                conn.transaction::<_, anyhow::Error, _>(async |conn| {
+                    record_removed(conn, step, account_id).await?;
+                    // A pending propagation is a decision being carried out (a revocation, a
+                    // team member leaving); anything else is a member nobody decided on: drift.
+                    if step.last_status != Some(PropagationStatus::Pending) {
+                        audit_drift(conn, run, integration, step, "member", "absent").await?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            PushOp::Keep => Ok(()),
+        }
+    }
+
+    async fn fail(&mut self, step: &Step, reason: &str) -> anyhow::Result<()> {
+        self.failed += 1;
+        record_failure(self.pool, self.config, step, reason).await
     }
 }
 
-async fn remove(
-    engine: &Engine,
-    run: &SyncRunRow,
+fn user_of(step: &Step) -> String {
+    step.user_id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// The member is on the remote now: the pulled view says so until the next listing, and its
+/// push is in sync.
+async fn record_added(
+    conn: &mut AsyncPgConnection,
     integration: &IntegrationRow,
-    connector: &dyn Connector,
     step: &Step,
-    counts: &mut ChangeCounts,
-    failed: &mut i64,
+    account_id: Uuid,
+    account_external_id: &str,
 ) -> anyhow::Result<()> {
-    let (Some(account_id), Some(account_external_id)) =
-        (step.account_id, &step.account_external_id)
-    else {
-        return Ok(());
-    };
-    match connector
-        .remove_member(&step.resource_external_id, account_external_id)
-        .await
-    {
-        Ok(()) => {
-            counts.deleted += 1;
-            // A pending propagation is a decision being carried out (a revocation, a team
-            // member leaving); anything else is a member nobody decided on: drift.
-            let drift = step.last_status != Some(PropagationStatus::Pending);
-            let mut conn = engine.pool.get().await?;
-            conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                diesel::sql_query(
-                    "UPDATE pulled_access SET removed_at = now()
-                     WHERE resource_id = $1 AND account_id = $2 AND removed_at IS NULL",
-                )
-                .bind::<SqlUuid, _>(step.resource_id)
-                .bind::<SqlUuid, _>(account_id)
-                .execute(conn)
-                .await?;
-                if let Some(user_id) = step.user_id {
-                    diesel::sql_query(
-                        "DELETE FROM propagations WHERE resource_id = $1 AND user_id = $2",
-                    )
-                    .bind::<SqlUuid, _>(step.resource_id)
-                    .bind::<SqlUuid, _>(user_id)
-                    .execute(conn)
-                    .await?;
-                }
-                if drift {
-                    audit_drift(conn, run, integration, step, "member", "absent").await?;
-                }
-                Ok(())
-            })
-            .await
-        }
-        Err(error) => {
-            *failed += 1;
-            record_failure(engine, step, &error.to_string()).await
-        }
+    diesel::sql_query(
+        "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
+         SELECT $1, $2, $3, $4
+         WHERE NOT EXISTS (SELECT 1 FROM pulled_access
+                           WHERE resource_id = $2 AND account_id = $3 AND removed_at IS NULL)",
+    )
+    .bind::<SqlUuid, _>(integration.id)
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<SqlUuid, _>(account_id)
+    .bind::<BigInt, _>(access_pair_key(
+        &step.resource_external_id,
+        account_external_id,
+    ))
+    .execute(conn)
+    .await?;
+    set_in_sync(conn, step).await?;
+    Ok(())
+}
+
+/// The member is gone from the remote: so is its pulled access, and nothing is left to push.
+async fn record_removed(
+    conn: &mut AsyncPgConnection,
+    step: &Step,
+    account_id: Uuid,
+) -> anyhow::Result<()> {
+    diesel::sql_query(
+        "UPDATE pulled_access SET removed_at = now()
+         WHERE resource_id = $1 AND account_id = $2 AND removed_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<SqlUuid, _>(account_id)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(user_id) = step.user_id {
+        diesel::sql_query("DELETE FROM propagations WHERE resource_id = $1 AND user_id = $2")
+            .bind::<SqlUuid, _>(step.resource_id)
+            .bind::<SqlUuid, _>(user_id)
+            .execute(conn)
+            .await?;
     }
+    Ok(())
 }

@@ -50,7 +50,8 @@ pub async fn pull_from(
     let handle = RunHandle::new(&engine.pool, run, worker, stop);
     let outcome = phases(engine, &handle, integration, connector.as_ref()).await;
     if let Err(Stopped::Unreachable(reason)) = &outcome
-        && let Err(error) = record_unreachable(engine, integration.id, reason).await
+        && let Err(error) =
+            record_unreachable(&engine.pool, &engine.config, integration.id, reason).await
     {
         tracing::warn!(%error, "recording failed pushes");
     }
@@ -76,7 +77,8 @@ async fn phases(
     }
     drop(staging);
 
-    let (pushed, failed) = push::reconcile(engine, run, integration, connector).await?;
+    let (pushed, failed) =
+        push::reconcile(&engine.pool, &engine.config, run, integration, connector).await?;
     stats.push = pushed;
     stats.errors += failed;
     run.succeed(stats, summary(&stats)).await

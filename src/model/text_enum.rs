@@ -2,7 +2,7 @@
 //! database. Each enum written with it gets `ALL`, `as_str`, a strict `parse` (an unknown word
 //! is `None`, never a default), and, through [`text_column!`](super::text_column), `Display` and
 //! diesel `ToSql`/`FromSql` on `Text` (an unknown word read from the database is an error: the
-//! column's CHECK allows only these).
+//! column's CHECK allows only these) and serde as the same word (run events carry them in JSON).
 
 macro_rules! text_enum {
     (
@@ -40,5 +40,20 @@ macro_rules! text_enum {
         }
 
         $crate::model::text_column::text_column!($name, $what);
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(concat!("unknown ", $what, " {:?}"), text))
+                })
+            }
+        }
     };
 }

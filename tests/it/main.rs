@@ -38,5 +38,6 @@ mod sync_pull;
 mod sync_runs;
 mod teams;
 mod tls;
+mod typed_words;
 mod users;
 mod watchers;
