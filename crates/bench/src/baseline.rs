@@ -72,23 +72,11 @@ pub async fn run_plain(
     let started = Instant::now();
     let tx = client.transaction().await?;
     let user_ids = new_ids(directory.sizes.accounts);
-    let (account_ids, step) = copier.accounts(&tx, "bench_accounts", &user_ids).await?;
-    result.per_table_without_foreign_keys.push(step);
-    result.per_table_without_foreign_keys.push(
-        copier
-            .attributes(&tx, "bench_account_attributes", &account_ids)
-            .await?,
-    );
-    let (resource_ids, step) = copier.resources(&tx, "bench_resources").await?;
-    result.per_table_without_foreign_keys.push(step);
-    result.per_table_without_foreign_keys.push(
-        copier
-            .access(&tx, "bench_pulled_access", &resource_ids, &account_ids)
-            .await?,
-    );
-    result
-        .per_table_without_foreign_keys
-        .push(commit(tx).await?);
+    let steps = &mut result.per_table_without_foreign_keys;
+    copier
+        .synced_tables(&tx, "bench_", &user_ids, steps)
+        .await?;
+    steps.push(commit(tx).await?);
     result.without_foreign_keys = started.elapsed();
 
     let started = Instant::now();
@@ -116,20 +104,9 @@ pub async fn run_with_foreign_keys(
     let tx = client.transaction().await?;
     let user_ids = new_ids(directory.sizes.accounts);
     steps.push(copier.users(&tx, "bench_fk_users", &user_ids).await?);
-    let (account_ids, step) = copier.accounts(&tx, "bench_fk_accounts", &user_ids).await?;
-    steps.push(step);
-    steps.push(
-        copier
-            .attributes(&tx, "bench_fk_account_attributes", &account_ids)
-            .await?,
-    );
-    let (resource_ids, step) = copier.resources(&tx, "bench_fk_resources").await?;
-    steps.push(step);
-    steps.push(
-        copier
-            .access(&tx, "bench_fk_pulled_access", &resource_ids, &account_ids)
-            .await?,
-    );
+    copier
+        .synced_tables(&tx, "bench_fk_", &user_ids, steps)
+        .await?;
     steps.push(commit(tx).await?);
     result.total = started.elapsed();
     Ok(())
@@ -153,10 +130,34 @@ struct Copier<'a> {
 }
 
 impl Copier<'_> {
+    /// Accounts, their attributes, resources and access, into the tables named `{prefix}…`.
+    async fn synced_tables(
+        &self,
+        tx: &Transaction<'_>,
+        prefix: &str,
+        user_ids: &[Uuid],
+        steps: &mut Vec<Step>,
+    ) -> Result<(), tokio_postgres::Error> {
+        let table = |name: &str| format!("{prefix}{name}");
+        let (account_ids, step) = self.accounts(tx, &table("accounts"), user_ids).await?;
+        steps.push(step);
+        steps.push(
+            self.attributes(tx, &table("account_attributes"), &account_ids)
+                .await?,
+        );
+        let (resource_ids, step) = self.resources(tx, &table("resources")).await?;
+        steps.push(step);
+        steps.push(
+            self.access(tx, &table("pulled_access"), &resource_ids, &account_ids)
+                .await?,
+        );
+        Ok(())
+    }
+
     async fn users(
         &self,
         tx: &Transaction<'_>,
-        table: &'static str,
+        table: &str,
         user_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
@@ -178,7 +179,7 @@ impl Copier<'_> {
     async fn accounts(
         &self,
         tx: &Transaction<'_>,
-        table: &'static str,
+        table: &str,
         user_ids: &[Uuid],
     ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
         let started = Instant::now();
@@ -207,7 +208,7 @@ impl Copier<'_> {
     async fn attributes(
         &self,
         tx: &Transaction<'_>,
-        table: &'static str,
+        table: &str,
         account_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
         let started = Instant::now();
@@ -226,7 +227,7 @@ impl Copier<'_> {
     async fn resources(
         &self,
         tx: &Transaction<'_>,
-        table: &'static str,
+        table: &str,
     ) -> Result<(Vec<Uuid>, Step), tokio_postgres::Error> {
         let started = Instant::now();
         let columns = "id, integration_id, external_id, resource_type, name, description";
@@ -253,7 +254,7 @@ impl Copier<'_> {
     async fn access(
         &self,
         tx: &Transaction<'_>,
-        table: &'static str,
+        table: &str,
         resource_ids: &[Uuid],
         account_ids: &[Uuid],
     ) -> Result<Step, tokio_postgres::Error> {
