@@ -19,7 +19,8 @@ pub use create::{
     DEFAULT_MAX_DELETION_PERCENT, DEFAULT_SYNC_INTERVAL_SECONDS, NewIntegrationInput, create,
 };
 pub use delete::{Deletion, delete};
-pub use read::get;
+pub(crate) use read::find_row;
+pub use read::{ensure_exists, get, list};
 pub use update::{IntegrationUpdate, update};
 
 /// What a read or a change of an integration answers with: the row, its counts and last run.

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 
 pub use create::{CreatedTeam, NewTeamInput, create};
 pub use members::{add_member, remove_member};
-pub use read::get;
+pub use read::{get, list};
 
 /// What a read or a change of a team answers with: the row, its members and its resources.
 pub use crate::db::teams::TeamDetails;

@@ -1,4 +1,4 @@
-//! Reading teams back.
+//! Reading teams back: one, or a page of them.
 
 use uuid::Uuid;
 
@@ -14,4 +14,15 @@ pub async fn get(ctx: &AppContext, id: Uuid) -> AppResult<TeamDetails> {
         .await?
         .ok_or_else(|| AppError::not_found(format!("team {id}")))?;
     details(&mut conn, row).await
+}
+
+/// Up to `limit` teams in creation order after `after`, each with its members and resources.
+pub async fn list(
+    ctx: &AppContext,
+    after: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<TeamDetails>> {
+    let mut conn = ctx.pool.get().await?;
+    let rows = store::list_page(&mut conn, after, limit).await?;
+    Ok(store::with_details(&mut conn, rows).await?)
 }
