@@ -10,9 +10,7 @@ use super::convert_access;
 use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::access::{self, AccessOf};
-use crate::db::grants::HistoryRow;
-use crate::db::{AsyncPgConnection, grants as store, resources, users};
+use crate::domain::access::{self, AccessOf, HistoryRow};
 use crate::domain::grants::{self, GrantInput};
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, access_service_server::AccessService};
@@ -68,14 +66,8 @@ impl AccessService for AccessApi {
             .filter("of", format!("{of:?}"))
             .filter("at", format!("{at:?}"));
         let page = Page::<String>::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        ensure_exists(&mut conn, of).await?;
         let after = page.after.as_deref();
-        let mut rows = match at {
-            None => access::list_current_page(&mut conn, of, after, page.fetch_limit()).await,
-            Some(at) => access::list_at_page(&mut conn, of, at, after, page.fetch_limit()).await,
-        }
-        .map_err(AppError::from)?;
+        let mut rows = access::list(&self.ctx, of, at, after, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.key.clone());
         Ok(Response::new(pb::ListAccessResponse {
             entries: rows.into_iter().map(convert_access::access_entry).collect(),
@@ -92,20 +84,14 @@ impl AccessService for AccessApi {
         let of = access_of(&request.resource_id, &request.user_id)?;
         let query = ListQuery::new("ListAccessHistory").filter("of", format!("{of:?}"));
         let page = Page::<HistoryRow>::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        ensure_exists(&mut conn, of).await?;
-        let mut rows = store::history_page(&mut conn, of, page.after.as_ref(), page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
+        let history =
+            access::history(&self.ctx, of, page.after.as_ref(), page.fetch_limit()).await?;
+        let mut rows = history.rows;
         let next_page_token = page.finish(&mut rows, Clone::clone);
-        let mut ids: Vec<_> = rows.iter().map(|row| row.grant_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let grants: std::collections::HashMap<_, _> = store::views(&mut conn, &ids)
-            .await
-            .map_err(AppError::from)?
+        let grants: std::collections::HashMap<_, _> = history
+            .grants
             .into_iter()
-            .map(|view| (view.grant.id, convert_access::grant(view)))
+            .map(|(id, view)| (id, convert_access::grant(view)))
             .collect();
         let entries = rows
             .into_iter()
@@ -174,21 +160,6 @@ fn access_of(resource_id: &str, user_id: &str) -> AppResult<AccessOf> {
             "is required (or give user_id)",
         )),
     }
-}
-
-/// NOT_FOUND for an unknown resource or user; a soft-deleted resource exists.
-async fn ensure_exists(conn: &mut AsyncPgConnection, of: AccessOf) -> AppResult<()> {
-    let found = match of {
-        AccessOf::Resource(id) => resources::find(conn, id).await?.is_some(),
-        AccessOf::User(id) => users::find(conn, id).await?.is_some(),
-    };
-    if found {
-        return Ok(());
-    }
-    Err(AppError::not_found(match of {
-        AccessOf::Resource(id) => format!("resource {id}"),
-        AccessOf::User(id) => format!("user {id}"),
-    }))
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::convert_values;
 use crate::connectors::{IntegrationKind, Setup};
-use crate::db::accounts::AccountWithAttributes;
-use crate::db::integrations::IntegrationView;
-use crate::db::models::{AuditEventRow, ResourceRow, SyncRunRow};
-use crate::db::run_events::{EventKind, SyncEvent};
+use crate::domain::accounts::AccountWithAttributes;
+use crate::domain::audit::AuditEventRow;
+use crate::domain::integrations::IntegrationView;
+use crate::domain::resources::ResourceRow;
+use crate::domain::runs::{EventKind, SyncEvent, SyncRunRow};
 use crate::error::{AppError, AppResult};
 use crate::model::run_stats::{ChangeCounts, RunStats};
 use crate::model::{RunPhase, RunState, RunTrigger};

@@ -4,10 +4,10 @@ use uuid::Uuid;
 
 use super::convert::{account, optional_timestamp, timestamp};
 use super::convert_values::propagation_status;
-use crate::db::access::AccessRow;
-use crate::db::grants::{GrantView, HistoryRow};
-use crate::db::sync_errors::SyncErrorRow;
-use crate::db::users::{LinkedAccount, UserRow};
+use crate::domain::access::{AccessRow, HistoryRow};
+use crate::domain::grants::GrantView;
+use crate::domain::runs::SyncErrorRow;
+use crate::domain::users::{LinkedAccount, UserRow};
 use crate::pb;
 
 /// A user with the given accounts (ListUsers passes none).
@@ -165,7 +165,7 @@ mod tests {
     fn grant_view(pushed: bool, status: Option<&str>, revoked: bool) -> GrantView {
         let now = Utc::now();
         GrantView {
-            grant: crate::db::grants::GrantRow {
+            grant: crate::domain::grants::GrantRow {
                 id: Uuid::now_v7(),
                 resource_id: Uuid::now_v7(),
                 user_id: Uuid::now_v7(),

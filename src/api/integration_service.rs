@@ -10,11 +10,8 @@ use super::text;
 use crate::auth::{Role, require};
 use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
-use crate::db::audit::{self, AuditFilter};
-use crate::db::{accounts, integrations as store, resources};
-use crate::domain::integrations;
-use crate::domain::sync_mode;
-use crate::error::{AppError, AppResult};
+use crate::domain::audit::{self, AuditFilter};
+use crate::domain::{accounts, integrations, resources, sync_mode};
 use crate::pb::{self, integration_service_server::IntegrationService};
 
 /// Audit filters (a token name, an action) are never longer than this.
@@ -75,19 +72,14 @@ impl IntegrationService for IntegrationApi {
         let query =
             ListQuery::new("ListIntegrations").filter("include_deleted", request.include_deleted);
         let page = Page::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = store::list_page(
-            &mut conn,
+        let mut views = integrations::list(
+            &self.ctx,
             page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
-        .await
-        .map_err(AppError::from)?;
-        let next_page_token = page.finish(&mut rows, |row| row.id);
-        let views = store::with_details(&mut conn, rows)
-            .await
-            .map_err(AppError::from)?;
+        .await?;
+        let next_page_token = page.finish(&mut views, |view| view.row.id);
         Ok(Response::new(pb::ListIntegrationsResponse {
             integrations: views.into_iter().map(convert::integration).collect(),
             next_page_token,
@@ -133,22 +125,19 @@ impl IntegrationService for IntegrationApi {
             .filter("integration_id", integration_id)
             .filter("include_deleted", request.include_deleted);
         let page = Page::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let integration = find_integration(&mut conn, integration_id).await?;
-        let mut rows = resources::list_page(
-            &mut conn,
+        let (mut rows, last_pulled_at) = resources::list(
+            &self.ctx,
             integration_id,
             page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListResourcesResponse {
             resources: rows
                 .into_iter()
-                .map(|row| convert::resource(row, integration.last_pulled_at))
+                .map(|row| convert::resource(row, last_pulled_at))
                 .collect(),
             next_page_token,
         }))
@@ -157,16 +146,8 @@ impl IntegrationService for IntegrationApi {
     async fn get_resource(&self, request: Request<pb::GetResourceRequest>) -> Reply<pb::Resource> {
         require(&request, Role::Viewer)?;
         let id = parse_id("id", &request.get_ref().id)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let row = resources::find(&mut conn, id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found(format!("resource {id}")))?;
-        let integration = find_integration(&mut conn, row.integration_id).await?;
-        Ok(Response::new(convert::resource(
-            row,
-            integration.last_pulled_at,
-        )))
+        let (row, last_pulled_at) = resources::get(&self.ctx, id).await?;
+        Ok(Response::new(convert::resource(row, last_pulled_at)))
     }
 
     async fn set_resource_sync_mode(
@@ -193,22 +174,19 @@ impl IntegrationService for IntegrationApi {
             .filter("integration_id", integration_id)
             .filter("include_deleted", request.include_deleted);
         let page = Page::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let integration = find_integration(&mut conn, integration_id).await?;
-        let mut rows = accounts::list_page(
-            &mut conn,
+        let (mut rows, last_pulled_at) = accounts::list(
+            &self.ctx,
             integration_id,
             page.after,
             page.fetch_limit(),
             request.include_deleted,
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         let next_page_token = page.finish(&mut rows, |row| row.account.id);
         Ok(Response::new(pb::ListAccountsResponse {
             accounts: rows
                 .into_iter()
-                .map(|row| convert::account(row, integration.last_pulled_at))
+                .map(|row| convert::account(row, last_pulled_at))
                 .collect(),
             next_page_token,
         }))
@@ -233,10 +211,7 @@ impl IntegrationService for IntegrationApi {
         };
         let query = ListQuery::new("ListAuditEvents").filter("filter", format!("{filter:?}"));
         let page = Page::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = audit::list_page(&mut conn, &filter, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
+        let mut rows = audit::list(&self.ctx, &filter, page.after, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListAuditEventsResponse {
             events: rows.into_iter().map(convert::audit_event).collect(),
@@ -267,14 +242,4 @@ fn integration_type(kind: IntegrationKind) -> pb::IntegrationType {
             .collect(),
         default_link_users_by: kind.default_link_users_by().as_str().into(),
     }
-}
-
-/// The integration, deleted or not.
-async fn find_integration(
-    conn: &mut diesel_async::AsyncPgConnection,
-    id: uuid::Uuid,
-) -> AppResult<crate::db::models::IntegrationRow> {
-    store::find(conn, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("integration {id}")))
 }

@@ -10,7 +10,7 @@ use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::grants::HistoryRow;
+use crate::domain::access::HistoryRow;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 100;

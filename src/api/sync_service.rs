@@ -8,10 +8,7 @@ use super::paging::{ListQuery, Page};
 use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::runs as run_store;
-use crate::db::{integrations, sync_errors};
-use crate::domain::runs;
-use crate::error::AppError;
+use crate::domain::{integrations, runs};
 use crate::pb::{self, sync_service_server::SyncService};
 
 pub struct SyncApi {
@@ -51,11 +48,7 @@ impl SyncService for SyncApi {
     async fn get_sync_run(&self, request: Request<pb::GetSyncRunRequest>) -> Reply<pb::SyncRun> {
         require(&request, Role::Viewer)?;
         let id = parse_id("id", &request.get_ref().id)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let run = run_store::find(&mut conn, id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found(format!("sync run {id}")))?;
+        let run = runs::get(&self.ctx, id).await?;
         Ok(Response::new(convert::sync_run(run)))
     }
 
@@ -69,11 +62,8 @@ impl SyncService for SyncApi {
         let query =
             ListQuery::new("ListSyncRuns").filter("integration_id", format!("{integration_id:?}"));
         let page = Page::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
         let mut rows =
-            run_store::list_page(&mut conn, integration_id, page.after, page.fetch_limit())
-                .await
-                .map_err(AppError::from)?;
+            runs::list(&self.ctx, integration_id, page.after, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListSyncRunsResponse {
             runs: rows.into_iter().map(convert::sync_run).collect(),
@@ -90,19 +80,13 @@ impl SyncService for SyncApi {
         let integration_id = parse_id("integration_id", &request.integration_id)?;
         let query = ListQuery::new("ListSyncErrors").filter("integration_id", integration_id);
         let page = Page::<String>::parse(request.page_size, &request.page_token, &query)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        integrations::find(&mut conn, integration_id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found(format!("integration {integration_id}")))?;
-        let mut rows = sync_errors::list_page(
-            &mut conn,
+        let mut rows = runs::errors(
+            &self.ctx,
             integration_id,
             page.after.clone(),
             page.fetch_limit(),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         let next_page_token = page.finish(&mut rows, |row| row.object.clone());
         Ok(Response::new(pb::ListSyncErrorsResponse {
             errors: rows.into_iter().map(convert_access::sync_error).collect(),
@@ -116,18 +100,8 @@ impl SyncService for SyncApi {
     ) -> Reply<EventStream> {
         require(&request, Role::Viewer)?;
         let run_id = parse_id("run_id", &request.get_ref().run_id)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        run_store::find(&mut conn, run_id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found(format!("sync run {run_id}")))?;
-        let ctx = &self.ctx;
-        Ok(Response::new(sync_streams::watch(
-            ctx.pool.clone(),
-            &ctx.hub,
-            run_id,
-            ctx.shutdown.clone(),
-        )))
+        runs::get(&self.ctx, run_id).await?;
+        Ok(Response::new(sync_streams::watch(self.ctx.clone(), run_id)))
     }
 
     async fn subscribe_sync_events(
@@ -138,11 +112,7 @@ impl SyncService for SyncApi {
         let integration_id =
             parse_optional_id("integration_id", &request.get_ref().integration_id)?;
         if let Some(id) = integration_id {
-            let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-            integrations::find(&mut conn, id)
-                .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| AppError::not_found(format!("integration {id}")))?;
+            integrations::ensure_exists(&self.ctx, id).await?;
         }
         Ok(Response::new(sync_streams::subscribe(
             &self.ctx.hub,

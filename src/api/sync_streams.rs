@@ -16,8 +16,8 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::convert;
-use crate::db::Pool;
-use crate::db::run_events::{self as events, SyncEvent};
+use crate::context::AppContext;
+use crate::domain::runs::{self, SyncEvent};
 use crate::engine::hub::EventHub;
 use crate::pb;
 
@@ -142,19 +142,18 @@ pub fn subscribe(
 /// completeness come from the stored sequence: the database is read once for the replay and
 /// again only when the live feed skips (a gap, a lag, or the listener reconnecting), so any
 /// number of watchers share the one LISTEN feed instead of each polling.
-pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationToken) -> EventStream {
+pub fn watch(ctx: AppContext, run_id: Uuid) -> EventStream {
     let (mut feed, stream) = Feed::new();
     // Subscribed before the replay is read, so nothing falls between the two.
-    let mut live = hub.subscribe();
-    let mut listening = hub.listening();
-    let hub = hub.clone();
+    let mut live = ctx.hub.subscribe();
+    let mut listening = ctx.hub.listening();
     tokio::spawn(async move {
         let mut last_seq = 0;
         let mut read_back = true;
         loop {
             let batch = if read_back {
-                hub.count_stored_read();
-                match read_stored(&pool, run_id, last_seq).await {
+                ctx.hub.count_stored_read();
+                match read_stored(&ctx, run_id, last_seq).await {
                     Some(events) => {
                         read_back = false;
                         events
@@ -164,7 +163,7 @@ pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationTok
                         tokio::select! {
                             () = tokio::time::sleep(READ_RETRY) => continue,
                             () = feed.items.closed() => return,
-                            () = shutdown.cancelled() => return,
+                            () = ctx.shutdown.cancelled() => return,
                         }
                     }
                 }
@@ -188,7 +187,7 @@ pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationTok
                         continue;
                     }
                     () = feed.items.closed() => return,
-                    () = shutdown.cancelled() => return,
+                    () = ctx.shutdown.cancelled() => return,
                 }
             };
             for event in batch {
@@ -202,13 +201,8 @@ pub fn watch(pool: Pool, hub: &EventHub, run_id: Uuid, shutdown: CancellationTok
     stream
 }
 
-async fn read_stored(pool: &Pool, run_id: Uuid, after: i64) -> Option<Vec<SyncEvent>> {
-    let result = async {
-        let mut conn = pool.get().await?;
-        events::stored_after(&mut conn, run_id, after).await
-    }
-    .await;
-    match result {
+async fn read_stored(ctx: &AppContext, run_id: Uuid, after: i64) -> Option<Vec<SyncEvent>> {
+    match runs::events_after(ctx, run_id, after).await {
         Ok(events) => Some(events),
         Err(error) => {
             tracing::warn!(error = format!("{error:#}"), %run_id, "reading stored sync events");
@@ -222,7 +216,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-    use crate::db::run_events::EventKind;
+    use crate::domain::runs::EventKind;
 
     fn event(seq: i64) -> SyncEvent {
         SyncEvent {

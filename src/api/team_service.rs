@@ -7,8 +7,7 @@ use super::convert::{parse_id, timestamp};
 use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::teams::{self as store, TeamDetails};
-use crate::domain::teams::{self, NewTeamInput};
+use crate::domain::teams::{self, NewTeamInput, TeamDetails};
 use crate::error::{AppError, AppResult};
 use crate::pb::{self, team_service_server::TeamService};
 
@@ -56,14 +55,8 @@ impl TeamService for TeamApi {
             &request.page_token,
             &ListQuery::new("ListTeams"),
         )?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = store::list_page(&mut conn, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
-        let next_page_token = page.finish(&mut rows, |row| row.id);
-        let details = store::with_details(&mut conn, rows)
-            .await
-            .map_err(AppError::from)?;
+        let mut details = teams::list(&self.ctx, page.after, page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut details, |details| details.row.id);
         Ok(Response::new(pb::ListTeamsResponse {
             teams: details
                 .into_iter()

@@ -7,7 +7,7 @@ use super::convert_access;
 use super::paging::{ListQuery, Page};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
-use crate::db::users;
+use crate::domain::users;
 use crate::error::AppError;
 use crate::pb::{self, user_service_server::UserService};
 
@@ -48,10 +48,7 @@ impl UserService for UserApi {
         }
         let list = ListQuery::new("ListUsers").filter("query", query);
         let page = Page::parse(request.page_size, &request.page_token, &list)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let mut rows = users::list_page(&mut conn, query, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
+        let mut rows = users::list(&self.ctx, query, page.after, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.id);
         Ok(Response::new(pb::ListUsersResponse {
             users: rows
@@ -66,14 +63,7 @@ impl UserService for UserApi {
     async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::User> {
         require(&request, Role::Viewer)?;
         let id = parse_id("id", &request.get_ref().id)?;
-        let mut conn = self.ctx.pool.get().await.map_err(AppError::from)?;
-        let row = users::find(&mut conn, id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found(format!("user {id}")))?;
-        let accounts = users::linked_accounts(&mut conn, id)
-            .await
-            .map_err(AppError::from)?;
+        let (row, accounts) = users::get(&self.ctx, id).await?;
         Ok(Response::new(convert_access::user(row, accounts)))
     }
 }

@@ -10,13 +10,16 @@ use uuid::Uuid;
 
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::grants::{self, GrantRow, GrantView, NewGrant};
+use crate::db::grants::{self, NewGrant};
 use crate::db::models::{IntegrationRow, ResourceRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::runs;
 use crate::db::{propagations, resources, users};
 use crate::error::{AppError, AppResult};
 use crate::model::{Principal, RunTrigger, SyncMode};
+
+/// What a decision or a grant query answers with: the grant and the state of pushing it.
+pub use crate::db::grants::{GrantRow, GrantView};
 
 /// The run trigger of pushes that decisions ask for.
 const PUSH_TRIGGER: RunTrigger = RunTrigger::Grant;

@@ -1,6 +1,7 @@
 //! The product crate's layers, read from `src/`: a module only imports modules of a lower layer
-//! (or of its own top-level module), and no modules import each other, at any depth. README's
-//! "How it is built" names the layers; this test keeps that page true.
+//! (or of its own top-level module), and no modules import each other, at any depth; `api`
+//! also skips a layer: it never imports `db`. README's "How it is built" names the layers; this
+//! test keeps that page true.
 //!
 //! The graph is made as `modgraph.py` makes it: from `use crate::…`, `crate::…` and `super::…`
 //! paths, each pointing at the longest module that prefixes it, leaving out arrows between a
@@ -298,4 +299,78 @@ fn no_modules_import_each_other_at_any_depth() {
         found.is_empty(),
         "top-level modules that import each other: {found:?}"
     );
+}
+
+/// What a file names of storage: `crate::db` paths (however written: `use` trees, `super::`
+/// chains, inline paths) and the diesel crates.
+fn storage_names(text: &str, me: &Module) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = references(text, me)
+        .into_iter()
+        .filter(|path| path.first().is_some_and(|top| top == "db"))
+        .map(|path| format!("crate::{}", path.join("::")))
+        .collect();
+    let code = strip_comments(text);
+    let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'));
+    found.extend(
+        words
+            .filter(|word| {
+                ["diesel", "diesel_async"].iter().any(|krate| {
+                    word.strip_prefix(krate)
+                        .is_some_and(|rest| rest.starts_with("::"))
+                })
+            })
+            .map(str::to_string),
+    );
+    found
+}
+
+/// The gRPC edge reads and writes only through `domain` use cases, which re-export the rows they
+/// answer with: `api` never imports `db` (nor speaks diesel), even though `db` is a lower layer.
+#[test]
+fn no_module_under_api_imports_db() {
+    let mut mods = BTreeMap::new();
+    modules(&src(), &[], &mut mods);
+    let root = src().parent().unwrap().to_path_buf();
+    let found: Vec<String> = mods
+        .iter()
+        .filter(|(module, _)| module.first().is_some_and(|top| top == "api"))
+        .flat_map(|(module, path)| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let file = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            storage_names(&text, module)
+                .into_iter()
+                .map(move |name| format!("{file}: {name}"))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "the gRPC edge names storage; go through a domain use case instead (the domain module \
+         re-exports the rows it answers with):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn storage_is_found_however_it_is_named() {
+    let me: Module = vec!["api".into(), "some_service".into()];
+    let text = "use crate::db::grants::HistoryRow;\n\
+                use crate::{context::AppContext, db::Pool};\n\
+                // crate::db::only_a_comment\n\
+                fn f(conn: &mut diesel_async::AsyncPgConnection) { super::super::db::users::find(conn); }\n\
+                use crate::domain::access::HistoryRow;\n";
+    let expected: BTreeSet<String> = [
+        "crate::db::Pool",
+        "crate::db::grants::HistoryRow",
+        "crate::db::users::find",
+        "diesel_async::AsyncPgConnection",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(storage_names(text, &me), expected);
+    let clean = "use crate::domain::users;\nuse crate::context::AppContext;\n";
+    assert!(storage_names(clean, &me).is_empty());
 }

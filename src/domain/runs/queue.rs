@@ -1,13 +1,13 @@
-//! Asking for sync runs and cancelling them. A run is a row; at most one per integration is
-//! queued or running (a partial unique index guarantees it across replicas).
+//! Asking for sync runs and cancelling them.
 
 use serde_json::json;
 use uuid::Uuid;
 
+use super::SyncRunRow;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations;
-use crate::db::models::{NewSyncRun, SyncRunRow};
+use crate::db::models::NewSyncRun;
 use crate::db::retry::transaction_retrying;
 use crate::db::runs::{self, EndedBy, Ending, Finish};
 use crate::error::{AppError, AppResult};

@@ -1,12 +1,11 @@
-//! Teams of Oblique users. A new team gets a resource of its own in every integration that asks
-//! for one; the team's members are pushed to those resources as they join and leave.
+//! Creating a team: the team and its members first, then a resource for it in each integration
+//! that asks for one. An integration that cannot make one is a warning, not a failure.
 
-use chrono::Utc;
-use diesel_async::AsyncPgConnection;
 use futures::future::join_all;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::{TeamDetails, details, ensure_users};
 use crate::connectors::{ConnectorError, IntegrationKind, RemoteResource};
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
@@ -15,7 +14,7 @@ use crate::db::models::IntegrationRow;
 use crate::db::propagations;
 use crate::db::retry::transaction_retrying;
 use crate::db::runs;
-use crate::db::teams::{self as store, NewTeamResource, TeamDetails, TeamRow};
+use crate::db::teams::{self as store, NewTeamResource, TeamRow};
 use crate::engine::connector::connector_for_integration;
 use crate::error::{AppError, AppResult};
 use crate::model::{Principal, RunTrigger};
@@ -132,104 +131,6 @@ pub async fn create(
     let mut conn = ctx.pool.get().await?;
     let team = details(&mut conn, team).await?;
     Ok(CreatedTeam { team, warnings })
-}
-
-pub async fn get(ctx: &AppContext, id: Uuid) -> AppResult<TeamDetails> {
-    let mut conn = ctx.pool.get().await?;
-    let row = store::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("team {id}")))?;
-    details(&mut conn, row).await
-}
-
-/// Makes the user a member and queues the push of it to each of the team's resources; a
-/// member already is one, and nothing changes.
-pub async fn add_member(
-    ctx: &AppContext,
-    actor: &Principal,
-    team_id: Uuid,
-    user_id: Uuid,
-) -> AppResult<TeamDetails> {
-    change_membership(ctx, actor, team_id, user_id, Change::Add).await
-}
-
-/// Ends the user's membership and queues its removal from each of the team's resources; a
-/// non-member stays one, and nothing changes.
-pub async fn remove_member(
-    ctx: &AppContext,
-    actor: &Principal,
-    team_id: Uuid,
-    user_id: Uuid,
-) -> AppResult<TeamDetails> {
-    change_membership(ctx, actor, team_id, user_id, Change::Remove).await
-}
-
-#[derive(Clone, Copy)]
-enum Change {
-    Add,
-    Remove,
-}
-
-async fn change_membership(
-    ctx: &AppContext,
-    actor: &Principal,
-    team_id: Uuid,
-    user_id: Uuid,
-    change: Change,
-) -> AppResult<TeamDetails> {
-    let mut conn = ctx.pool.get().await?;
-    let team = transaction_retrying(&mut conn, "change team membership", async |conn| {
-        let team = store::find_for_update(conn, team_id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("team {team_id}")))?;
-        ensure_users(conn, &[user_id]).await?;
-        let now = Utc::now();
-        let (changed, action) = match change {
-            Change::Add => (
-                store::add_member(conn, team_id, user_id).await?,
-                "team.add_member",
-            ),
-            Change::Remove => (
-                store::remove_member(conn, team_id, user_id, now).await?,
-                "team.remove_member",
-            ),
-        };
-        if !changed {
-            return Ok(team);
-        }
-        store::touch(conn, team_id, now).await?;
-        let resources = store::pushed_resources(conn, team_id).await?;
-        let mut integration_ids: Vec<Uuid> = Vec::new();
-        for resource in &resources {
-            propagations::mark_pending(conn, resource.id, user_id).await?;
-            if !integration_ids.contains(&resource.integration_id) {
-                integration_ids.push(resource.integration_id);
-            }
-        }
-        for integration_id in &integration_ids {
-            runs::request_push(conn, *integration_id, RunTrigger::Team, &actor.name).await?;
-        }
-        let resource_ids: Vec<Uuid> = resources.iter().map(|resource| resource.id).collect();
-        audit::record(
-            conn,
-            AuditEntry {
-                actor,
-                action,
-                integration_id: None,
-                resource_id: None,
-                details: json!({
-                    "team_id": team_id,
-                    "name": team.name,
-                    "user_id": user_id,
-                    "resource_ids": resource_ids,
-                }),
-            },
-        )
-        .await?;
-        Ok(team)
-    })
-    .await?;
-    details(&mut conn, team).await
 }
 
 /// In one transaction: the resource the connector made, the pending push of each member, the
@@ -383,23 +284,4 @@ fn safe_reason(error: &AppError) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// NOT_FOUND naming the first id that is not a user.
-async fn ensure_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let existing = store::existing_users(conn, ids).await?;
-    match ids.iter().find(|id| !existing.contains(id)) {
-        Some(missing) => Err(AppError::not_found(format!("user {missing}"))),
-        None => Ok(()),
-    }
-}
-
-async fn details(conn: &mut AsyncPgConnection, row: TeamRow) -> AppResult<TeamDetails> {
-    store::with_details(conn, vec![row])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("team details vanished")))
 }

@@ -1,0 +1,18 @@
+//! Sync runs: asking for them, cancelling them, and reading them back with their errors and
+//! events. A run is a row; at most one per integration is queued or running (a partial unique
+//! index guarantees it across replicas).
+
+mod events;
+mod queue;
+mod read;
+
+pub use events::events_after;
+pub use queue::{RunOptions, cancel, trigger};
+pub use read::{errors, get, list};
+
+/// What a run read or a run change answers with.
+pub use crate::db::models::SyncRunRow;
+/// An event of a run, as stored and as published, and its kind.
+pub use crate::db::run_events::{EventKind, SyncEvent};
+/// One object that failed to sync, as ListSyncErrors answers it.
+pub use crate::db::sync_errors::SyncErrorRow;
