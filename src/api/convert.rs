@@ -111,7 +111,7 @@ pub fn resource(row: ResourceRow, last_pulled_at: Option<DateTime<Utc>>) -> pb::
         id: row.id.to_string(),
         integration_id: row.integration_id.to_string(),
         external_id: row.external_id,
-        resource_type: row.resource_type,
+        resource_type: row.resource_type.to_string(),
         name: row.name,
         description: row.description,
         sync_mode: convert_values::sync_mode(row.sync_mode).into(),
@@ -251,7 +251,7 @@ pub fn audit_event(row: AuditEventRow) -> pb::AuditEvent {
             name: row.actor_name,
             role: row.actor_role.as_str().to_owned(),
         }),
-        action: row.action,
+        action: row.action.to_string(),
         integration_id: row
             .integration_id
             .map(|id| id.to_string())

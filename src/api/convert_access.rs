@@ -8,6 +8,7 @@ use crate::domain::access::{AccessRow, HistoryRow};
 use crate::domain::grants::GrantView;
 use crate::domain::runs::SyncErrorRow;
 use crate::domain::users::{LinkedAccount, UserRow};
+use crate::model::AccessSource;
 use crate::pb;
 
 /// A user with the given accounts (ListUsers passes none).
@@ -33,7 +34,7 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
         resource_id: row.resource_id.to_string(),
         user_id: optional_id(row.user_id),
         account_id: optional_id(row.account_id),
-        source: access_source(&row.source).into(),
+        source: access_source(row.source).into(),
         propagation_status: row
             .status
             .map_or(pb::PropagationStatus::Unspecified, propagation_status)
@@ -69,13 +70,13 @@ pub fn grant(view: GrantView) -> pb::Grant {
         propagation_status: status.into(),
         propagation_error: view.propagation_error.unwrap_or_default(),
         propagation_attempts: view.propagation_attempts.unwrap_or(0),
-        source: access_source(&row.source).into(),
+        source: access_source(row.source).into(),
     }
 }
 
 pub fn history_entry(row: HistoryRow, grant: pb::Grant) -> pb::AccessHistoryEntry {
     pb::AccessHistoryEntry {
-        action: row.action,
+        action: row.action.to_string(),
         at: Some(timestamp(row.at)),
         grant: Some(grant),
     }
@@ -85,13 +86,12 @@ fn optional_id(id: Option<Uuid>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
 }
 
-fn access_source(source: &str) -> pb::AccessSource {
+fn access_source(source: AccessSource) -> pb::AccessSource {
     match source {
-        "remote" => pb::AccessSource::Remote,
-        "grant" => pb::AccessSource::Grant,
-        "remote_adopted" => pb::AccessSource::RemoteAdopted,
-        "team" => pb::AccessSource::Team,
-        _ => pb::AccessSource::Unspecified,
+        AccessSource::Remote => pb::AccessSource::Remote,
+        AccessSource::Grant => pb::AccessSource::Grant,
+        AccessSource::RemoteAdopted => pb::AccessSource::RemoteAdopted,
+        AccessSource::Team => pb::AccessSource::Team,
     }
 }
 
@@ -119,7 +119,7 @@ mod tests {
             resource_id: Uuid::now_v7(),
             account_id: Some(Uuid::now_v7()),
             user_id: None,
-            source: source.into(),
+            source: AccessSource::parse(source).unwrap(),
             status: status.map(|s| PropagationStatus::parse(s).unwrap()),
             error: None,
             attempts: 0,
@@ -169,7 +169,7 @@ mod tests {
                 id: Uuid::now_v7(),
                 resource_id: Uuid::now_v7(),
                 user_id: Uuid::now_v7(),
-                source: "remote_adopted".into(),
+                source: AccessSource::RemoteAdopted,
                 reason: "why".into(),
                 granted_by: "alice".into(),
                 granted_at: now,

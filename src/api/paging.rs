@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::access::HistoryRow;
 use crate::error::{AppError, AppResult};
+use crate::model::AuditAction;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -96,7 +97,7 @@ impl PageKey for HistoryRow {
         let mut parts = text.splitn(3, '/');
         let at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
         let grant_id = Uuid::try_parse(parts.next()?).ok()?;
-        let action = parts.next()?.to_owned();
+        let action = AuditAction::parse(parts.next()?)?;
         Some(HistoryRow {
             action,
             at,
@@ -248,7 +249,7 @@ mod tests {
             assert_eq!(next.after.as_deref(), Some(key));
         }
         let row = HistoryRow {
-            action: "access.revoke".into(),
+            action: AuditAction::AccessRevoke,
             at: DateTime::from_timestamp_micros(1_780_000_000_123_456).unwrap(),
             grant_id: Uuid::now_v7(),
         };

@@ -14,6 +14,7 @@ use super::{Principal, Role};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::{models::ApiTokenRow, tokens};
 use crate::error::{AppError, AppResult};
+use crate::model::AuditAction;
 
 const PREFIX: &str = "obl_";
 /// 256 bits of randomness in the secret part.
@@ -95,7 +96,7 @@ pub async fn create(
             conn,
             AuditEntry {
                 actor,
-                action: "token.create",
+                action: AuditAction::TokenCreate,
                 integration_id: None,
                 resource_id: None,
                 details: json!({"name": name.trim(), "role": role.as_str()}),
@@ -117,7 +118,7 @@ pub async fn revoke(conn: &mut AsyncPgConnection, name: &str, actor: &Principal)
             conn,
             AuditEntry {
                 actor,
-                action: "token.revoke",
+                action: AuditAction::TokenRevoke,
                 integration_id: None,
                 resource_id: None,
                 details: json!({"name": name}),

@@ -3,6 +3,7 @@
 use futures::stream::BoxStream;
 
 use super::ConnectorError;
+use crate::model::ResourceType;
 
 /// A user as the remote system knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct RemoteAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteResource {
     pub external_id: String,
-    pub resource_type: String,
+    pub resource_type: ResourceType,
     pub name: String,
     pub description: String,
 }

@@ -21,7 +21,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::pulled_access;
-use crate::model::PropagationStatus;
+use crate::model::{AccessSource, PropagationStatus};
 
 /// One member of a resource, and why.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -38,9 +38,8 @@ pub struct AccessRow {
     /// (`None` when it has none).
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub account_id: Option<Uuid>,
-    /// `remote`, `grant`, `remote_adopted` or `team`.
     #[diesel(sql_type = Text)]
-    pub source: String,
+    pub source: AccessSource,
     /// `None` for past decisions (their pushing is not kept).
     #[diesel(sql_type = Nullable<Text>)]
     pub status: Option<PropagationStatus>,

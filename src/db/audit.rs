@@ -7,13 +7,13 @@ use uuid::Uuid;
 
 use super::models::{AuditEventRow, NewAuditEvent};
 use super::schema::audit_events;
-use crate::model::Principal;
+use crate::model::{AuditAction, Principal};
 
 /// One change to record: who did what to which integration or resource.
 #[derive(Debug)]
 pub struct AuditEntry<'a> {
     pub actor: &'a Principal,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub integration_id: Option<Uuid>,
     pub resource_id: Option<Uuid>,
     pub details: serde_json::Value,

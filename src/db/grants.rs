@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::access::AccessOf;
 use super::models::IntegrationRow;
 use super::schema::{grants, integrations, resources};
-use crate::model::PropagationStatus;
+use crate::model::{AccessSource, AuditAction, PropagationStatus};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = grants, check_for_backend(diesel::pg::Pg))]
@@ -22,8 +22,8 @@ pub struct GrantRow {
     pub id: Uuid,
     pub resource_id: Uuid,
     pub user_id: Uuid,
-    /// `grant` or `remote_adopted`.
-    pub source: String,
+    /// `Grant` or `RemoteAdopted` (the column's CHECK allows only these).
+    pub source: AccessSource,
     pub reason: String,
     pub granted_by: String,
     pub granted_at: DateTime<Utc>,
@@ -46,7 +46,7 @@ pub struct NewGrant<'a> {
     pub id: Uuid,
     pub resource_id: Uuid,
     pub user_id: Uuid,
-    pub source: &'a str,
+    pub source: AccessSource,
     pub reason: &'a str,
     pub granted_by: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
@@ -305,7 +305,7 @@ pub async fn view(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<GrantVi
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct HistoryRow {
     #[diesel(sql_type = Text)]
-    pub action: String,
+    pub action: AuditAction,
     #[diesel(sql_type = Timestamptz)]
     pub at: DateTime<Utc>,
     #[diesel(sql_type = SqlUuid)]
@@ -340,7 +340,7 @@ pub async fn history_page(
         .bind::<SqlUuid, _>(subject)
         .bind::<Nullable<Timestamptz>, _>(before.map(|row| row.at))
         .bind::<Nullable<SqlUuid>, _>(before.map(|row| row.grant_id))
-        .bind::<Nullable<Text>, _>(before.map(|row| row.action.clone()))
+        .bind::<Nullable<Text>, _>(before.map(|row| row.action))
         .bind::<BigInt, _>(limit)
         .load(conn)
         .await

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::model::{
-    LinkUsersBy, PropagationStatus, Role, RunPhase, RunState, RunTrigger, SyncMode,
+    AuditAction, LinkUsersBy, PropagationStatus, ResourceType, Role, RunPhase, RunState,
+    RunTrigger, SyncMode,
 };
 
 use super::schema::{
@@ -87,7 +88,7 @@ pub struct ResourceRow {
     pub id: Uuid,
     pub integration_id: Uuid,
     pub external_id: String,
-    pub resource_type: String,
+    pub resource_type: ResourceType,
     pub name: String,
     pub description: String,
     pub sync_mode: SyncMode,
@@ -163,7 +164,7 @@ pub struct AuditEventRow {
     pub at: DateTime<Utc>,
     pub actor_name: String,
     pub actor_role: Role,
-    pub action: String,
+    pub action: AuditAction,
     pub integration_id: Option<Uuid>,
     pub resource_id: Option<Uuid>,
     pub details: serde_json::Value,
@@ -175,7 +176,7 @@ pub struct NewAuditEvent<'a> {
     pub id: Uuid,
     pub actor_name: &'a str,
     pub actor_role: Role,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub integration_id: Option<Uuid>,
     pub resource_id: Option<Uuid>,
     pub details: serde_json::Value,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::models::{IntegrationRow, ResourceRow};
 use super::schema::{integrations, resources, team_members, teams, users};
-use crate::model::{PropagationStatus, SyncMode};
+use crate::model::{PropagationStatus, ResourceType, SyncMode};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
@@ -35,7 +35,7 @@ pub struct NewTeamResource<'a> {
     pub integration_id: Uuid,
     pub team_id: Uuid,
     pub external_id: &'a str,
-    pub resource_type: &'a str,
+    pub resource_type: ResourceType,
     pub name: &'a str,
     pub description: &'a str,
 }

@@ -16,7 +16,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::runs;
 use crate::db::{propagations, resources, users};
 use crate::error::{AppError, AppResult};
-use crate::model::{Principal, RunTrigger, SyncMode};
+use crate::model::{AccessSource, AuditAction, Principal, RunTrigger, SyncMode};
 
 /// What a decision or a grant query answers with: the grant and the state of pushing it.
 pub use crate::db::grants::{GrantRow, GrantView};
@@ -66,7 +66,7 @@ pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> Ap
                 id: Uuid::now_v7(),
                 resource_id: resource.id,
                 user_id: input.user_id,
-                source: "grant",
+                source: AccessSource::Grant,
                 reason: &input.reason,
                 granted_by: &actor.name,
                 expires_at: input.expires_at,
@@ -79,7 +79,7 @@ pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> Ap
             conn,
             AuditEntry {
                 actor,
-                action: "access.grant",
+                action: AuditAction::AccessGrant,
                 integration_id: Some(integration.id),
                 resource_id: Some(resource.id),
                 details: json!({
@@ -136,7 +136,7 @@ pub async fn revoke(
             conn,
             AuditEntry {
                 actor,
-                action: "access.revoke",
+                action: AuditAction::AccessRevoke,
                 integration_id: Some(integration.id),
                 resource_id: Some(resource.id),
                 details: json!({
@@ -245,7 +245,7 @@ async fn record_expiry(
         conn,
         AuditEntry {
             actor: &Principal::system(),
-            action: "access.expire",
+            action: AuditAction::AccessExpire,
             integration_id: Some(integration.id),
             resource_id: Some(resource.id),
             details: json!({

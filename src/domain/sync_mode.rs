@@ -13,8 +13,7 @@ use crate::db::models::ResourceRow;
 use crate::db::retry::transaction_retrying;
 use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
-use crate::model::LinkUsersBy;
-use crate::model::{Principal, SyncMode};
+use crate::model::{AuditAction, LinkUsersBy, Principal, SyncMode};
 
 /// The reason recorded on grants made from the remote's members by a switch to push mode.
 pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mode";
@@ -61,7 +60,7 @@ pub async fn set_resource_sync_mode(
             conn,
             AuditEntry {
                 actor,
-                action: "resource.sync_mode",
+                action: AuditAction::ResourceSyncMode,
                 integration_id: Some(integration.id),
                 resource_id: Some(id),
                 details: json!({"from": resource.sync_mode.as_str(), "to": mode.as_str()}),
@@ -86,7 +85,7 @@ pub async fn set_resource_sync_mode(
                         conn,
                         AuditEntry {
                             actor,
-                            action: "access.adopt",
+                            action: AuditAction::AccessAdopt,
                             integration_id: Some(integration.id),
                             resource_id: Some(id),
                             details: json!({"adopted": adopted, "reason": ADOPTED_REASON}),

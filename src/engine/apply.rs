@@ -11,10 +11,10 @@ use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind, emit_in};
 use crate::db::runs::in_merge::{finish_in, hold_in};
 use crate::db::runs::{Ending, Finish};
-use crate::model::Role;
 use crate::model::RunPhase;
 use crate::model::principal::SYSTEM_NAME;
 use crate::model::run_stats::{ChangeCounts, RunStats};
+use crate::model::{AuditAction, Role};
 
 /// How many changes a dry run reports as events.
 const PREVIEW_CHANGES: i64 = 20;
@@ -86,7 +86,7 @@ pub async fn apply(
     if stats.changed() > 0 || stats.errors > 0 || merged.links.changed > 0 {
         tx.execute(
             "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, details)
-             VALUES (uuid_generate_v7(), $3, $4, 'sync.apply', $1, $2)",
+             VALUES (uuid_generate_v7(), $3, $4, $5, $1, $2)",
             &[
                 &integration.id,
                 &json!({
@@ -97,6 +97,7 @@ pub async fn apply(
                 }),
                 &SYSTEM_NAME,
                 &Role::System.as_str(),
+                &AuditAction::SyncApply.as_str(),
             ],
         )
         .await

@@ -12,7 +12,7 @@ use super::push_plan::Step;
 use crate::db::Pool;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::model::principal::SYSTEM_NAME;
-use crate::model::{PropagationStatus, Role};
+use crate::model::{AuditAction, PropagationStatus, Role};
 
 #[derive(Debug, QueryableByName)]
 pub(super) struct PendingMark {
@@ -164,7 +164,7 @@ pub(super) async fn audit_drift(
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-         VALUES (uuid_generate_v7(), $4, $5, 'access.drift_corrected', $1, $2, $3)",
+         VALUES (uuid_generate_v7(), $4, $5, $6, $1, $2, $3)",
     )
     .bind::<SqlUuid, _>(integration.id)
     .bind::<SqlUuid, _>(step.resource_id)
@@ -179,6 +179,7 @@ pub(super) async fn audit_drift(
     }))
     .bind::<Text, _>(SYSTEM_NAME)
     .bind::<Text, _>(Role::System)
+    .bind::<Text, _>(AuditAction::AccessDriftCorrected)
     .execute(conn)
     .await?;
     Ok(())

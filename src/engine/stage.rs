@@ -24,6 +24,12 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    pub const ALL: [ObjectKind; 3] = [
+        ObjectKind::Account,
+        ObjectKind::Resource,
+        ObjectKind::Access,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Account => "account",
@@ -221,7 +227,7 @@ impl Staging {
             rows.row(5)
                 .uuid(&Uuid::now_v7())
                 .text(&resource.external_id)
-                .text(&resource.resource_type)
+                .text(resource.resource_type.as_str())
                 .text(&resource.name)
                 .text(&resource.description);
         }

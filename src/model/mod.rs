@@ -6,20 +6,26 @@ mod text_column;
 #[macro_use]
 mod text_enum;
 
+pub mod access_source;
+pub mod audit_action;
 pub mod link_users_by;
 pub mod principal;
 pub mod propagation_status;
 pub mod push_op;
+pub mod resource_type;
 pub mod run_phase;
 pub mod run_state;
 pub mod run_stats;
 pub mod run_trigger;
 pub mod sync_mode;
 
+pub use access_source::AccessSource;
+pub use audit_action::AuditAction;
 pub use link_users_by::LinkUsersBy;
 pub use principal::{Principal, Role};
 pub use propagation_status::PropagationStatus;
 pub use push_op::PushOp;
+pub use resource_type::ResourceType;
 pub use run_phase::RunPhase;
 pub use run_state::RunState;
 pub use run_trigger::RunTrigger;

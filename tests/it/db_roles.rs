@@ -58,7 +58,7 @@ async fn the_runtime_role_may_only_append_to_and_read_the_audit_log() {
     assert_eq!(count_events(&mut conn).await, 1);
     conn.batch_execute(
         "INSERT INTO audit_events (id, actor_name, actor_role, action) \
-         VALUES (gen_random_uuid(), 'test', 'admin', 'test.insert')",
+         VALUES (gen_random_uuid(), 'test', 'admin', 'sync.trigger')",
     )
     .await
     .expect("INSERT on audit_events");
@@ -92,7 +92,7 @@ async fn migrating_over_the_migration_url_grants_the_runtime_role_what_it_needs(
     runtime
         .batch_execute(
             "INSERT INTO audit_events (id, actor_name, actor_role, action) \
-             VALUES (gen_random_uuid(), 'test', 'admin', 'test.insert'); \
+             VALUES (gen_random_uuid(), 'test', 'admin', 'sync.trigger'); \
              SELECT count(*) FROM integrations",
         )
         .await

@@ -93,19 +93,30 @@ async fn the_schema_refuses_values_the_model_does_not_know() {
     let mut conn = app.owner_conn().await;
     conn.batch_execute(
         "INSERT INTO audit_events (id, actor_name, actor_role, action, details)
-         VALUES (uuid_generate_v7(), 'system', 'system', 'test.known', '{}')",
+         VALUES (uuid_generate_v7(), 'system', 'system', 'sync.apply', '{}')",
     )
     .await
     .expect("system is an actor role");
     let error = conn
         .batch_execute(
             "INSERT INTO audit_events (id, actor_name, actor_role, action, details)
-             VALUES (uuid_generate_v7(), 'x', 'root', 'test.unknown', '{}')",
+             VALUES (uuid_generate_v7(), 'x', 'root', 'sync.apply', '{}')",
         )
         .await
         .expect_err("root is no actor role");
     assert!(
         error.to_string().contains("audit_events_actor_role_check"),
+        "{error}"
+    );
+    let error = conn
+        .batch_execute(
+            "INSERT INTO audit_events (id, actor_name, actor_role, action, details)
+             VALUES (uuid_generate_v7(), 'x', 'admin', 'integration.created', '{}')",
+        )
+        .await
+        .expect_err("integration.created is no action");
+    assert!(
+        error.to_string().contains("audit_events_action_check"),
         "{error}"
     );
 }

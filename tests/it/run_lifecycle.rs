@@ -90,7 +90,7 @@ async fn a_run_ends_once_and_only_in_the_hands_that_hold_it() {
         },
         ended_by: Some(EndedBy {
             actor: &admin,
-            action: "sync.cancel",
+            action: oblique::model::AuditAction::SyncCancel,
             details: serde_json::json!({"run_id": run.id}),
         }),
     };

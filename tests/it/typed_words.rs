@@ -9,8 +9,11 @@ use std::path::Path;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use oblique::model::{
-    LinkUsersBy, PropagationStatus, PushOp, Role, RunPhase, RunState, RunTrigger, SyncMode,
+    AccessSource, AuditAction, LinkUsersBy, PropagationStatus, PushOp, ResourceType, Role,
+    RunPhase, RunState, RunTrigger, SyncMode,
 };
+
+use oblique::engine::stage::ObjectKind;
 
 use crate::harness::servers;
 
@@ -45,6 +48,22 @@ fn typed_columns() -> BTreeMap<(&'static str, &'static str), BTreeSet<String>> {
         ),
         (("audit_events", "actor_role"), actors),
         (
+            ("resources", "resource_type"),
+            words(ResourceType::ALL.iter().map(|v| v.as_str())),
+        ),
+        (
+            ("audit_events", "action"),
+            words(AuditAction::ALL.iter().map(|v| v.as_str())),
+        ),
+        // Grants are decisions: they come from a grant or an adoption, never from the remote.
+        (
+            ("grants", "source"),
+            words([
+                AccessSource::Grant.as_str(),
+                AccessSource::RemoteAdopted.as_str(),
+            ]),
+        ),
+        (
             ("api_tokens", "role"),
             words(Role::ALL.iter().map(|v| v.as_str())),
         ),
@@ -60,7 +79,7 @@ struct Check {
 }
 
 fn quoted(text: &str) -> BTreeSet<String> {
-    let quoted = regex::Regex::new(r"'([a-z_]+)'").unwrap();
+    let quoted = regex::Regex::new(r"'([a-z_.]+)'").unwrap();
     quoted
         .captures_iter(text)
         .map(|c| c[1].to_string())
@@ -126,11 +145,12 @@ fn sql_in_src_compares_typed_columns_only_with_their_words() {
     for ((_, column), known) in typed_columns() {
         by_column.entry(column).or_default().extend(known);
     }
-    // The push plan names its operations in SQL, and the run's finish compares its new state.
+    // The push plan names its operations in SQL; the merge reads staged problems by kind.
     by_column.insert("op", words(PushOp::ALL.iter().map(|v| v.as_str())));
+    by_column.insert("kind", words(ObjectKind::ALL.iter().map(|v| v.as_str())));
     let columns = by_column.keys().copied().collect::<Vec<_>>().join("|");
     let comparison = regex::Regex::new(&format!(
-        r"(?:\w+\.)?\b({columns})\s*(?:=|<>|IN|NOT IN)\s*\(?\s*((?:'[a-z_]+'\s*,?\s*)+)"
+        r"(?:\w+\.)?\b({columns})\s*(?:=|<>|IN|NOT IN)\s*\(?\s*((?:'[a-z_.]+'\s*,?\s*)+)"
     ))
     .unwrap();
 

@@ -241,7 +241,7 @@ impl Copier<'_> {
                 .uuid(&id)
                 .uuid(&self.integration_id)
                 .text(&r.external_id)
-                .text(&r.resource_type)
+                .text(r.resource_type.as_str())
                 .text(&r.name)
                 .text(&r.description);
             copy.send_if_full().await?;

@@ -111,7 +111,7 @@ impl Directory {
         };
         RemoteResource {
             external_id: format!("res-{j}"),
-            resource_type: "group".into(),
+            resource_type: oblique::model::ResourceType::Group,
             name: format!("group-{j}"),
             description,
         }

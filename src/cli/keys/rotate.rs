@@ -25,6 +25,7 @@ use crate::crypto::key_file::write_key_file;
 use crate::crypto::{KeyId, KeySource, Keyring, SecretKey, sealed};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::credentials_key;
+use crate::model::AuditAction;
 
 /// Rows re-sealed per scan; each in its own transaction.
 const SCAN_BATCH: i64 = 100;
@@ -90,7 +91,7 @@ async fn rotate_locked(
             conn,
             AuditEntry {
                 actor,
-                action: "keys.rotate",
+                action: AuditAction::KeysRotate,
                 integration_id: None,
                 resource_id: None,
                 details: json!({

@@ -280,7 +280,7 @@ fn read_group(entry: &Entry) -> Listed<RemoteResource> {
     };
     Ok(RemoteResource {
         external_id,
-        resource_type: "group".into(),
+        resource_type: crate::model::ResourceType::Group,
         name,
         description: first("description").unwrap_or_default(),
     })

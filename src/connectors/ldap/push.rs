@@ -162,7 +162,7 @@ pub(super) async fn create_resource(
     };
     Ok(RemoteResource {
         external_id: uuid,
-        resource_type: "group".into(),
+        resource_type: crate::model::ResourceType::Group,
         name: name.to_string(),
         description: String::new(),
     })

@@ -106,7 +106,7 @@ fn read_account(row: &Row) -> Result<RemoteAccount, tokio_postgres::Error> {
 fn read_resource(row: &Row) -> Result<RemoteResource, tokio_postgres::Error> {
     Ok(RemoteResource {
         external_id: row.try_get::<_, u32>("oid")?.to_string(),
-        resource_type: "role".into(),
+        resource_type: crate::model::ResourceType::Role,
         name: row.try_get("rolname")?,
         description: row
             .try_get::<_, Option<String>>("comment")?

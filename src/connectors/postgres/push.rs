@@ -162,7 +162,7 @@ pub(super) async fn create_resource(
         .map_err(|error| map_error(&error, settings))?;
     Ok(RemoteResource {
         external_id: oid.to_string(),
-        resource_type: "role".into(),
+        resource_type: crate::model::ResourceType::Role,
         name: name.to_string(),
         description: String::new(),
     })

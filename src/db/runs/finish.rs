@@ -12,7 +12,7 @@ use super::read;
 use crate::db::models::SyncRunRow;
 use crate::db::run_events::{self as events, EventDraft, EventKind};
 use crate::model::run_stats::RunStats;
-use crate::model::{Principal, RunState};
+use crate::model::{AuditAction, Principal, RunState};
 
 /// How a run ends.
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ impl Ending {
 #[derive(Debug)]
 pub struct EndedBy<'a> {
     pub actor: &'a Principal,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub details: serde_json::Value,
 }
 
@@ -124,7 +124,7 @@ pub(super) struct FinishColumns<'a> {
     pub holder: Option<&'a str>,
     pub actor_name: Option<&'a str>,
     pub actor_role: Option<&'static str>,
-    pub action: Option<&'a str>,
+    pub action: Option<AuditAction>,
     pub details: Option<&'a serde_json::Value>,
 }
 

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::finish::{FINISH_SQL, Finish};
 use crate::db::run_events::emit_in;
-use crate::model::RunState;
 use crate::model::run_stats::RunStats;
+use crate::model::{AuditAction, RunState};
 
 /// [`super::finish`] inside the merge transaction; false when the run was no longer ours, and
 /// the caller then rolls the merge back.
@@ -29,7 +29,7 @@ pub async fn finish_in(
                 &columns.holder,
                 &columns.actor_name,
                 &columns.actor_role,
-                &columns.action,
+                &columns.action.map(AuditAction::as_str),
                 &columns.details,
             ],
         )

@@ -14,8 +14,7 @@ use crate::db::models::{NewIntegration, NewSyncRun};
 use crate::db::retry::transaction_retrying;
 use crate::db::runs;
 use crate::error::AppResult;
-use crate::model::Principal;
-use crate::model::{LinkUsersBy, RunTrigger};
+use crate::model::{AuditAction, LinkUsersBy, Principal, RunTrigger};
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: i32 = 3600;
 pub const DEFAULT_MAX_DELETION_PERCENT: i32 = 20;
@@ -87,7 +86,7 @@ pub async fn create(
             conn,
             AuditEntry {
                 actor,
-                action: "integration.create",
+                action: AuditAction::IntegrationCreate,
                 integration_id: Some(row.id),
                 resource_id: None,
                 details: json!({

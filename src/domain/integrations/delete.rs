@@ -12,7 +12,7 @@ use crate::db::integrations as store;
 use crate::db::retry::transaction_retrying;
 use crate::db::{access, accounts, grants, propagations, resources, runs};
 use crate::error::{AppError, AppResult};
-use crate::model::Principal;
+use crate::model::{AuditAction, Principal};
 
 #[derive(Debug)]
 pub struct Deletion {
@@ -55,7 +55,7 @@ pub async fn delete(
             conn,
             AuditEntry {
                 actor,
-                action: "integration.delete",
+                action: AuditAction::IntegrationDelete,
                 integration_id: Some(id),
                 resource_id: None,
                 details: json!({

@@ -22,7 +22,7 @@ use crate::db::resources;
 use crate::db::retry::transaction_retrying;
 use crate::engine::connector::{integration_kind, open_credentials};
 use crate::error::{AppError, AppResult};
-use crate::model::{LinkUsersBy, Principal};
+use crate::model::{AuditAction, LinkUsersBy, Principal};
 
 /// The fields an update names; `None` leaves one as it is.
 #[derive(Debug, Default)]
@@ -91,7 +91,7 @@ pub async fn update(
             conn,
             AuditEntry {
                 actor,
-                action: "integration.update",
+                action: AuditAction::IntegrationUpdate,
                 integration_id: Some(id),
                 resource_id: None,
                 details: json!({

@@ -11,7 +11,7 @@ use crate::db::models::NewSyncRun;
 use crate::db::retry::transaction_retrying;
 use crate::db::runs::{self, EndedBy, Ending, Finish};
 use crate::error::{AppError, AppResult};
-use crate::model::{Principal, RunState, RunTrigger};
+use crate::model::{AuditAction, Principal, RunState, RunTrigger};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -55,7 +55,7 @@ pub async fn trigger(
             conn,
             AuditEntry {
                 actor,
-                action: "sync.trigger",
+                action: AuditAction::SyncTrigger,
                 integration_id: Some(integration_id),
                 resource_id: None,
                 details: json!({
@@ -108,7 +108,7 @@ pub async fn cancel(ctx: &AppContext, actor: &Principal, run_id: Uuid) -> AppRes
             },
             ended_by: Some(EndedBy {
                 actor,
-                action: "sync.cancel",
+                action: AuditAction::SyncCancel,
                 details: json!({"run_id": run_id, "state_before": run.state}),
             }),
         };

@@ -17,7 +17,7 @@ use crate::db::runs;
 use crate::db::teams::{self as store, NewTeamResource, TeamRow};
 use crate::engine::connector::connector_for_integration;
 use crate::error::{AppError, AppResult};
-use crate::model::{Principal, RunTrigger};
+use crate::model::{AuditAction, Principal, RunTrigger};
 
 /// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ pub async fn create(
             conn,
             AuditEntry {
                 actor,
-                action: "team.create",
+                action: AuditAction::TeamCreate,
                 integration_id: None,
                 resource_id: None,
                 details: json!({
@@ -166,7 +166,7 @@ async fn record_resource(
             integration_id: integration.id,
             team_id: team.id,
             external_id: &remote.external_id,
-            resource_type: &remote.resource_type,
+            resource_type: remote.resource_type,
             name: &remote.name,
             description: &remote.description,
         };
@@ -188,7 +188,7 @@ async fn record_resource(
             conn,
             AuditEntry {
                 actor,
-                action: "team.resource_create",
+                action: AuditAction::TeamResourceCreate,
                 integration_id: Some(integration.id),
                 resource_id: Some(resource.id),
                 details: json!({
@@ -234,11 +234,11 @@ async fn report_missing(
     reason: &str,
 ) -> String {
     let (action, outcome) = match missing {
-        Missing::Skipped => ("team.resource_skipped", "skipped"),
+        Missing::Skipped => (AuditAction::TeamResourceSkipped, "skipped"),
         Missing::Failed => {
             tracing::warn!(team_id = %team.id, integration_id = %integration.id, reason, "team resource not created");
             (
-                "team.resource_failed",
+                AuditAction::TeamResourceFailed,
                 "the team's resource was not created",
             )
         }
@@ -257,7 +257,7 @@ async fn report_missing(
         Err(error) => Err(error.into()),
     };
     if let Err(error) = recorded {
-        tracing::error!(error = %error, action, team_id = %team.id, "could not audit");
+        tracing::error!(error = %error, %action, team_id = %team.id, "could not audit");
     }
     format!(
         "integration {:?} ({}): {outcome}: {reason}",

@@ -12,7 +12,7 @@ use crate::db::retry::transaction_retrying;
 use crate::db::runs;
 use crate::db::teams as store;
 use crate::error::{AppError, AppResult};
-use crate::model::{Principal, RunTrigger};
+use crate::model::{AuditAction, Principal, RunTrigger};
 
 /// Makes the user a member and queues the push of it to each of the team's resources; a
 /// member already is one, and nothing changes.
@@ -59,11 +59,11 @@ async fn change_membership(
         let (changed, action) = match change {
             Change::Add => (
                 store::add_member(conn, team_id, user_id).await?,
-                "team.add_member",
+                AuditAction::TeamAddMember,
             ),
             Change::Remove => (
                 store::remove_member(conn, team_id, user_id, now).await?,
-                "team.remove_member",
+                AuditAction::TeamRemoveMember,
             ),
         };
         if !changed {

@@ -6,9 +6,9 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::counts;
-use crate::model::Role;
 use crate::model::principal::SYSTEM_NAME;
 use crate::model::run_stats::ChangeCounts;
+use crate::model::{AuditAction, Role};
 
 const RESTORE: &str = "
     WITH restored AS (
@@ -18,7 +18,7 @@ const RESTORE: &str = "
         RETURNING r.id, r.name, r.external_id
     ), audited AS (
         INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-        SELECT uuid_generate_v7(), $3, $4, 'resource.restore', $1, id,
+        SELECT uuid_generate_v7(), $3, $4, $5, $1, id,
                json_build_object('run_id', $2::uuid, 'name', name, 'external_id', external_id)
         FROM restored
     )
@@ -56,7 +56,7 @@ const SOFT_DELETE: &str = "
         RETURNING r.id, r.name, r.external_id
     ), audited AS (
         INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-        SELECT uuid_generate_v7(), $3, $4, 'resource.soft_delete', $1, id,
+        SELECT uuid_generate_v7(), $3, $4, $5, $1, id,
                json_build_object('run_id', $2::uuid, 'name', name, 'external_id', external_id)
         FROM gone
     )
@@ -69,16 +69,31 @@ pub async fn merge(
     run_id: Uuid,
     listed: i64,
 ) -> Result<ChangeCounts, tokio_postgres::Error> {
-    // The audited actor is the service itself, spelled as the model spells it.
-    let audited: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
-        &integration_id,
-        &run_id,
-        &SYSTEM_NAME,
-        &Role::System.as_str(),
-    ];
-    let restored: i64 = tx.query_one(RESTORE, &audited).await?.get(0);
+    // The audited actor is the service itself, and the words are the model's.
+    let system = Role::System.as_str();
+    let restore = AuditAction::ResourceRestore.as_str();
+    let soft_delete = AuditAction::ResourceSoftDelete.as_str();
+    let restored: i64 = tx
+        .query_one(
+            RESTORE,
+            &[&integration_id, &run_id, &SYSTEM_NAME, &system, &restore],
+        )
+        .await?
+        .get(0);
     let upserted = tx.query_one(UPSERT, &[&integration_id]).await?;
-    let deleted: i64 = tx.query_one(SOFT_DELETE, &audited).await?.get(0);
+    let deleted: i64 = tx
+        .query_one(
+            SOFT_DELETE,
+            &[
+                &integration_id,
+                &run_id,
+                &SYSTEM_NAME,
+                &system,
+                &soft_delete,
+            ],
+        )
+        .await?
+        .get(0);
     Ok(counts(
         listed,
         upserted.get(0),

@@ -124,7 +124,7 @@ async fn lists_the_roles_and_memberships_created() {
 
     let resource = |name: &str, description: &str| RemoteResource {
         external_id: id[name].clone(),
-        resource_type: "role".into(),
+        resource_type: crate::model::ResourceType::Role,
         name: name.into(),
         description: description.into(),
     };

@@ -110,7 +110,7 @@ async fn creates_resources_and_reports_clashes() {
             created,
             RemoteResource {
                 external_id: oid(&admin, name).await,
-                resource_type: "role".into(),
+                resource_type: crate::model::ResourceType::Role,
                 name: name.into(),
                 description: String::new(),
             }
