@@ -4,6 +4,8 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
@@ -26,8 +28,15 @@ pub struct Database {
     pub url: String,
     /// The tables' owner, when it is another role than `url`'s.
     pub migration_url: Option<String>,
-    pub embedded: Option<EmbeddedPostgres>,
+    /// Shared with the supervisor that starts it again when it dies.
+    pub embedded: Option<Arc<Mutex<EmbeddedPostgres>>>,
 }
+
+/// How often the supervisor looks at the embedded server, and how long it keeps trying to start
+/// it again (a killed postmaster's backends hold its shared memory for a moment) before `serve`
+/// gives up and exits.
+const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
+const RESTART_ATTEMPTS: u32 = 15;
 
 impl Database {
     /// `owner`: this process stops the embedded server when done, even one it found running
@@ -63,7 +72,58 @@ impl Database {
         Ok(Database {
             url: runtime_url,
             migration_url: Some(owner_url),
-            embedded: Some(embedded),
+            embedded: Some(Arc::new(Mutex::new(embedded))),
+        })
+    }
+
+    /// For an embedded server this process owns: a task that starts it again whenever it stops
+    /// on its own, and resolves (with why) only when it cannot, so that `serve` exits non-zero
+    /// rather than answering NOT_SERVING for ever. `None` for a configured database, which is
+    /// its operator's to keep running.
+    pub fn supervisor(&self) -> Option<impl Future<Output = anyhow::Error> + Send + 'static> {
+        let embedded = self.embedded.clone()?;
+        if !embedded.lock().ok()?.owns_server() {
+            return None;
+        }
+        Some(async move {
+            let mut failures = 0;
+            loop {
+                tokio::time::sleep(SUPERVISE_EVERY).await;
+                let server = embedded.clone();
+                let checked = tokio::task::spawn_blocking(move || {
+                    let mut server = server.lock().map_err(|_| {
+                        anyhow::anyhow!("the embedded PostgreSQL's handle was poisoned")
+                    })?;
+                    Ok::<_, anyhow::Error>(server.restart_if_stopped()?)
+                })
+                .await;
+                match checked {
+                    Ok(Ok(restarted)) => {
+                        if restarted {
+                            tracing::info!("the embedded PostgreSQL runs again");
+                        }
+                        failures = 0;
+                    }
+                    Ok(Err(error)) => {
+                        failures += 1;
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            attempt = failures,
+                            "starting the embedded PostgreSQL again failed"
+                        );
+                        if failures >= RESTART_ATTEMPTS {
+                            return error.context(format!(
+                                "the embedded PostgreSQL stopped and could not be started again \
+                                 ({failures} attempts)"
+                            ));
+                        }
+                    }
+                    Err(error) => {
+                        return anyhow::Error::new(error)
+                            .context("supervising the embedded PostgreSQL");
+                    }
+                }
+            }
         })
     }
 
@@ -107,8 +167,13 @@ impl Database {
 
     /// Stops the embedded server if this process owns it.
     pub async fn shutdown(self) {
-        if let Some(mut embedded) = self.embedded {
-            let stopped = tokio::task::spawn_blocking(move || embedded.stop()).await;
+        if let Some(embedded) = self.embedded {
+            let stopped = tokio::task::spawn_blocking(move || match embedded.lock() {
+                Ok(mut embedded) => embedded.stop(),
+                // A supervisor that panicked mid-restart: the server may run; stop it anyway.
+                Err(poisoned) => poisoned.into_inner().stop(),
+            })
+            .await;
             if let Ok(Err(error)) = stopped {
                 tracing::warn!(%error, "stopping the embedded PostgreSQL");
             }

@@ -1,6 +1,8 @@
 //! `oblique serve` and `oblique migrate`: from flags to a running service.
 
-use std::{net::SocketAddr, path::Path};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -77,7 +79,29 @@ async fn serve_on(
         mutual_tls = args.tls_client_ca.is_some(),
         "serving gRPC"
     );
-    server::run(ctx, listener, tls.as_ref(), shutdown_signal()).await?;
+    // The server stops on a signal, or when the embedded PostgreSQL is gone for good: then
+    // this process exits non-zero for its supervisor (systemd, Kubernetes) to act on.
+    let gave_up = Arc::new(Mutex::new(None));
+    let stop = {
+        let gave_up = gave_up.clone();
+        let supervisor = database.supervisor();
+        async move {
+            let Some(supervisor) = supervisor else {
+                return shutdown_signal().await;
+            };
+            tokio::select! {
+                () = shutdown_signal() => {}
+                error = supervisor => {
+                    tracing::error!(error = format!("{error:#}"), "stopping: the database is gone");
+                    *gave_up.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                }
+            }
+        }
+    };
+    server::run(ctx, listener, tls.as_ref(), stop).await?;
+    if let Some(error) = gave_up.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(error);
+    }
     tracing::info!("stopped");
     Ok(())
 }

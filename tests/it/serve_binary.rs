@@ -17,7 +17,7 @@ use crate::harness::servers::{create_test_database, drop_test_database};
 use crate::harness::{Clients, create_request, expect_code};
 
 /// Bound on a server getting ready (initdb with fsync on a busy machine is slow) or exiting.
-const DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Configuration of the test process that must not leak into the binary.
 const CLEARED_ENV: &str = "DATABASE_URL TEST_DATABASE_URL OBLIQUE_DATA_DIR OBLIQUE_SECRET_KEY \
@@ -97,7 +97,7 @@ impl Server {
 
     /// One step of a bounded wait for `what`: panics, with the log, once the server exited or
     /// the deadline passed.
-    async fn tick(&mut self, what: &str, deadline: Instant) {
+    pub(crate) async fn tick(&mut self, what: &str, deadline: Instant) {
         if let Some(status) = self.child.try_wait().expect("try_wait") {
             panic!(
                 "oblique exited ({status}) while {what}; log:\n{}",
@@ -133,6 +133,11 @@ impl Server {
         let pid = i32::try_from(self.child.id()).expect("pid");
         // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill");
+        self.wait_for_exit("SIGTERM").await
+    }
+
+    /// Waits (bounded) for the server to exit of its own accord, after `why`.
+    pub(crate) async fn wait_for_exit(&mut self, why: &str) -> ExitStatus {
         let deadline = Instant::now() + DEADLINE;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -141,7 +146,7 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!(
-            "still running {DEADLINE:?} after SIGTERM; log:\n{}",
+            "still running {DEADLINE:?} after {why}; log:\n{}",
             self.log_text()
         );
     }

@@ -151,6 +151,24 @@ impl EmbeddedPostgres {
         self.owns = true;
     }
 
+    /// Starts the durable server this handle started again when it stopped on its own (killed,
+    /// crashed), on the same cluster, port and socket; `Ok(false)` while it runs. It never
+    /// initialises a cluster: serving an empty database in place of a missing one would look
+    /// like data loss to every caller, so a cluster that is gone is an error.
+    pub fn restart_if_stopped(&mut self) -> Result<bool, EmbeddedError> {
+        if !self.owns || !self.running || self.superuser_password.is_none() || self.is_running()? {
+            return Ok(false);
+        }
+        let tail = self.log_tail(10).unwrap_or_default();
+        tracing::error!(log = %tail, "the embedded PostgreSQL stopped; starting it again");
+        if !self.data().join("PG_VERSION").exists() {
+            let detail = format!("its cluster {} is gone", self.data().display());
+            return Err(self.failure("starting PostgreSQL again", detail));
+        }
+        self.start_secured()?;
+        Ok(true)
+    }
+
     /// `pg_ctl stop -m fast -w`; idempotent; a no-op if not owned.
     pub fn stop(&mut self) -> Result<(), EmbeddedError> {
         if !self.owns || !self.running {
