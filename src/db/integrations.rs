@@ -40,6 +40,15 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The secret the integration's access pair keys are made with (see `engine::access_key`).
+pub async fn access_key_secret(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<u8>> {
+    integrations::table
+        .find(id)
+        .select(integrations::access_key_secret)
+        .first(conn)
+        .await
+}
+
 /// Locks the row until the transaction ends, so concurrent updates and deletes queue up.
 pub async fn find_for_update(
     conn: &mut AsyncPgConnection,

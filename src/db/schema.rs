@@ -92,6 +92,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         last_pulled_at -> Nullable<Timestamptz>,
         link_users_by -> Text,
+        access_key_secret -> Bytea,
     }
 }
 

@@ -1,16 +1,30 @@
-//! The key of an access pair: the first 64 bits of SHA-256 over the resource's and the account's
-//! external ids (a NUL between them, which PostgreSQL text cannot contain). Every pulled_access
-//! row carries its pair's key, and staged pairs carry theirs, so that the merge can compare a
-//! resource's listed pairs with its open rows by their count and the XOR of their keys without
-//! resolving a single external id (see `merge::access`). Two different sets of pairs fold alike
-//! with probability about 2^-64; such a resource would be left as it is until its next change.
+//! The key of an access pair: the first 64 bits of SHA-256 over the integration's secret, the
+//! resource's and the account's external ids (a NUL between them, which PostgreSQL text cannot
+//! contain). Every pulled_access row carries its pair's key, and staged pairs carry theirs, so
+//! that the merge can compare a resource's listed pairs with its open rows by their count and the
+//! XOR of their keys without resolving a single external id (see `merge::access`).
 //!
-//! The SQL function `access_pair_key` (migration 000005) computes the same value.
+//! Why keyed: the remote chooses the external ids. With keys anyone could compute, whoever
+//! controls a remote could pick ids whose keys fold like the stored rows (a birthday search over
+//! 64 bits, or a few dozen ids and some linear algebra over XOR) and so hide members from
+//! Oblique. The secret (`integrations.access_key_secret`, 32 random bytes) never leaves
+//! Oblique's database, so two different sets of pairs fold alike with probability about 2^-64
+//! whatever the remote does; such a resource would be left as it is until its next change. A
+//! pair listed twice counts twice but cancels in the XOR, so its fold differs and the resource
+//! is compared pair by pair (where it opens one row).
+//!
+//! The SQL function `access_pair_key(secret, resource, account)` (migration 000014) computes
+//! the same value.
 
 use sha2::{Digest, Sha256};
 
-pub fn access_pair_key(resource_external_id: &str, account_external_id: &str) -> i64 {
+pub fn access_pair_key(
+    secret: &[u8],
+    resource_external_id: &str,
+    account_external_id: &str,
+) -> i64 {
     let digest = Sha256::new()
+        .chain_update(secret)
         .chain_update(resource_external_id.as_bytes())
         .chain_update([0u8])
         .chain_update(account_external_id.as_bytes())
@@ -24,16 +38,20 @@ pub fn access_pair_key(resource_external_id: &str, account_external_id: &str) ->
 mod tests {
     use super::access_pair_key;
 
-    /// Values computed by PostgreSQL's `access_pair_key`; tests/it/merge.rs checks more against
-    /// the live function.
     #[test]
-    fn matches_the_sql_function() {
-        assert_eq!(access_pair_key("res-1", "acc-2"), 7630152216920243101);
-        assert_eq!(access_pair_key("grüppe", "ç"), 7207362251608533475);
+    fn the_separator_keeps_pairs_apart() {
+        let secret = [7u8; 32];
+        assert_ne!(
+            access_pair_key(&secret, "ab", "c"),
+            access_pair_key(&secret, "a", "bc")
+        );
     }
 
     #[test]
-    fn the_separator_keeps_pairs_apart() {
-        assert_ne!(access_pair_key("ab", "c"), access_pair_key("a", "bc"));
+    fn another_secret_gives_another_key() {
+        assert_ne!(
+            access_pair_key(&[1u8; 32], "res-1", "acc-2"),
+            access_pair_key(&[2u8; 32], "res-1", "acc-2")
+        );
     }
 }

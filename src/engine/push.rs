@@ -4,12 +4,11 @@
 //! exponential backoff. Removing a member nobody decided on, or putting back one that was
 //! pushed before, corrects drift and is audited.
 
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::EngineConfig;
-use super::access_key::access_pair_key;
 use super::propagation::{
     PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
 };
@@ -202,18 +201,19 @@ async fn record_added(
     account_external_id: &str,
 ) -> anyhow::Result<()> {
     diesel::sql_query(
+        // The pair's key is made with the integration's secret, which stays in the database.
         "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
-         SELECT $1, $2, $3, $4
-         WHERE NOT EXISTS (SELECT 1 FROM pulled_access
+         SELECT $1, $2, $3, access_pair_key(i.access_key_secret, $4, $5)
+         FROM integrations i
+         WHERE i.id = $1
+           AND NOT EXISTS (SELECT 1 FROM pulled_access
                            WHERE resource_id = $2 AND account_id = $3 AND removed_at IS NULL)",
     )
     .bind::<SqlUuid, _>(integration.id)
     .bind::<SqlUuid, _>(step.resource_id)
     .bind::<SqlUuid, _>(account_id)
-    .bind::<BigInt, _>(access_pair_key(
-        &step.resource_external_id,
-        account_external_id,
-    ))
+    .bind::<Text, _>(&step.resource_external_id)
+    .bind::<Text, _>(account_external_id)
     .execute(conn)
     .await?;
     set_in_sync(conn, step).await?;

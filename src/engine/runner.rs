@@ -64,7 +64,13 @@ async fn phases(
     integration: &IntegrationRow,
     connector: &dyn Connector,
 ) -> Result<RunStats, Stopped> {
-    let mut staging = Staging::open(&engine.database_url)
+    let pair_key_secret = {
+        let mut conn = engine.pool.get().await.map_err(internal)?;
+        integrations::access_key_secret(&mut conn, integration.id)
+            .await
+            .map_err(internal)?
+    };
+    let mut staging = Staging::open(&engine.database_url, pair_key_secret)
         .await
         .map_err(internal)?;
     listing::list_all(run, connector, &mut staging).await?;

@@ -123,10 +123,13 @@ pub struct Staging {
     /// the listing is over (`finish`).
     open: Option<OpenCopy>,
     attributes: Vec<StagedAttribute>,
+    /// The integration's secret for access pair keys (see `access_key`).
+    pair_key_secret: Vec<u8>,
 }
 
 impl Staging {
-    pub async fn open(database_url: &str) -> anyhow::Result<Self> {
+    /// `pair_key_secret`: the integration's `access_key_secret`.
+    pub async fn open(database_url: &str, pair_key_secret: Vec<u8>) -> anyhow::Result<Self> {
         let (client, connection) = crate::db::connect::connect(database_url).await?;
         let connection = tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -145,6 +148,7 @@ impl Staging {
             connection,
             open: None,
             attributes: Vec::new(),
+            pair_key_secret,
         })
     }
 
@@ -238,9 +242,15 @@ impl Staging {
         if access.is_empty() {
             return Ok(());
         }
+        // 32 bytes a page: `rows` holds `self` borrowed.
+        let secret = self.pair_key_secret.clone();
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
-            let key = access_pair_key(&pair.resource_external_id, &pair.account_external_id);
+            let key = access_pair_key(
+                &secret,
+                &pair.resource_external_id,
+                &pair.account_external_id,
+            );
             rows.row(4)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)

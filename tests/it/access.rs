@@ -39,8 +39,10 @@ pub async fn insert_access(
     diesel::sql_query(
         "INSERT INTO pulled_access
              (integration_id, resource_id, account_id, added_at, removed_at, pair_key)
-         SELECT $1, r.id, a.id, $4, $5, access_pair_key(r.external_id, a.external_id)
-         FROM resources r, accounts a WHERE r.id = $2 AND a.id = $3
+         SELECT $1, r.id, a.id, $4, $5,
+                access_pair_key(i.access_key_secret, r.external_id, a.external_id)
+         FROM integrations i, resources r, accounts a
+         WHERE i.id = $1 AND r.id = $2 AND a.id = $3
          RETURNING id",
     )
     .bind::<diesel::sql_types::Uuid, _>(integration_id)

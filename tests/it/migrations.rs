@@ -207,7 +207,16 @@ async fn existing_access_gets_pair_keys() {
         .iter()
         .map(|r| (r.username.as_str(), r.pair_key, r.open))
         .collect();
-    let key = oblique::engine::access_key::access_pair_key;
+    // Later migrations keyed them with the integration's secret (000014).
+    let secret = oblique::db::integrations::access_key_secret(
+        &mut conn,
+        "00000000-0000-7000-8000-000000000001".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let key = |resource, account| {
+        oblique::engine::access_key::access_pair_key(&secret, resource, account)
+    };
     assert_eq!(
         found,
         [

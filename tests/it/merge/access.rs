@@ -2,13 +2,13 @@
 //! skipped, so the merge must still notice what folds cannot: resources and accounts it soft
 //! deletes while their pairs are still listed, and pairs that change without changing the count.
 
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bytea, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use oblique::engine::access_key::access_pair_key;
 use oblique::engine::stage::StagedPage;
 use uuid::Uuid;
 
-use super::{account, group, integration, member, merge};
+use super::{account, group, integration, member, merge, pair_key_secret};
 use crate::harness::TestApp;
 
 #[derive(diesel::QueryableByName)]
@@ -33,9 +33,11 @@ async fn open_pairs(app: &TestApp, integration_id: Uuid) -> Vec<(String, String)
     .load(&mut app.conn().await)
     .await
     .unwrap();
+    let secret = pair_key_secret(app, integration_id).await;
     rows.into_iter()
         .map(|row| {
-            assert_eq!(row.pair_key, access_pair_key(&row.resource, &row.account));
+            let key = access_pair_key(&secret, &row.resource, &row.account);
+            assert_eq!(row.pair_key, key);
             (row.resource, row.account)
         })
         .collect()
@@ -131,13 +133,15 @@ async fn the_sql_pair_key_is_the_rust_one() {
         #[diesel(sql_type = BigInt)]
         key: i64,
     }
+    let secret: Vec<u8> = (0..32u8).map(|b| b.wrapping_mul(37)).collect();
     for (resource, account) in [
         ("res-1", "acc-2"),
         ("", ""),
         ("cn=Ünïcødé,ou=groups", "uid=o'brien"),
         ("a", "bc"),
     ] {
-        let sql: Key = diesel::sql_query("SELECT access_pair_key($1, $2) AS key")
+        let sql: Key = diesel::sql_query("SELECT access_pair_key($1, $2, $3) AS key")
+            .bind::<Bytea, _>(&secret)
             .bind::<Text, _>(resource)
             .bind::<Text, _>(account)
             .get_result(&mut app.conn().await)
@@ -145,8 +149,44 @@ async fn the_sql_pair_key_is_the_rust_one() {
             .unwrap();
         assert_eq!(
             sql.key,
-            access_pair_key(resource, account),
+            access_pair_key(&secret, resource, account),
             "{resource} {account}"
         );
     }
+}
+
+/// The keys a remote's ids fold to are the integration's own: the same pair listed by two
+/// integrations gets two keys (a remote cannot compute them to steer a fold), and a pair listed
+/// twice opens one row.
+#[tokio::test]
+async fn pair_keys_are_keyed_per_integration_and_a_pair_listed_twice_opens_one_row() {
+    let app = TestApp::spawn_without_sync().await;
+    let first = integration(&app, "keyed-1").await;
+    let second = integration(&app, "keyed-2").await;
+    let (one, two) = (
+        pair_key_secret(&app, first).await,
+        pair_key_secret(&app, second).await,
+    );
+    assert_eq!((one.len(), two.len()), (32, 32));
+    assert_ne!(one, two, "two integrations share a secret");
+    assert_ne!(
+        access_pair_key(&one, "admins", "alice"),
+        access_pair_key(&two, "admins", "alice")
+    );
+
+    let twice = [("admins", "alice"), ("admins", "alice"), ("devs", "bob")];
+    for id in [first, second] {
+        let merged = merge(&app, id, everyone_with(&twice)).await;
+        assert_eq!(merged.stats.access.created, 2);
+        // open_pairs checks each stored key against the integration's own secret.
+        assert_eq!(
+            open_pairs(&app, id).await,
+            pairs(&[("admins", "alice"), ("devs", "bob")])
+        );
+    }
+    // Listed twice again: the fold differs from the one open row (the count does), the pairs
+    // are compared one by one, and nothing changes.
+    let again = merge(&app, first, everyone_with(&twice)).await;
+    let access = again.stats.access;
+    assert_eq!((access.created, access.deleted), (0, 0));
 }

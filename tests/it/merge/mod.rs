@@ -40,6 +40,14 @@ pub(super) fn group(id: &str) -> RemoteResource {
     }
 }
 
+/// The secret the integration's pair keys are made with.
+pub(super) async fn pair_key_secret(app: &TestApp, integration_id: Uuid) -> Vec<u8> {
+    let mut conn = app.conn().await;
+    oblique::db::integrations::access_key_secret(&mut conn, integration_id)
+        .await
+        .unwrap()
+}
+
 pub(super) fn member(resource: &str, account: &str) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: resource.into(),
@@ -50,7 +58,8 @@ pub(super) fn member(resource: &str, account: &str) -> RemoteAccess {
 /// Stages the pages (one page per listing, or two to list objects twice) and merges them in a
 /// committed transaction.
 pub(super) async fn merge(app: &TestApp, integration_id: Uuid, pages: Vec<StagedPage>) -> Merged {
-    let mut staging = Staging::open(&app.database_url).await.unwrap();
+    let secret = pair_key_secret(app, integration_id).await;
+    let mut staging = Staging::open(&app.database_url, secret).await.unwrap();
     for page in pages {
         staging.stage(page).await.unwrap();
     }
