@@ -3,6 +3,8 @@
 //! difference from there. diesel-async has no COPY, so this connection is tokio-postgres; the
 //! temporary tables vanish with it.
 
+mod fit;
+
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -13,6 +15,8 @@ use uuid::Uuid;
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
 use crate::engine::access_key::access_pair_key;
 use crate::engine::copy_rows::CopyRows;
+
+pub use fit::{Fit, storable};
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.

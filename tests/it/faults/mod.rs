@@ -2,3 +2,4 @@
 //! fail. One module per kind of fault.
 
 mod database;
+mod values;
