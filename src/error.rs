@@ -166,6 +166,18 @@ mod tests {
                 Code::Unavailable,
             ),
             (
+                query_error(DatabaseErrorKind::UnableToSendCommand, "broken pipe", None),
+                Code::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "terminating connection due to administrator command",
+                    None,
+                ),
+                Code::Unavailable,
+            ),
+            (
                 query_error(DatabaseErrorKind::SerializationFailure, "serialize", None),
                 Code::Aborted,
             ),

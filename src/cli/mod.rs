@@ -111,6 +111,13 @@ pub struct ServeArgs {
     /// Database connections this process may hold.
     #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+    /// Seconds any one statement of a request may take before the database cancels it (the
+    /// call answers UNAVAILABLE); sync runs have their own, far longer bound.
+    #[arg(long, env = "OBLIQUE_DB_STATEMENT_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_statement_timeout: u64,
+    /// Seconds a request's statement may wait for a lock held by another transaction.
+    #[arg(long, env = "OBLIQUE_DB_LOCK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_lock_timeout: u64,
     /// Sync runs this process executes at once (0: serve the API only, run no syncs).
     #[arg(long, env = "OBLIQUE_SYNC_WORKERS", default_value_t = 2)]
     pub sync_workers: usize,

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -46,7 +47,11 @@ async fn serve_on(
 ) -> anyhow::Result<()> {
     database.migrate().await?;
     let database_url = &database.url;
-    let pool = db::connect_pool(database_url, args.db_pool_size)?;
+    let timeouts = db::SessionTimeouts {
+        statement: Duration::from_secs(args.db_statement_timeout),
+        lock: Duration::from_secs(args.db_lock_timeout),
+    };
+    let pool = db::connect_pool_with(database_url, args.db_pool_size, timeouts)?;
     let keys = load_secret_key(global, &pool).await?;
     let mut ctx = AppContext::new(pool, keys, database_url.to_string());
     tokio::spawn(keys::watch::follow_until_shutdown(

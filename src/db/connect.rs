@@ -4,9 +4,15 @@
 //!
 //! tokio-postgres refuses parameters it does not know (`sslrootcert`) and knows only
 //! disable/prefer/require, so those two are taken out of the URL and handled here.
+//!
+//! Every connection has TCP keepalives on a short idle time and a TCP user timeout: a server or
+//! network that vanished without closing the socket (a half-open connection) is noticed within
+//! about a minute instead of the two hours of the system defaults. The URL's own
+//! `keepalives_idle`/`keepalives_interval`/`keepalives_retries`/`tcp_user_timeout` win.
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::AsyncPgConnection;
@@ -78,6 +84,7 @@ impl Target {
             Some(text) => SslMode::parse(text)?,
         };
         let mut config = Config::from_str(&rest).map_err(DbConnectError::Url)?;
+        detect_dead_peers(&mut config, &rest);
         config.ssl_mode(match ssl_mode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -106,6 +113,32 @@ impl Target {
 
     pub async fn connect(&self) -> Result<(Client, Connection<Socket, TlsStream>), DbConnectError> {
         Ok(self.config.connect(self.tls.clone()).await?)
+    }
+}
+
+/// Idle time before the first keepalive probe, the time between probes, and how many may go
+/// unanswered: a silent peer is given up after 30 s + 3 × 10 s.
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVES_RETRIES: u32 = 3;
+/// Data sent but not acknowledged for this long ends the connection (keepalives only probe an
+/// idle one).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Keepalives and a user timeout, unless the URL (`rest`, parsed into `config`) sets its own.
+fn detect_dead_peers(config: &mut Config, rest: &str) {
+    let given = |key: &str| rest.contains(key);
+    if !given("keepalives_idle") {
+        config.keepalives_idle(KEEPALIVES_IDLE);
+    }
+    if !given("keepalives_interval") {
+        config.keepalives_interval(KEEPALIVES_INTERVAL);
+    }
+    if !given("keepalives_retries") {
+        config.keepalives_retries(KEEPALIVES_RETRIES);
+    }
+    if !given("tcp_user_timeout") {
+        config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
 }
 

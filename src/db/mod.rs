@@ -26,4 +26,4 @@ pub mod tokens;
 pub mod users;
 
 pub use diesel_async::AsyncPgConnection;
-pub use pool::{Pool, connect_pool};
+pub use pool::{Pool, SessionTimeouts, connect_pool, connect_pool_with};

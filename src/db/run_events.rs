@@ -18,8 +18,10 @@ macro_rules! events_channel {
     };
 }
 pub const EVENTS_CHANNEL: &str = events_channel!();
-/// NOTIFY payloads are capped at 8000 bytes: messages are cut well below that.
-const MAX_MESSAGE_CHARS: usize = 2000;
+/// NOTIFY payloads are capped at 8000 bytes, counted after the JSON escaping json_build_object
+/// does (a control character takes 6): a message's JSON form is cut to this many bytes, which
+/// leaves room for the event's other fields and stats.
+const MAX_MESSAGE_JSON_BYTES: usize = 4000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,7 +114,7 @@ impl EventDraft {
     /// Kind, message (cut to fit a NOTIFY) and stats as JSON: the columns EMIT_SQL binds.
     pub fn columns(&self) -> (EventKind, String, Option<serde_json::Value>) {
         let kind = self.kind.unwrap_or(EventKind::Progress);
-        let message = self.message.chars().take(MAX_MESSAGE_CHARS).collect();
+        let message = capped_message(&self.message);
         let stats = self
             .stats
             .map(|stats| serde_json::to_value(stats).unwrap_or_default());
@@ -199,6 +201,35 @@ pub async fn emit_in(
     Ok(())
 }
 
+/// `message` as it can be stored and published: NULs (which text cannot hold) replaced by
+/// U+FFFD, and cut on a character boundary, ending in `…`, when its JSON form is longer than
+/// [`MAX_MESSAGE_JSON_BYTES`].
+fn capped_message(message: &str) -> String {
+    /// Bytes of `c` in PostgreSQL's JSON text.
+    fn json_bytes(c: char) -> usize {
+        match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        }
+    }
+    let message = message.replace('\0', "\u{FFFD}");
+    if message.chars().map(json_bytes).sum::<usize>() <= MAX_MESSAGE_JSON_BYTES {
+        return message;
+    }
+    let budget = MAX_MESSAGE_JSON_BYTES - '…'.len_utf8();
+    let mut used = 0;
+    let mut capped: String = message
+        .chars()
+        .take_while(|c| {
+            used += json_bytes(*c);
+            used <= budget
+        })
+        .collect();
+    capped.push('…');
+    capped
+}
+
 #[derive(diesel::QueryableByName)]
 struct StoredEvent {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -225,4 +256,32 @@ pub async fn stored_after(
     rows.into_iter()
         .map(|row| Ok(serde_json::from_str(&row.event)?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_capped_in_escaped_bytes_on_a_character_boundary() {
+        assert_eq!(capped_message("short"), "short");
+        assert_eq!(capped_message("a\0b"), "a\u{FFFD}b");
+        for unit in ["😀", "\u{1}", "\"", "é"] {
+            let long = unit.repeat(5000);
+            let capped = capped_message(&long);
+            let body = capped.strip_suffix('…').expect("marked as cut");
+            assert!(long.starts_with(body));
+            let json = serde_json::to_string(&capped).unwrap();
+            assert!(
+                json.len() <= MAX_MESSAGE_JSON_BYTES + 2,
+                "{unit:?}: {}",
+                json.len()
+            );
+            assert!(
+                json.len() > MAX_MESSAGE_JSON_BYTES - 8,
+                "{unit:?}: {}",
+                json.len()
+            );
+        }
+    }
 }

@@ -17,6 +17,12 @@ use crate::db::runs::QUEUED_CHANNEL;
 /// Events a subscriber may fall behind by before it is cut off; the sync itself never waits.
 const BROADCAST_CAPACITY: usize = 4096;
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// How often the listener asks its connection for an answer while no notification comes, and
+/// how long it waits for one. A LISTEN connection only reads: without this, one whose server or
+/// network vanished without closing it (half-open) would wait for notifications for ever while
+/// every stream on this replica went silent.
+const PING_EVERY: Duration = Duration::from_secs(5);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct EventHub {
@@ -101,9 +107,21 @@ impl EventHub {
         // watchers read back the events they may have missed.
         self.queued.notify_waiters();
         self.listening.send_modify(|generation| *generation += 1);
-        let mut notifications = std::pin::pin!(conn.notifications_stream());
-        while let Some(notification) = notifications.next().await {
-            let notification = notification?;
+        loop {
+            // A new stream each time round: it only reads the connection's notification
+            // channel, which keeps what arrives while the ping runs.
+            let next = {
+                let mut notifications = std::pin::pin!(conn.notifications_stream());
+                tokio::time::timeout(PING_EVERY, notifications.next()).await
+            };
+            let notification = match next {
+                Ok(Some(notification)) => notification?,
+                Ok(None) => return Ok(()),
+                Err(_quiet) => {
+                    ping(&mut conn).await?;
+                    continue;
+                }
+            };
             if notification.channel == QUEUED_CHANNEL {
                 self.queued.notify_waiters();
                 continue;
@@ -114,6 +132,14 @@ impl EventHub {
                 Err(error) => tracing::warn!(%error, "unreadable sync event notification"),
             }
         }
-        Ok(())
+    }
+}
+
+/// A round trip on the listening connection, failing if it takes longer than [`PING_TIMEOUT`].
+async fn ping(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<()> {
+    use diesel_async::SimpleAsyncConnection;
+    match tokio::time::timeout(PING_TIMEOUT, conn.batch_execute("SELECT 1")).await {
+        Ok(answered) => Ok(answered?),
+        Err(_) => anyhow::bail!("no answer to a ping within {PING_TIMEOUT:?}"),
     }
 }

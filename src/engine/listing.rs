@@ -7,7 +7,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::run_handle::RunHandle;
-use super::stage::{ObjectKind, StagedPage, Staging};
+use super::stage::{Fit, ObjectKind, StagedPage, Staging, storable};
 use super::stopped::{Stopped, internal};
 use crate::connectors::{Connector, ObjectProblem, PageStream};
 use crate::db::run_events::{EventDraft, EventKind};
@@ -66,8 +66,9 @@ pub async fn list_all(
     staging.finish().await.map_err(internal)
 }
 
-/// Streams one listing into staging, reporting progress; returns the objects it could not read.
-async fn list_phase<T>(
+/// Streams one listing into staging, reporting progress; returns the objects it could not read
+/// or could not store.
+async fn list_phase<T: Fit>(
     run: &RunHandle<'_>,
     phase: RunPhase,
     pages: PageStream<'_, T>,
@@ -104,7 +105,7 @@ async fn list_phase<T>(
 /// The listing itself: pages into staging, the count so far queued for a progress event every
 /// PROGRESS_EVERY objects or PROGRESS_INTERVAL. Returns how many objects were listed and the
 /// unreadable ones.
-async fn stage_pages<T>(
+async fn stage_pages<T: Fit>(
     run: &RunHandle<'_>,
     mut pages: PageStream<'_, T>,
     staging: &mut Staging,
@@ -123,9 +124,9 @@ async fn stage_pages<T>(
         let Some(page) = page else { break };
         let mut objects = Vec::new();
         for item in page? {
-            match item {
+            match item.and_then(Fit::fit) {
                 Ok(object) => objects.push(object),
-                Err(problem) => problems.push(problem),
+                Err(problem) => problems.push(storable(problem)),
             }
         }
         processed += objects.len() as i64;

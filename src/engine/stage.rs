@@ -3,6 +3,8 @@
 //! difference from there. diesel-async has no COPY, so this connection is tokio-postgres; the
 //! temporary tables vanish with it.
 
+mod fit;
+
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -13,6 +15,8 @@ use uuid::Uuid;
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
 use crate::engine::access_key::access_pair_key;
 use crate::engine::copy_rows::CopyRows;
+
+pub use fit::{Fit, storable};
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.
@@ -99,6 +103,13 @@ impl Table {
     }
 }
 
+/// Bounds each statement of a run's connection, so that one the server never answers (a
+/// half-open connection, a lock never released) ends the run instead of holding its worker for
+/// ever. Far above the request connections' timeout: a COPY stays open for a whole listing,
+/// page after page of a slow remote, and the merge of a million memberships is one statement
+/// per table. Lock waits (the merge's user lock, held by another run's merge) count in it too.
+const STAGING_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
 /// Attributes waiting for their COPY while the accounts' one is open. A connection runs one
 /// COPY at a time, and switching tables every page would end the stream every page.
 const ATTRIBUTE_BATCH: usize = 20_000;
@@ -137,10 +148,11 @@ impl Staging {
             }
         });
         client
-            .batch_execute(
-                "SET application_name = 'oblique-sync'; SET statement_timeout = 0; \
+            .batch_execute(&format!(
+                "SET application_name = 'oblique-sync'; SET statement_timeout = {}; \
                  SET temp_buffers = '64MB'",
-            )
+                STAGING_STATEMENT_TIMEOUT.as_millis()
+            ))
             .await?;
         client.batch_execute(CREATE_TABLES).await?;
         Ok(Staging {

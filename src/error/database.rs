@@ -12,8 +12,9 @@ use tonic::Code;
 /// What a database failure means to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbFailure {
-    /// The database cannot be reached: a connection refused or closed, no pooled connection
-    /// within the wait timeout, the server shutting down (`57P01` admin shutdown and its kin).
+    /// The database cannot serve the call now: a connection refused, closed or dead, no pooled
+    /// connection within the wait timeout, the server shutting down or starting (`57P01` admin
+    /// shutdown and its kin), a standby, a statement or lock timeout. A retry later may work.
     Unavailable,
     /// A unique constraint or index refused the row.
     UniqueViolation,
@@ -53,14 +54,39 @@ const CALLER_UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Messages of the server refusing or ending connections (SQLSTATE class 57P: operator
-/// intervention). diesel reports their code only as `Unknown`, so the text is what tells.
-const SHUTDOWN_MESSAGES: &[&str] = &[
+/// Messages of the server ending a session or refusing work for now, which diesel reports
+/// only as `Unknown` (it keeps no SQLSTATE), so the text is what tells:
+/// class 57P (operator intervention: 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now, 57P05 idle session timeout), class 08 (connection exceptions the server
+/// reports), and the timeouts every session has (57014 statement timeout, 55P03 lock timeout,
+/// 25P03 idle in transaction): the database cannot serve this call now, a retry later may work.
+/// Connection failures the client notices itself (a dead socket, a closed connection) carry no
+/// SQLSTATE and arrive as `UnableToSendCommand`.
+const UNAVAILABLE_MESSAGES: &[&str] = &[
+    // 57P01
     "terminating connection due to administrator command",
+    "terminating connection due to unexpected postmaster exit",
+    // 57P02
+    "terminating connection because of crash of another server process",
+    // 57P03
     "the database system is shutting down",
     "the database system is starting up",
     "the database system is in recovery mode",
-    "terminating connection due to unexpected postmaster exit",
+    "the database system is not yet accepting connections",
+    "the database system is not accepting connections",
+    // 57P05, 25P03
+    "terminating connection due to idle-session timeout",
+    "terminating connection due to idle-in-transaction timeout",
+    // 08xxx
+    "server closed the connection unexpectedly",
+    "connection to server",
+    "could not receive data from",
+    "could not send data to",
+    "unexpected EOF on client connection",
+    "invalid frontend message",
+    // 57014, 55P03
+    "canceling statement due to statement timeout",
+    "canceling statement due to lock timeout",
 ];
 
 impl DatabaseError {
@@ -140,15 +166,16 @@ fn classify_query(
     constraint: Option<&str>,
 ) -> (DbFailure, Option<String>) {
     let failure = match kind {
-        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-            DbFailure::Unavailable
-        }
+        // A read-only transaction: the server is a standby (a failover under way).
+        DatabaseErrorKind::ClosedConnection
+        | DatabaseErrorKind::UnableToSendCommand
+        | DatabaseErrorKind::ReadOnlyTransaction => DbFailure::Unavailable,
         DatabaseErrorKind::UniqueViolation => {
             return (DbFailure::UniqueViolation, constraint.map(str::to_owned));
         }
         DatabaseErrorKind::SerializationFailure => DbFailure::Conflict,
         _ if message.contains("deadlock detected") => DbFailure::Conflict,
-        _ if SHUTDOWN_MESSAGES.iter().any(|m| message.starts_with(m)) => DbFailure::Unavailable,
+        _ if UNAVAILABLE_MESSAGES.iter().any(|m| message.starts_with(m)) => DbFailure::Unavailable,
         _ => DbFailure::Other,
     };
     (failure, None)
@@ -239,6 +266,66 @@ pub(crate) mod tests {
                     None,
                 ),
                 DbFailure::Unavailable,
+            ),
+            (
+                query_error(DatabaseErrorKind::UnableToSendCommand, "broken pipe", None),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "terminating connection because of crash of another server process",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "the database system is not yet accepting connections",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to statement timeout",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to lock timeout",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "unexpected EOF on client connection with an open transaction",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::ReadOnlyTransaction,
+                    "cannot execute INSERT in a read-only transaction",
+                    None,
+                ),
+                DbFailure::Unavailable,
+            ),
+            (
+                query_error(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to user request",
+                    None,
+                ),
+                DbFailure::Other,
             ),
             (
                 query_error(

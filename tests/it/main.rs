@@ -13,6 +13,7 @@ mod credential_destination;
 mod db_roles;
 mod db_tls;
 mod embedded_restart;
+mod faults;
 mod fixtures;
 mod fuzz_requests;
 mod grants;

@@ -80,3 +80,27 @@ fn errors_never_show_the_password() {
         .to_string();
     assert!(!error.contains("s3cr3t"), "{error}");
 }
+
+#[test]
+fn every_connection_notices_a_silent_peer_unless_the_url_says_otherwise() {
+    let target = Target::parse("postgres://u@db.example.org/oblique?sslmode=disable").unwrap();
+    assert!(target.config.get_keepalives());
+    assert_eq!(target.config.get_keepalives_idle(), KEEPALIVES_IDLE);
+    assert_eq!(
+        target.config.get_keepalives_interval(),
+        Some(KEEPALIVES_INTERVAL)
+    );
+    assert_eq!(
+        target.config.get_keepalives_retries(),
+        Some(KEEPALIVES_RETRIES)
+    );
+    assert_eq!(
+        target.config.get_tcp_user_timeout(),
+        Some(&TCP_USER_TIMEOUT)
+    );
+
+    let own = Target::parse("host=db user=u keepalives_idle=5 sslmode=disable").unwrap();
+    assert_eq!(own.config.get_keepalives_idle(), Duration::from_secs(5));
+    let off = Target::parse("postgres://u@db/oblique?keepalives=0").unwrap();
+    assert!(!off.config.get_keepalives());
+}
