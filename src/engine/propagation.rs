@@ -1,6 +1,8 @@
 //! What pushing did, per (push-mode resource, user): in sync, failed with the next retry, or
 //! settled; the resource's summary status; drift corrections in the audit log.
 
+use std::time::Duration;
+
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -12,7 +14,7 @@ use super::push_plan::Step;
 use crate::db::Pool;
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::model::principal::SYSTEM_NAME;
-use crate::model::{AuditAction, PropagationStatus, Role};
+use crate::model::{AuditAction, PropagationStatus, PushOp, Role};
 
 #[derive(Debug, QueryableByName)]
 pub(super) struct PendingMark {
@@ -107,8 +109,33 @@ pub(super) async fn set_in_sync(
     Ok(())
 }
 
-/// Records a failed push and when to try again: the delay doubles with each attempt, up to the
-/// engine's cap; after the last allowed attempt it waits for a person (or a new decision).
+/// The longest a failed push waits for its next attempt, whatever `push_retry_max` says: a
+/// revoked user must not keep access for hours because the remote was flaky once.
+pub const PUSH_RETRY_CAP: Duration = Duration::from_secs(3600);
+
+/// How long a push that failed for the `attempts`-th time waits before the next attempt: the
+/// delay doubles with each attempt, up to the engine's cap (never above [`PUSH_RETRY_CAP`]).
+/// `None` (wait for a person or a new decision) only for an add that used up its
+/// `push_max_attempts`: a removal is retried for ever, since giving up on it leaves a revoked
+/// user with access.
+pub fn retry_delay(config: &EngineConfig, op: PushOp, attempts: i32) -> Option<Duration> {
+    if op != PushOp::Remove && attempts >= config.push_max_attempts {
+        return None;
+    }
+    let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(20));
+    Some(
+        config
+            .push_retry_base
+            .saturating_mul(factor)
+            .min(retry_cap(config)),
+    )
+}
+
+fn retry_cap(config: &EngineConfig) -> Duration {
+    config.push_retry_max.min(PUSH_RETRY_CAP)
+}
+
+/// Records a failed push and when to try again (see [`retry_delay`]).
 pub(super) async fn record_failure(
     pool: &Pool,
     config: &EngineConfig,
@@ -118,18 +145,8 @@ pub(super) async fn record_failure(
     let Some(user_id) = step.user_id else {
         return Ok(());
     };
-    let attempts = step.attempts + 1;
-    let delay = if attempts >= config.push_max_attempts {
-        None
-    } else {
-        let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(20));
-        Some(
-            config
-                .push_retry_base
-                .saturating_mul(factor)
-                .min(config.push_retry_max),
-        )
-    };
+    let attempts = step.attempts.saturating_add(1);
+    let delay = retry_delay(config, step.op, attempts);
     tracing::warn!(resource = %step.resource_name, %user_id, attempts, %reason, "push failed");
     let mut conn = pool.get().await?;
     diesel::sql_query(
@@ -197,7 +214,7 @@ pub async fn record_unreachable(
     let base = i64::try_from(config.push_retry_base.as_secs())
         .unwrap_or(1)
         .max(1);
-    let cap = i64::try_from(config.push_retry_max.as_secs()).unwrap_or(i64::MAX);
+    let cap = i64::try_from(retry_cap(config).as_secs()).unwrap_or(i64::MAX);
     diesel::sql_query(
         "UPDATE propagations
          SET status = 'error', error = $2, attempts = attempts + 1, updated_at = now(),
@@ -212,4 +229,56 @@ pub async fn record_unreachable(
     .await?;
     summarise_resources(&mut conn, integration_id).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> EngineConfig {
+        EngineConfig {
+            push_retry_base: Duration::from_secs(2),
+            push_retry_max: Duration::from_secs(300),
+            push_max_attempts: 10,
+            ..EngineConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_delay_doubles_up_to_the_configured_cap() {
+        let delays: Vec<_> = (1..=9)
+            .map(|n| retry_delay(&config(), PushOp::Add, n).unwrap().as_secs())
+            .collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300]);
+    }
+
+    #[test]
+    fn an_add_waits_for_a_person_after_its_last_attempt() {
+        assert_eq!(retry_delay(&config(), PushOp::Add, 10), None);
+        assert_eq!(retry_delay(&config(), PushOp::Add, 11), None);
+    }
+
+    #[test]
+    fn a_removal_is_retried_for_ever_at_the_cap() {
+        for attempts in [10, 11, 1_000, i32::MAX] {
+            assert_eq!(
+                retry_delay(&config(), PushOp::Remove, attempts),
+                Some(Duration::from_secs(300))
+            );
+        }
+    }
+
+    #[test]
+    fn no_setting_makes_a_retry_wait_more_than_an_hour() {
+        let config = EngineConfig {
+            push_retry_max: Duration::from_secs(86_400),
+            push_max_attempts: 100,
+            ..config()
+        };
+        assert_eq!(
+            retry_delay(&config, PushOp::Remove, 1_000),
+            Some(PUSH_RETRY_CAP)
+        );
+        assert_eq!(retry_delay(&config, PushOp::Add, 50), Some(PUSH_RETRY_CAP));
+    }
 }
