@@ -2,7 +2,7 @@
 //! last push of each did.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::model::{PropagationStatus, PushOp};
@@ -42,7 +42,7 @@ pub(super) const PLAN: &str = "
     SELECT plan.op, plan.resource_id, r.external_id AS resource_external_id,
            r.name AS resource_name, plan.user_id, plan.account_id,
            a.external_id AS account_external_id, a.username, a.link_conflict,
-           pr.status AS last_status, COALESCE(pr.attempts, 0) AS attempts,
+           pr.status AS last_status, pr.version, COALESCE(pr.attempts, 0) AS attempts,
            COALESCE(pr.next_attempt_at <= now(), true) AS due
     FROM plan
     JOIN push_resources r ON r.id = plan.resource_id
@@ -74,6 +74,9 @@ pub(super) struct Step {
     pub(super) link_conflict: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(super) last_status: Option<PropagationStatus>,
+    /// The version of the propagation row the plan was made from (`None`: no row).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub(super) version: Option<i64>,
     #[diesel(sql_type = Integer)]
     pub(super) attempts: i32,
     #[diesel(sql_type = Bool)]
