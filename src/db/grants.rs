@@ -197,14 +197,16 @@ pub async fn expired_on_resource(
     query.load(conn).await
 }
 
-/// Makes every current remote member of the resource (an open `pulled_access` row whose account
-/// is linked to a user) a grant of source `remote_adopted`, unless the user already has an
-/// active one, and records each member's membership as in sync (it is present remotely).
-/// Returns how many grants were made.
+/// Makes every current remote member of the resource (`members`: the external ids of the
+/// accounts a fresh listing found in it, as the last pull may be out of date) whose account is
+/// linked to a user a grant of source `remote_adopted`, unless the user already has an active
+/// one, and records each member's membership as in sync (it is present remotely). Returns how
+/// many grants were made.
 pub async fn adopt_remote_members(
     conn: &mut AsyncPgConnection,
     resource_id: Uuid,
     integration_id: Uuid,
+    members: &[String],
     reason: &str,
     granted_by: &str,
 ) -> QueryResult<i64> {
@@ -215,9 +217,8 @@ pub async fn adopt_remote_members(
     }
     let adopted: Adopted = diesel::sql_query(
         "WITH members AS (
-             SELECT DISTINCT a.user_id FROM pulled_access p
-             JOIN accounts a ON a.id = p.account_id
-             WHERE p.resource_id = $1 AND p.removed_at IS NULL
+             SELECT DISTINCT a.user_id FROM accounts a
+             WHERE a.integration_id = $2 AND a.external_id = ANY($5)
                AND a.deleted_at IS NULL AND a.user_id IS NOT NULL
          ), adopted AS (
              INSERT INTO grants (id, resource_id, user_id, source, reason, granted_by)
@@ -239,6 +240,7 @@ pub async fn adopt_remote_members(
     .bind::<SqlUuid, _>(integration_id)
     .bind::<Text, _>(reason)
     .bind::<Text, _>(granted_by)
+    .bind::<Array<Text>, _>(members)
     .get_result(conn)
     .await?;
     Ok(adopted.count)

@@ -106,6 +106,7 @@ diesel::table! {
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }
 

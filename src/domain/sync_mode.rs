@@ -2,6 +2,7 @@
 //! mode (Oblique is, and pushes its decisions).
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -11,7 +12,8 @@ use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::models::ResourceRow;
 use crate::db::retry::transaction_retrying;
-use crate::db::{grants, propagations, resources};
+use crate::db::{grants, integrations, propagations, resources};
+use crate::engine::connector::connector_for_integration;
 use crate::error::{AppError, AppResult};
 use crate::model::{AuditAction, LinkUsersBy, Principal, SyncMode};
 
@@ -21,7 +23,8 @@ pub const ADOPTED_REASON: &str = "adopted when the resource switched to push mod
 /// Sets the resource's mode; returns it with its integration's last successful pull.
 ///
 /// PULL → PUSH adopts the current remote members as grants (source `remote_adopted`, recorded as
-/// in sync), so that the first push removes nobody by surprise. PUSH → PULL ("stop syncing")
+/// in sync), so that the first push removes nobody by surprise: they are listed from the remote
+/// system at the switch, since the last pull may be hours old. PUSH → PULL ("stop syncing")
 /// forgets every pending push and retry to it at once; its grants stay, as history, and are not
 /// pushed.
 pub async fn set_resource_sync_mode(
@@ -30,6 +33,11 @@ pub async fn set_resource_sync_mode(
     id: Uuid,
     mode: SyncMode,
 ) -> AppResult<(ResourceRow, Option<DateTime<Utc>>)> {
+    // Listed before the transaction, with no connection held: the remote may take seconds.
+    let members = match mode {
+        SyncMode::Push => current_members(ctx, id).await?,
+        SyncMode::Pull => None,
+    };
     let mut conn = ctx.pool.get().await?;
     transaction_retrying(&mut conn, "set resource sync mode", async |conn| {
         let (resource, integration) = lock_resource(conn, id)
@@ -72,10 +80,17 @@ pub async fn set_resource_sync_mode(
                 // Grants that lapsed while in pull mode are closed first, so that a member
                 // still present remotely is adopted rather than removed.
                 expire_on_resource(conn, &resource, &integration, None).await?;
+                let Some(members) = &members else {
+                    // It was in push mode when it was listed, and switched back since.
+                    return Err(AppError::FailedPrecondition(format!(
+                        "resource {id} changed mode meanwhile; try again"
+                    )));
+                };
                 let adopted = grants::adopt_remote_members(
                     conn,
                     id,
                     integration.id,
+                    members,
                     ADOPTED_REASON,
                     &actor.name,
                 )
@@ -103,4 +118,40 @@ pub async fn set_resource_sync_mode(
         Ok((updated, integration.last_pulled_at))
     })
     .await
+}
+
+/// The external ids of the accounts that are members of the resource on the remote system now,
+/// from a fresh listing; `None` when the resource is not a pull-mode resource that could switch
+/// (the transaction says why, or that nothing is to be done).
+async fn current_members(ctx: &AppContext, id: Uuid) -> AppResult<Option<Vec<String>>> {
+    let (resource, integration) = {
+        let mut conn = ctx.pool.get().await?;
+        let Some(resource) = resources::find(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        let Some(integration) = integrations::find(&mut conn, resource.integration_id).await?
+        else {
+            return Ok(None);
+        };
+        (resource, integration)
+    };
+    let can_push = IntegrationKind::from_name(&integration.integration_type)
+        .is_some_and(|kind| kind.capabilities().can_push);
+    if resource.sync_mode == SyncMode::Push
+        || !can_push
+        || ensure_live(&resource, &integration).is_err()
+    {
+        return Ok(None);
+    }
+    let connector = connector_for_integration(&ctx.secret_key, &integration)?;
+    let mut pages = connector.list_access();
+    let mut members = Vec::new();
+    while let Some(page) = pages.next().await {
+        // An unreadable membership cannot be adopted; the listing of the rest goes on.
+        members.extend(page?.into_iter().flatten().filter_map(|access| {
+            (access.resource_external_id == resource.external_id)
+                .then_some(access.account_external_id)
+        }));
+    }
+    Ok(Some(members))
 }

@@ -3,6 +3,13 @@
 //! recorded per (resource, user) in `propagations`; failures are retried with capped
 //! exponential backoff. Removing a member nobody decided on, or putting back one that was
 //! pushed before, corrects drift and is audited.
+//!
+//! A decision may be made while a push is under way (a revocation during the add it undoes).
+//! So the push changes a propagation row only while it is the one the plan saw (its version):
+//! a newer pending mark is left as it is, and since it is pending and due, the scheduler queues
+//! a follow-up run for it as soon as this run ends.
+
+use std::collections::HashMap;
 
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -10,7 +17,7 @@ use uuid::Uuid;
 
 use super::EngineConfig;
 use super::propagation::{
-    PendingMark, audit_drift, mark_in_sync, record_failure, set_in_sync, settle,
+    PendingMark, Seen, Written, audit_drift, forget_removed, record_failure, set_in_sync, settle,
 };
 use super::push_plan::{PLAN, Step};
 use super::run_handle::RunHandle;
@@ -43,6 +50,7 @@ pub async fn reconcile(
         connector,
         counts: ChangeCounts::default(),
         failed: 0,
+        seen: HashMap::new(),
     };
     for step in steps {
         if handle.stop.is_cancelled() {
@@ -51,7 +59,7 @@ pub async fn reconcile(
         match step.op {
             PushOp::Keep => {
                 pusher.counts.unchanged += 1;
-                mark_in_sync(pool, &step).await
+                pusher.mark_in_sync(&step).await
             }
             // A failed add or remove waits for its backoff, unless a person asked for a sync.
             PushOp::Add | PushOp::Remove if !step.due && !retry_all => continue,
@@ -85,7 +93,7 @@ async fn read_plan(
 ) -> anyhow::Result<(Vec<PendingMark>, Vec<Step>)> {
     let mut conn = pool.get().await?;
     let pending: Vec<PendingMark> = diesel::sql_query(
-        "SELECT resource_id, user_id, updated_at FROM propagations
+        "SELECT resource_id, user_id, version FROM propagations
          WHERE integration_id = $1 AND status = $2",
     )
     .bind::<SqlUuid, _>(integration.id)
@@ -108,9 +116,43 @@ struct Pusher<'a> {
     connector: &'a dyn Connector,
     counts: ChangeCounts,
     failed: i64,
+    /// The propagation rows this run wrote, as it left them: the next step of the same
+    /// (resource, user) compares with that rather than with what the plan saw.
+    seen: HashMap<(Uuid, Uuid), Seen>,
 }
 
 impl Pusher<'_> {
+    fn seen(&self, step: &Step) -> Seen {
+        step.user_id
+            .and_then(|user_id| self.seen.get(&(step.resource_id, user_id)).copied())
+            .unwrap_or(step.version)
+    }
+
+    /// Notes what a compare-and-set write came to. A write that found the row changed leaves
+    /// it to the newer decision (and every later write of this run to it too).
+    fn note(&mut self, step: &Step, written: Written) {
+        let Some(user_id) = step.user_id else { return };
+        match written {
+            Some(seen) => {
+                self.seen.insert((step.resource_id, user_id), seen);
+            }
+            None => tracing::info!(
+                resource = %step.resource_name, %user_id,
+                "a decision was made while pushing; the next run carries it out"
+            ),
+        }
+    }
+
+    async fn mark_in_sync(&mut self, step: &Step) -> anyhow::Result<()> {
+        if step.last_status == Some(PropagationStatus::InSync) {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await?;
+        let written = set_in_sync(&mut conn, step, self.seen(step)).await?;
+        self.note(step, written);
+        Ok(())
+    }
+
     /// Adds or removes one member on the remote, then records the outcome: done (with its
     /// drift audit, in one transaction) or failed (with its next retry).
     async fn carry_out(&mut self, step: &Step) -> anyhow::Result<()> {
@@ -150,40 +192,46 @@ impl Pusher<'_> {
             return self.fail(step, &error.to_string()).await;
         }
         let (run, integration) = (self.run, self.integration);
+        let seen = self.seen(step);
         let mut conn = self.pool.get().await?;
-        match step.op {
+        let written = match step.op {
             PushOp::Add => {
                 self.counts.created += 1;
                 conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                    record_added(conn, integration, step, account_id, account).await?;
+                    let written =
+                        record_added(conn, integration, step, seen, account_id, account).await?;
                     // It was pushed before and is missing now: someone removed it by hand.
                     if step.last_status == Some(PropagationStatus::InSync) {
                         audit_drift(conn, run, integration, step, "absent", "member").await?;
                     }
-                    Ok(())
+                    Ok(written)
                 })
-                .await
+                .await?
             }
             PushOp::Remove => {
                 self.counts.deleted += 1;
                 conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                    record_removed(conn, step, account_id).await?;
+                    let written = record_removed(conn, step, seen, account_id).await?;
                     // A pending propagation is a decision being carried out (a revocation, a
                     // team member leaving); anything else is a member nobody decided on: drift.
                     if step.last_status != Some(PropagationStatus::Pending) {
                         audit_drift(conn, run, integration, step, "member", "absent").await?;
                     }
-                    Ok(())
+                    Ok(written)
                 })
-                .await
+                .await?
             }
-            PushOp::Keep => Ok(()),
-        }
+            PushOp::Keep => return Ok(()),
+        };
+        self.note(step, written);
+        Ok(())
     }
 
     async fn fail(&mut self, step: &Step, reason: &str) -> anyhow::Result<()> {
         self.failed += 1;
-        record_failure(self.pool, self.config, step, reason).await
+        let written = record_failure(self.pool, self.config, step, self.seen(step), reason).await?;
+        self.note(step, written);
+        Ok(())
     }
 }
 
@@ -192,14 +240,15 @@ fn user_of(step: &Step) -> String {
 }
 
 /// The member is on the remote now: the pulled view says so until the next listing, and its
-/// push is in sync.
+/// push is in sync (unless a decision was made since the plan was read).
 async fn record_added(
     conn: &mut AsyncPgConnection,
     integration: &IntegrationRow,
     step: &Step,
+    seen: Seen,
     account_id: Uuid,
     account_external_id: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Written> {
     diesel::sql_query(
         // The pair's key is made with the integration's secret, which stays in the database.
         "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
@@ -214,18 +263,19 @@ async fn record_added(
     .bind::<SqlUuid, _>(account_id)
     .bind::<Text, _>(&step.resource_external_id)
     .bind::<Text, _>(account_external_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    set_in_sync(conn, step).await?;
-    Ok(())
+    Ok(set_in_sync(conn, step, seen).await?)
 }
 
-/// The member is gone from the remote: so is its pulled access, and nothing is left to push.
+/// The member is gone from the remote: so is its pulled access, and nothing is left to push
+/// (unless a decision was made since the plan was read).
 async fn record_removed(
     conn: &mut AsyncPgConnection,
     step: &Step,
+    seen: Seen,
     account_id: Uuid,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Written> {
     diesel::sql_query(
         "UPDATE pulled_access SET removed_at = now()
          WHERE resource_id = $1 AND account_id = $2 AND removed_at IS NULL",
@@ -234,12 +284,5 @@ async fn record_removed(
     .bind::<SqlUuid, _>(account_id)
     .execute(&mut *conn)
     .await?;
-    if let Some(user_id) = step.user_id {
-        diesel::sql_query("DELETE FROM propagations WHERE resource_id = $1 AND user_id = $2")
-            .bind::<SqlUuid, _>(step.resource_id)
-            .bind::<SqlUuid, _>(user_id)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
+    Ok(forget_removed(conn, step, seen).await?)
 }

@@ -2,7 +2,7 @@
 //! last push of each did.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::model::{PropagationStatus, PushOp};
@@ -10,6 +10,11 @@ use crate::model::{PropagationStatus, PushOp};
 /// Every operation the push-mode resources of an integration need, with what the last push of
 /// each did. `op`: add (desired, not a remote member), remove (a remote member not desired),
 /// keep (both).
+///
+/// A desired user is added by one account (the first whose link is not held), but is a member
+/// through any of their accounts whose link is not held: a user with two accounts in the
+/// integration keeps both, and gets no second one added. An account with a held link counts
+/// only as the one chosen for its user.
 pub(super) const PLAN: &str = "
     WITH push_resources AS (
         SELECT id, external_id, name FROM resources
@@ -21,28 +26,31 @@ pub(super) const PLAN: &str = "
                 ORDER BY a.link_conflict IS NOT NULL, a.id LIMIT 1) AS account_id
         FROM desired_access d JOIN push_resources r ON r.id = d.resource_id
     ), actual AS (
-        SELECT p.resource_id, p.account_id, a.user_id
+        SELECT p.resource_id, p.account_id, a.user_id, a.link_conflict IS NULL AS linked
         FROM pulled_access p
         JOIN push_resources r ON r.id = p.resource_id
         JOIN accounts a ON a.id = p.account_id
         WHERE p.removed_at IS NULL
+    ), kept AS (
+        SELECT x.resource_id, d.user_id, x.account_id FROM actual x
+        JOIN desired d ON d.resource_id = x.resource_id
+                      AND (d.account_id = x.account_id OR (x.linked AND d.user_id = x.user_id))
     ), plan AS (
         SELECT 'add' AS op, d.resource_id, d.user_id, d.account_id FROM desired d
         WHERE d.account_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM actual x
-                          WHERE x.resource_id = d.resource_id AND x.account_id = d.account_id)
+           OR NOT EXISTS (SELECT 1 FROM kept k
+                          WHERE k.resource_id = d.resource_id AND k.user_id = d.user_id)
         UNION ALL
         SELECT 'remove', x.resource_id, x.user_id, x.account_id FROM actual x
-        WHERE NOT EXISTS (SELECT 1 FROM desired d
-                          WHERE d.resource_id = x.resource_id AND d.account_id = x.account_id)
+        WHERE NOT EXISTS (SELECT 1 FROM kept k
+                          WHERE k.resource_id = x.resource_id AND k.account_id = x.account_id)
         UNION ALL
-        SELECT 'keep', d.resource_id, d.user_id, d.account_id FROM desired d
-        JOIN actual x ON x.resource_id = d.resource_id AND x.account_id = d.account_id
+        SELECT 'keep', k.resource_id, k.user_id, k.account_id FROM kept k
     )
     SELECT plan.op, plan.resource_id, r.external_id AS resource_external_id,
            r.name AS resource_name, plan.user_id, plan.account_id,
            a.external_id AS account_external_id, a.username, a.link_conflict,
-           pr.status AS last_status, COALESCE(pr.attempts, 0) AS attempts,
+           pr.status AS last_status, pr.version, COALESCE(pr.attempts, 0) AS attempts,
            COALESCE(pr.next_attempt_at <= now(), true) AS due
     FROM plan
     JOIN push_resources r ON r.id = plan.resource_id
@@ -74,6 +82,9 @@ pub(super) struct Step {
     pub(super) link_conflict: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(super) last_status: Option<PropagationStatus>,
+    /// The version of the propagation row the plan was made from (`None`: no row).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub(super) version: Option<i64>,
     #[diesel(sql_type = Integer)]
     pub(super) attempts: i32,
     #[diesel(sql_type = Bool)]

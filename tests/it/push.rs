@@ -13,7 +13,7 @@ use crate::harness::{TestApp, eventually};
 
 /// An integration over the fixture's roles, synced once, with `readers` in push mode (the
 /// connecting role has CREATEROLE, so it may change memberships).
-async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Resource) {
+pub(crate) async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Resource) {
     let (created, _) = synced(app, roles.create_request("pushed").await).await;
     let readers = resource(app, &created, &roles.name("readers")).await;
     let readers = set_mode(app, &readers.id, pb::SyncMode::Push).await;
@@ -21,7 +21,7 @@ async fn pushing(app: &TestApp, roles: &RemoteRoles) -> (pb::Integration, pb::Re
 }
 
 /// Remote members of the fixture's role `group`, by role name.
-async fn remote_members(roles: &RemoteRoles, group: &str) -> Vec<String> {
+pub(crate) async fn remote_members(roles: &RemoteRoles, group: &str) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Member {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -40,7 +40,11 @@ async fn remote_members(roles: &RemoteRoles, group: &str) -> Vec<String> {
     members.into_iter().map(|m| m.name).collect()
 }
 
-async fn propagation(app: &TestApp, resource: &pb::Resource, user: Uuid) -> Option<(String, i32)> {
+pub(crate) async fn propagation(
+    app: &TestApp,
+    resource: &pb::Resource,
+    user: Uuid,
+) -> Option<(String, i32)> {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]

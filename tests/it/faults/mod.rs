@@ -1,5 +1,8 @@
 //! Faults (issue 13): what the service does when its database, its remotes or its own workers
-//! fail. One module per kind of fault.
+//! fail, or a decision races a push: nothing lost, stalled or repeated. One module per kind of
+//! fault.
 
+mod adoption;
 mod database;
+mod propagation;
 mod values;
