@@ -3,6 +3,7 @@
 //! fault.
 
 mod adoption;
+mod cut_listing;
 mod database;
 mod propagation;
 mod values;

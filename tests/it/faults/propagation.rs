@@ -61,8 +61,12 @@ async fn a_refused_revocation_is_retried_past_the_attempt_limit() {
             .then_some(())
     })
     .await;
-    let listed = resource(&app, &integration, &roles.name("readers")).await;
-    assert_eq!(listed.propagation_status(), pb::PropagationStatus::InSync);
+    // The resource's summary is written when the push settles, just after the row went.
+    eventually("the resource in sync again", || async {
+        let listed = resource(&app, &integration, &roles.name("readers")).await;
+        (listed.propagation_status() == pb::PropagationStatus::InSync).then_some(())
+    })
+    .await;
 }
 
 /// Whether a session of the remote is waiting on a lock in a statement that names `role`.
