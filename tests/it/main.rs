@@ -11,6 +11,7 @@ mod auth_starvation;
 mod credential_destination;
 mod db_roles;
 mod db_tls;
+mod faults;
 mod fixtures;
 mod fuzz_requests;
 mod grants;
