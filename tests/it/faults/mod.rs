@@ -2,4 +2,5 @@
 //! how its scheduled jobs keep going when one of them fails.
 
 mod faulty_remote;
+mod scheduler;
 mod supervise;
