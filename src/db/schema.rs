@@ -183,6 +183,7 @@ diesel::table! {
         claimed_by -> Nullable<Text>,
         lease_expires_at -> Nullable<Timestamptz>,
         event_seq -> Int8,
+        lease_expiries -> Int4,
     }
 }
 

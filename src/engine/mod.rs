@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub push_retry_max: Duration,
     /// After this many failed attempts a push waits for a person (TriggerSync) or a new decision.
     pub push_max_attempts: i32,
+    /// A run still going after this long (a remote that stalls without closing) fails.
+    pub run_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +62,7 @@ impl Default for EngineConfig {
             push_retry_base: Duration::from_secs(2),
             push_retry_max: Duration::from_secs(300),
             push_max_attempts: 10,
+            run_timeout: Duration::from_secs(2 * 3600),
         }
     }
 }

@@ -101,12 +101,22 @@ async fn execute(
     // The run's own resources (connections, staging) are dropped as the panic unwinds; nothing
     // it shared with the rest of the process is left half-changed, so unwind safety holds.
     let supervised = AssertUnwindSafe(runner::pull(engine, worker, &run, &stop)).catch_unwind();
+    // Dropped at the deadline like at shutdown: the merge's transaction rolls back with its
+    // connection, so nothing of a run cut short is applied.
+    let bounded = tokio::time::timeout(engine.config.run_timeout, supervised);
     let outcome = tokio::select! {
-        ended = supervised => Outcome::Ended(ended.unwrap_or_else(|panic| {
-            let panic = panic_message(panic);
-            tracing::error!(run_id = %run.id, %panic, "sync run panicked");
-            Err(Stopped::Failed(format!("the sync worker panicked: {}", cut(&panic))))
-        })),
+        ended = bounded => Outcome::Ended(match ended {
+            Ok(Ok(ended)) => ended,
+            Ok(Err(panic)) => {
+                let panic = panic_message(panic);
+                tracing::error!(run_id = %run.id, %panic, "sync run panicked");
+                Err(Stopped::Failed(format!("the sync worker panicked: {}", cut(&panic))))
+            }
+            Err(_) => Err(Stopped::Failed(format!(
+                "the run exceeded its deadline of {}",
+                duration_text(engine.config.run_timeout)
+            ))),
+        }),
         () = shutdown.cancelled() => Outcome::ShutDown,
     };
     drop(keeper);
@@ -165,5 +175,43 @@ fn cut(text: &str) -> String {
     match text.char_indices().nth(PANIC_MESSAGE_MAX) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),
+    }
+}
+
+/// `2h`, `90s`, `1h 30m`: how the deadline reads in a run's error.
+fn duration_text(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds == 0 {
+        return format!("{}ms", duration.as_millis());
+    }
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let parts = [(hours, "h"), (minutes, "m"), (seconds, "s")];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(value, _)| *value > 0)
+        .map(|(value, unit)| format!("{value}{unit}"))
+        .collect();
+    text.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{cut, duration_text};
+
+    #[test]
+    fn deadlines_read_in_hours_minutes_and_seconds() {
+        assert_eq!(duration_text(Duration::from_secs(7200)), "2h");
+        assert_eq!(duration_text(Duration::from_secs(5400)), "1h 30m");
+        assert_eq!(duration_text(Duration::from_secs(2)), "2s");
+        assert_eq!(duration_text(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn long_panic_messages_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(600);
+        assert_eq!(cut(&long).chars().count(), 501);
+        assert_eq!(cut("short"), "short");
     }
 }

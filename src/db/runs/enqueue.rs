@@ -137,12 +137,23 @@ pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     Ok(queued)
 }
 
-/// A new run in place of one whose worker died.
-pub(super) async fn enqueue_retries(
+/// A new run in place of `died`, whose worker died for the `deaths`th time; it carries that
+/// count (see [`super::expiry`]).
+pub(super) async fn enqueue_retry(
     conn: &mut AsyncPgConnection,
-    integration_ids: &[Uuid],
+    died: &SyncRunRow,
+    deaths: i32,
 ) -> QueryResult<usize> {
-    enqueue_for(conn, integration_ids, RunTrigger::Scheduled, SYSTEM).await
+    let queued = enqueue_for(conn, &[died.integration_id], RunTrigger::Scheduled, SYSTEM).await?;
+    diesel::update(
+        sync_runs::table
+            .filter(sync_runs::integration_id.eq(died.integration_id))
+            .filter(sync_runs::state.eq(RunState::Queued)),
+    )
+    .set(sync_runs::lease_expiries.eq(deaths))
+    .execute(conn)
+    .await?;
+    Ok(queued)
 }
 
 /// Queues one run per live integration in `ids` that has no active run; returns how many.

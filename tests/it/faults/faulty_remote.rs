@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::StreamExt;
 use oblique::connectors::{
     Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, RemoteResource,
 };
@@ -25,6 +26,8 @@ use crate::harness::TestApp;
 pub enum Fault {
     /// Panics with [`INJECTED_PANIC`].
     Panic,
+    /// Never answers, nor closes.
+    Hang,
 }
 
 pub const INJECTED_PANIC: &str = "injected fault: the connector hit a bug";
@@ -95,6 +98,7 @@ impl Connector for Faulty {
     fn list_accounts(&self) -> PageStream<'_, RemoteAccount> {
         match self.fault {
             Fault::Panic => panic!("{INJECTED_PANIC}"),
+            Fault::Hang => futures::stream::pending().boxed(),
         }
     }
 
