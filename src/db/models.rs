@@ -144,6 +144,8 @@ pub struct SyncRunRow {
     pub claimed_by: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
     pub event_seq: i64,
+    /// Times the worker of this run, or of the runs it retries, died (see the reaper).
+    pub lease_expiries: i32,
 }
 
 #[derive(Debug, Insertable)]

@@ -185,6 +185,7 @@ diesel::table! {
         claimed_by -> Nullable<Text>,
         lease_expires_at -> Nullable<Timestamptz>,
         event_seq -> Int8,
+        lease_expiries -> Int4,
     }
 }
 

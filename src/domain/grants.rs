@@ -156,16 +156,17 @@ pub async fn revoke(
 }
 
 /// Revokes the grants whose `expires_at` has passed (revoked by `system`, reason `expired`),
-/// each in its own short transaction, and asks for their removal to be pushed. Returns how many
-/// were revoked; a call takes at most [`EXPIRY_BATCH`], the next call the rest. Safe to run on
-/// every replica at once: a grant is revoked once, under its resource's lock.
+/// each in its own short transaction, and asks for their removal to be pushed. A grant that
+/// fails is logged and left for the next call. Returns how many were revoked; a call takes at
+/// most [`EXPIRY_BATCH`], the next call the rest. Safe to run on every replica at once: a grant
+/// is revoked once, under its resource's lock.
 pub async fn expire_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     let due = grants::due_to_expire(conn, EXPIRY_BATCH).await?;
     let mut expired = 0;
     for (grant_id, resource_id) in due {
         // One transaction per grant: holding many resource locks at once could deadlock with
         // a DeleteIntegration locking the same resources in another order.
-        let revoked = conn
+        let revoked: QueryResult<bool> = conn
             .transaction(async |conn| {
                 let Some((resource, integration)) = lock_resource(conn, resource_id).await? else {
                     return Ok(false);
@@ -179,8 +180,13 @@ pub async fn expire_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
                 }
                 Ok::<_, diesel::result::Error>(true)
             })
-            .await?;
-        expired += usize::from(revoked);
+            .await;
+        match revoked {
+            Ok(revoked) => expired += usize::from(revoked),
+            // One grant that cannot be expired now (a lock wait that timed out, say) must not
+            // keep the others: it stays due and the next call tries it again.
+            Err(error) => tracing::warn!(%error, %grant_id, "expiring a grant failed"),
+        }
     }
     if expired > 0 {
         tracing::info!(expired, "expired grants revoked");

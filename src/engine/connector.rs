@@ -39,3 +39,19 @@ pub fn connector_for_integration(
     let setup = Setup::check(kind.setup_fields(), config, credentials)?;
     Ok(kind.connector(&setup)?)
 }
+
+/// Where the engine's runs get their connectors. The service builds each from the integration's
+/// stored setup ([`StoredSetup`]); a test can hand the engine its own source to make a remote
+/// misbehave in ways a real one no longer can (panic, hang), to prove the engine survives them.
+pub trait ConnectorSource: Send + Sync {
+    fn connector(&self, keys: &Keys, row: &IntegrationRow) -> AppResult<Box<dyn Connector>>;
+}
+
+/// The connector of the integration's stored type, config and credentials.
+pub struct StoredSetup;
+
+impl ConnectorSource for StoredSetup {
+    fn connector(&self, keys: &Keys, row: &IntegrationRow) -> AppResult<Box<dyn Connector>> {
+        connector_for_integration(keys, row)
+    }
+}

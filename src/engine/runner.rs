@@ -8,7 +8,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::apply::{self, summary};
-use super::connector::connector_for_integration;
 use super::listing;
 use super::propagation::record_unreachable;
 use super::push;
@@ -27,8 +26,10 @@ pub async fn pull(
     stop: &CancellationToken,
 ) -> Result<RunStats, Stopped> {
     let integration = load_integration(engine, run).await?;
-    let connector =
-        connector_for_integration(&engine.keys, &integration).map_err(|error| match error {
+    let connector = engine
+        .connectors
+        .connector(&engine.keys, &integration)
+        .map_err(|error| match error {
             crate::error::AppError::InvalidArgument { field, message } => {
                 Stopped::Failed(format!("{field}: {message}"))
             }

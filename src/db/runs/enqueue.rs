@@ -2,7 +2,7 @@
 //! pushes waiting). Each new run gets its STATE_CHANGED event and wakes the workers.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Integer, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -66,46 +66,94 @@ struct Id {
     id: Uuid,
 }
 
-/// Queues a run for every live integration whose interval has passed since its last run began
-/// (or since it was created) and that has none queued or running.
+/// How long the scheduler waits on another transaction's lock of one integration's runs (an
+/// uncommitted run being queued) before it leaves that integration to its next tick.
+const ENQUEUE_LOCK_TIMEOUT: &str = "5s";
+
+/// A real run that failed (or was cancelled) is tried again by the scheduler after its interval
+/// or after this many seconds, whichever is shorter, rather than waiting a whole interval from
+/// the failed run (the next real success is what the schedule counts from).
+const RETRY_FAILED_SECONDS: i32 = 300;
+
+/// Queues a run for every live integration that is due and has none queued or running: its
+/// interval has passed since the last real run (not a dry run; succeeded) began, or since it was
+/// created, and no real run began within the retry delay; or it has pushes waiting or due for a
+/// retry. Each integration is queued in a transaction of its own, so that one whose runs are
+/// locked (or that fails) delays none of the others: it is logged and left to the next tick.
+/// Returns how many were queued.
 pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    conn.transaction(async |conn| {
-        let due: Vec<Id> = diesel::sql_query(
-            "SELECT i.id FROM integrations i
-             WHERE i.deleted_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM sync_runs r
-                               WHERE r.integration_id = i.id AND r.state IN ('queued', 'running'))
-               AND COALESCE((SELECT max(r.created_at) FROM sync_runs r WHERE r.integration_id = i.id),
-                            i.created_at)
-                   <= now() - make_interval(secs => i.sync_interval_seconds)",
-        )
-        .load(conn)
-        .await?;
-        let ids: Vec<Uuid> = due.into_iter().map(|due| due.id).collect();
-        let scheduled = enqueue_for(conn, &ids, RunTrigger::Scheduled, SYSTEM).await?;
-        // Pushes waiting (new decisions) or due for a retry get a run of their own.
-        let pushes: Vec<Id> = diesel::sql_query(
-            "SELECT DISTINCT p.integration_id AS id FROM propagations p
-             JOIN integrations i ON i.id = p.integration_id AND i.deleted_at IS NULL
-             WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now()
-               AND NOT EXISTS (SELECT 1 FROM sync_runs r
-                               WHERE r.integration_id = p.integration_id
-                                 AND r.state IN ('queued', 'running'))",
-        )
-        .load(conn)
-        .await?;
-        let ids: Vec<Uuid> = pushes.into_iter().map(|due| due.id).collect();
-        Ok(scheduled + enqueue_for(conn, &ids, RunTrigger::Grant, SYSTEM).await?)
-    })
-    .await
+    // Dry runs, failed and cancelled runs do not count as syncs: frequent dry runs must not
+    // push the real one back for ever.
+    let scheduled: Vec<Id> = diesel::sql_query(
+        "SELECT i.id FROM integrations i
+         WHERE i.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                           WHERE r.integration_id = i.id AND r.state IN ('queued', 'running'))
+           AND COALESCE((SELECT max(r.created_at) FROM sync_runs r
+                         WHERE r.integration_id = i.id AND NOT r.dry_run
+                           AND r.state = 'succeeded'),
+                        i.created_at)
+               <= now() - make_interval(secs => i.sync_interval_seconds)
+           AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                           WHERE r.integration_id = i.id AND NOT r.dry_run
+                             AND r.created_at > now() - make_interval(
+                                 secs => LEAST(i.sync_interval_seconds, $1)))",
+    )
+    .bind::<Integer, _>(RETRY_FAILED_SECONDS)
+    .load(conn)
+    .await?;
+    // Pushes waiting (new decisions) or due for a retry get a run of their own.
+    let pushes: Vec<Id> = diesel::sql_query(
+        "SELECT DISTINCT p.integration_id AS id FROM propagations p
+         JOIN integrations i ON i.id = p.integration_id AND i.deleted_at IS NULL
+         WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                           WHERE r.integration_id = p.integration_id
+                             AND r.state IN ('queued', 'running'))",
+    )
+    .load(conn)
+    .await?;
+    let due = scheduled
+        .into_iter()
+        .map(|due| (due.id, RunTrigger::Scheduled))
+        .chain(pushes.into_iter().map(|due| (due.id, RunTrigger::Grant)));
+    let mut queued = 0;
+    for (integration_id, trigger) in due {
+        let enqueued = conn
+            .transaction(async |conn| {
+                diesel::sql_query(format!("SET LOCAL lock_timeout = '{ENQUEUE_LOCK_TIMEOUT}'"))
+                    .execute(conn)
+                    .await?;
+                enqueue_for(conn, &[integration_id], trigger, SYSTEM).await
+            })
+            .await;
+        match enqueued {
+            Ok(count) => queued += count,
+            Err(error) => {
+                tracing::warn!(%error, %integration_id, "queueing a due sync run failed; next tick retries")
+            }
+        }
+    }
+    Ok(queued)
 }
 
-/// A new run in place of one whose worker died.
-pub(super) async fn enqueue_retries(
+/// A new run in place of `died`, whose worker died for the `deaths`th time; it carries that
+/// count (see [`super::expiry`]).
+pub(super) async fn enqueue_retry(
     conn: &mut AsyncPgConnection,
-    integration_ids: &[Uuid],
+    died: &SyncRunRow,
+    deaths: i32,
 ) -> QueryResult<usize> {
-    enqueue_for(conn, integration_ids, RunTrigger::Scheduled, SYSTEM).await
+    let queued = enqueue_for(conn, &[died.integration_id], RunTrigger::Scheduled, SYSTEM).await?;
+    diesel::update(
+        sync_runs::table
+            .filter(sync_runs::integration_id.eq(died.integration_id))
+            .filter(sync_runs::state.eq(RunState::Queued)),
+    )
+    .set(sync_runs::lease_expiries.eq(deaths))
+    .execute(conn)
+    .await?;
+    Ok(queued)
 }
 
 /// Queues one run per live integration in `ids` that has no active run; returns how many.

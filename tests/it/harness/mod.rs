@@ -238,6 +238,7 @@ pub fn test_engine() -> EngineConfig {
         push_retry_base: std::time::Duration::from_secs(1),
         push_retry_max: std::time::Duration::from_secs(2),
         push_max_attempts: 10,
+        run_timeout: PATIENCE,
     }
 }
 
