@@ -1,5 +1,5 @@
-//! The remote is cut mid-listing: a TCP proxy between the service and slapd closes the
-//! connection once the directory has sent part of its pages. The run fails with a clear error
+//! The remote is cut mid-listing: a TCP proxy between the service and the remote (slapd, or a
+//! PostgreSQL over TLS) closes the connection once the remote has sent part of its pages. The run fails with a clear error
 //! and applies nothing; with the network whole again, the next run brings everything.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::harness::TestApp;
 use crate::harness::calls::{sync_again, synced, wait_idle};
+use crate::harness::remote::{RemoteRoles, remote_postgres};
 use crate::harness::slapd::Directory;
 
 /// Forwards every connection to `upstream`, and closes one once the upstream has sent it more
@@ -123,4 +124,52 @@ async fn a_listing_cut_mid_way_fails_the_run_applies_nothing_and_the_next_run_br
     assert_eq!(whole.state(), pb::SyncRunState::Succeeded, "{whole:?}");
     let accounts = whole.stats.unwrap().accounts.unwrap();
     assert_eq!((accounts.created, accounts.deleted), (50, 0));
+}
+
+#[tokio::test]
+async fn a_postgres_listing_cut_mid_way_fails_the_run_and_applies_nothing() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    // More roles than a page (1,000) so that the cut falls inside the listing.
+    roles
+        .sql(
+            "DO $$ BEGIN FOR i IN 1..2500 LOOP
+                 EXECUTE format('CREATE ROLE {p}_r%s LOGIN', i);
+             END LOOP; END $$",
+        )
+        .await;
+    let remote = remote_postgres().await;
+    let upstream = format!("127.0.0.1:{}", remote.config()["port"]);
+    let proxy = CuttingProxy::start(upstream).await;
+    let port = proxy.address.rsplit(':').next().unwrap().to_string();
+    let mut request = roles.create_request("cut-pg").await;
+    request.config.insert("port".into(), port);
+    let (integration, first) = synced(&app, request).await;
+    let first_accounts = first.stats.unwrap().accounts.unwrap().created;
+    assert!(first_accounts >= 2500, "{first_accounts}");
+
+    roles
+        .sql(
+            "DO $$ BEGIN FOR i IN 1..100 LOOP
+                 EXECUTE format('CREATE ROLE {p}_late%s LOGIN', i);
+             END LOOP; END $$",
+        )
+        .await;
+    proxy.cut_after(48 * 1024);
+    wait_idle(&app, &integration).await;
+    let cut = sync_again(&app, &integration, false, false).await;
+    assert_eq!(cut.state(), pb::SyncRunState::Failed, "{cut:?}");
+    assert!(
+        cut.error.contains("PostgreSQL") && !cut.error.to_lowercase().contains("internal"),
+        "a clear error: {}",
+        cut.error
+    );
+    let stats = cut.stats.unwrap_or_default().accounts.unwrap_or_default();
+    assert_eq!((stats.created, stats.deleted), (0, 0));
+
+    proxy.cut_after(u64::MAX);
+    let whole = sync_again(&app, &integration, false, false).await;
+    assert_eq!(whole.state(), pb::SyncRunState::Succeeded, "{whole:?}");
+    let accounts = whole.stats.unwrap().accounts.unwrap();
+    assert_eq!((accounts.created, accounts.deleted), (100, 0));
 }
