@@ -4,9 +4,12 @@
 -- so hide members from Oblique. Each integration gets a random secret that never leaves this
 -- database, and a pair's key is the first 64 bits of SHA-256(secret || resource id || NUL ||
 -- account id): without the secret, steering a fold is guessing 64 bits.
+-- 64 bytes (four random UUIDs, 488 random bits): one SHA-256 block, which the sync hashes once
+-- per integration and resumes for each pair.
 ALTER TABLE integrations ADD COLUMN access_key_secret bytea NOT NULL
-    DEFAULT (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
-    CONSTRAINT integrations_access_key_secret_length CHECK (length(access_key_secret) = 32);
+    DEFAULT (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())
+             || uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
+    CONSTRAINT integrations_access_key_secret_length CHECK (length(access_key_secret) = 64);
 
 -- The twin of src/engine/access_key.rs (a test holds the two equal).
 CREATE FUNCTION access_pair_key(secret bytea, resource_external_id text, account_external_id text)

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, CopyInSink};
 use uuid::Uuid;
 
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
-use crate::engine::access_key::access_pair_key;
+use crate::engine::access_key::PairKeys;
 use crate::engine::copy_rows::CopyRows;
 
 pub use fit::{Fit, storable};
@@ -134,8 +134,8 @@ pub struct Staging {
     /// the listing is over (`finish`).
     open: Option<OpenCopy>,
     attributes: Vec<StagedAttribute>,
-    /// The integration's secret for access pair keys (see `access_key`).
-    pair_key_secret: Vec<u8>,
+    /// Keys access pairs with the integration's secret (see `access_key`).
+    pair_keys: PairKeys,
 }
 
 impl Staging {
@@ -160,7 +160,7 @@ impl Staging {
             connection,
             open: None,
             attributes: Vec::new(),
-            pair_key_secret,
+            pair_keys: PairKeys::new(&pair_key_secret),
         })
     }
 
@@ -254,15 +254,11 @@ impl Staging {
         if access.is_empty() {
             return Ok(());
         }
-        // 32 bytes a page: `rows` holds `self` borrowed.
-        let secret = self.pair_key_secret.clone();
+        // A copy of the hash state a page: `rows` holds `self` borrowed.
+        let pair_keys = self.pair_keys.clone();
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
-            let key = access_pair_key(
-                &secret,
-                &pair.resource_external_id,
-                &pair.account_external_id,
-            );
+            let key = pair_keys.key(&pair.resource_external_id, &pair.account_external_id);
             rows.row(4)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)

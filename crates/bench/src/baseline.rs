@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::SinkExt;
-use oblique::engine::access_key::access_pair_key;
+use oblique::engine::access_key::{PairKeys, SECRET_BYTES};
 use oblique::engine::copy_rows::CopyRows;
 use tokio_postgres::{Client, CopyInSink, Transaction};
 use uuid::Uuid;
@@ -115,7 +115,7 @@ pub async fn run_with_foreign_keys(
 type Step = (&'static str, u64, Duration);
 
 /// The baseline's tables are its own: any secret costs the same to key pairs with.
-const PAIR_KEY_SECRET: [u8; 32] = [0x5a; 32];
+const PAIR_KEY_SECRET: [u8; SECRET_BYTES] = [0x5a; SECRET_BYTES];
 
 fn new_ids(n: u64) -> Vec<Uuid> {
     (0..n).map(|_| Uuid::now_v7()).collect()
@@ -264,6 +264,7 @@ impl Copier<'_> {
         let started = Instant::now();
         let columns = "id, integration_id, resource_id, account_id, pair_key";
         let mut copy = Copy::start(tx, table, columns).await?;
+        let pair_keys = PairKeys::new(&PAIR_KEY_SECRET);
         for k in 0..self.directory.sizes.access {
             let (resource, account) = self.directory.access_pair(k);
             let pair = self.directory.access(k);
@@ -273,11 +274,7 @@ impl Copier<'_> {
                 .uuid(&self.integration_id)
                 .uuid(&resource_ids[resource as usize])
                 .uuid(&account_ids[account as usize])
-                .int8(access_pair_key(
-                    &PAIR_KEY_SECRET,
-                    &pair.resource_external_id,
-                    &pair.account_external_id,
-                ));
+                .int8(pair_keys.key(&pair.resource_external_id, &pair.account_external_id));
             copy.send_if_full().await?;
         }
         let rows = copy.finish().await?;

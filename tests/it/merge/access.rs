@@ -133,7 +133,7 @@ async fn the_sql_pair_key_is_the_rust_one() {
         #[diesel(sql_type = BigInt)]
         key: i64,
     }
-    let secret: Vec<u8> = (0..32u8).map(|b| b.wrapping_mul(37)).collect();
+    let secret: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
     for (resource, account) in [
         ("res-1", "acc-2"),
         ("", ""),
@@ -167,7 +167,7 @@ async fn pair_keys_are_keyed_per_integration_and_a_pair_listed_twice_opens_one_r
         pair_key_secret(&app, first).await,
         pair_key_secret(&app, second).await,
     );
-    assert_eq!((one.len(), two.len()), (32, 32));
+    assert_eq!((one.len(), two.len()), (64, 64));
     assert_ne!(one, two, "two integrations share a secret");
     assert_ne!(
         access_pair_key(&one, "admins", "alice"),
