@@ -128,6 +128,12 @@ impl Server {
         clients
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: nothing of the process runs after it.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaping the killed server");
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit.
     pub(crate) async fn terminate(&mut self) -> ExitStatus {
         let pid = i32::try_from(self.child.id()).expect("pid");
