@@ -402,3 +402,96 @@ async fn half_open_connections_are_noticed_and_replaced() {
     let run_id = created.last_sync_run.expect("the initial run").id;
     sees_live_event(&served, &mut stream, &run_id, 3).await;
 }
+
+/// The database restarted while a run lists: the run ends (FAILED, its staging connection gone)
+/// rather than stay RUNNING, nothing of it is applied, and the same server's next run syncs.
+#[tokio::test]
+async fn a_database_restarted_mid_run_fails_the_run_and_the_next_one_syncs() {
+    use crate::harness::remote::RemoteRoles;
+    use crate::harness::wait_for_run;
+    use crate::listing_gate::ListingGate;
+
+    let mut cluster = RestartableCluster::start().await;
+    let served = serve(&cluster, cluster.cluster.port(), test_engine()).await;
+    let roles = RemoteRoles::new().await;
+    roles.sql("CREATE ROLE {p}_alice LOGIN").await;
+    let gate = ListingGate::new(&roles).await;
+    let created = served
+        .admin
+        .integrations
+        .clone()
+        .create_integration(gate.route(roles.create_request("mid-run").await))
+        .await
+        .expect("create")
+        .into_inner();
+    let initial = wait_for_run(&served.admin, &created.last_sync_run.unwrap().id).await;
+    assert_eq!(initial.state(), pb::SyncRunState::Succeeded, "{initial:?}");
+
+    roles.sql("CREATE ROLE {p}_bob LOGIN").await;
+    let closed = gate.close().await;
+    let trigger = || async {
+        served
+            .admin
+            .sync
+            .clone()
+            .trigger_sync(pb::TriggerSyncRequest {
+                integration_id: created.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|reply| reply.into_inner())
+    };
+    let held = trigger().await.expect("trigger");
+    eventually("the run to list", || async {
+        let run = served
+            .admin
+            .sync
+            .clone()
+            .get_sync_run(pb::GetSyncRunRequest {
+                id: held.id.clone(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        (run.state() == pb::SyncRunState::Running).then_some(())
+    })
+    .await;
+
+    cluster.stop().await;
+    cluster.start_again().await;
+    closed.open().await;
+    let ended = eventually("the interrupted run to end", || async {
+        let run = served
+            .admin
+            .sync
+            .clone()
+            .get_sync_run(pb::GetSyncRunRequest {
+                id: held.id.clone(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        (run.state() != pb::SyncRunState::Running).then_some(run)
+    })
+    .await;
+    assert_eq!(ended.state(), pb::SyncRunState::Failed, "{ended:?}");
+    let bob_missing = served
+        .admin
+        .integrations
+        .clone()
+        .get_integration(pb::GetIntegrationRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(
+        bob_missing.account_count, 1,
+        "the interrupted run applied something"
+    );
+
+    let next = eventually("a new run", || async { trigger().await.ok() }).await;
+    let next = wait_for_run(&served.admin, &next.id).await;
+    assert_eq!(next.state(), pb::SyncRunState::Succeeded, "{next:?}");
+    assert_eq!(next.stats.unwrap().accounts.unwrap().created, 1, "bob");
+}
