@@ -9,10 +9,10 @@ use oblique::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::harness::TestApp;
 use crate::harness::calls::{sync_again, synced, wait_idle};
 use crate::harness::remote::{RemoteRoles, remote_postgres};
 use crate::harness::slapd::Directory;
+use crate::harness::{TestApp, get_integration};
 
 /// Forwards every connection to `upstream`, and closes one once the upstream has sent it more
 /// than `budget` bytes (`u64::MAX`: never).
@@ -102,16 +102,7 @@ async fn a_listing_cut_mid_way_fails_the_run_applies_nothing_and_the_next_run_br
         "a clear error: {}",
         cut.error
     );
-    let after_cut = app
-        .viewer
-        .integrations
-        .clone()
-        .get_integration(pb::GetIntegrationRequest {
-            id: integration.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let after_cut = get_integration(&app.viewer, &integration.id).await;
     assert_eq!(
         after_cut.account_count, 300,
         "the cut run applied something"

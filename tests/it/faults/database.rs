@@ -408,7 +408,7 @@ async fn half_open_connections_are_noticed_and_replaced() {
 #[tokio::test]
 async fn a_database_restarted_mid_run_fails_the_run_and_the_next_one_syncs() {
     use crate::harness::remote::RemoteRoles;
-    use crate::harness::wait_for_run;
+    use crate::harness::{get_integration, get_run, wait_for_run};
     use crate::listing_gate::ListingGate;
 
     let mut cluster = RestartableCluster::start().await;
@@ -443,16 +443,7 @@ async fn a_database_restarted_mid_run_fails_the_run_and_the_next_one_syncs() {
     };
     let held = trigger().await.expect("trigger");
     eventually("the run to list", || async {
-        let run = served
-            .admin
-            .sync
-            .clone()
-            .get_sync_run(pb::GetSyncRunRequest {
-                id: held.id.clone(),
-            })
-            .await
-            .ok()?
-            .into_inner();
+        let run = get_run(&served.admin, &held.id).await.ok()?;
         (run.state() == pb::SyncRunState::Running).then_some(())
     })
     .await;
@@ -461,30 +452,12 @@ async fn a_database_restarted_mid_run_fails_the_run_and_the_next_one_syncs() {
     cluster.start_again().await;
     closed.open().await;
     let ended = eventually("the interrupted run to end", || async {
-        let run = served
-            .admin
-            .sync
-            .clone()
-            .get_sync_run(pb::GetSyncRunRequest {
-                id: held.id.clone(),
-            })
-            .await
-            .ok()?
-            .into_inner();
+        let run = get_run(&served.admin, &held.id).await.ok()?;
         (run.state() != pb::SyncRunState::Running).then_some(run)
     })
     .await;
     assert_eq!(ended.state(), pb::SyncRunState::Failed, "{ended:?}");
-    let bob_missing = served
-        .admin
-        .integrations
-        .clone()
-        .get_integration(pb::GetIntegrationRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .expect("get")
-        .into_inner();
+    let bob_missing = get_integration(&served.admin, &created.id).await;
     assert_eq!(
         bob_missing.account_count, 1,
         "the interrupted run applied something"

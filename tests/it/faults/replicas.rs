@@ -11,18 +11,12 @@ use oblique::pb::{self, SyncRunState};
 
 use crate::harness::remote::RemoteRoles;
 use crate::harness::servers::create_test_database;
-use crate::harness::{Clients, wait_for_run};
+use crate::harness::{Clients, get_run, wait_for_run};
 use crate::listing_gate::ListingGate;
 use crate::serve_binary::{DEADLINE, DataDir, DropDatabase, Server, oblique, wait_for_token};
 
 async fn run_state(clients: &Clients, run_id: &str) -> pb::SyncRun {
-    clients
-        .sync
-        .clone()
-        .get_sync_run(pb::GetSyncRunRequest { id: run_id.into() })
-        .await
-        .expect("get_sync_run")
-        .into_inner()
+    get_run(clients, run_id).await.expect("GetSyncRun")
 }
 
 /// A manual run of the integration; its id.

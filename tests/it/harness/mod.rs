@@ -278,18 +278,38 @@ pub async fn create_request(name: &str) -> oblique::pb::CreateIntegrationRequest
 /// How long a test waits for something the engine does before it fails.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The run as it is now.
+pub async fn get_run(
+    clients: &Clients,
+    run_id: &str,
+) -> Result<oblique::pb::SyncRun, tonic::Status> {
+    let request = oblique::pb::GetSyncRunRequest { id: run_id.into() };
+    Ok(clients
+        .sync
+        .clone()
+        .get_sync_run(request)
+        .await?
+        .into_inner())
+}
+
+/// The integration as it is now (with its account and resource counts).
+pub async fn get_integration(clients: &Clients, id: &str) -> oblique::pb::Integration {
+    let request = oblique::pb::GetIntegrationRequest { id: id.into() };
+    clients
+        .integrations
+        .clone()
+        .get_integration(request)
+        .await
+        .expect("GetIntegration")
+        .into_inner()
+}
+
 /// The run once it reached a final state (polls; fails after [`PATIENCE`]).
 pub async fn wait_for_run(clients: &Clients, run_id: &str) -> oblique::pb::SyncRun {
     use oblique::pb::SyncRunState::{Cancelled, Failed, Succeeded};
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let run = clients
-            .sync
-            .clone()
-            .get_sync_run(oblique::pb::GetSyncRunRequest { id: run_id.into() })
-            .await
-            .expect("GetSyncRun")
-            .into_inner();
+        let run = get_run(clients, run_id).await.expect("GetSyncRun");
         if matches!(run.state(), Succeeded | Failed | Cancelled) {
             return run;
         }
