@@ -9,6 +9,7 @@ pub mod credentials_key;
 pub mod embedded;
 pub mod grants;
 pub mod integrations;
+pub mod intents;
 pub mod migrate;
 pub mod models;
 pub mod pool;

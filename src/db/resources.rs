@@ -18,6 +18,29 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The integration's live resource listed under `name`, unless it is another team's.
+pub async fn find_listed_for_team(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    name: &str,
+    team_id: Uuid,
+) -> QueryResult<Option<ResourceRow>> {
+    resources::table
+        .filter(resources::integration_id.eq(integration_id))
+        .filter(resources::name.eq(name))
+        .filter(resources::deleted_at.is_null())
+        .filter(
+            resources::team_id
+                .is_null()
+                .or(resources::team_id.eq(team_id)),
+        )
+        .order(resources::id)
+        .select(ResourceRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// One page of an integration's resources in creation order, starting after `after`.
 pub async fn list_page(
     conn: &mut AsyncPgConnection,

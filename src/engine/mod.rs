@@ -7,6 +7,7 @@ pub mod apply;
 pub mod connector;
 pub mod copy_rows;
 pub mod hub;
+mod intents;
 pub mod lease;
 pub mod listing;
 pub mod merge;

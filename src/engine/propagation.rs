@@ -12,9 +12,8 @@ use uuid::Uuid;
 use super::EngineConfig;
 use super::push_plan::Step;
 use crate::db::Pool;
-use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::model::principal::SYSTEM_NAME;
-use crate::model::{AuditAction, PropagationStatus, PushOp, Role};
+use crate::db::models::SyncRunRow;
+use crate::model::{AuditAction, PropagationStatus, PushOp};
 
 #[derive(Debug, QueryableByName)]
 pub(super) struct PendingMark {
@@ -222,35 +221,42 @@ pub(super) async fn record_failure(
     Ok(written.into_iter().next().map(|row| Some(row.version)))
 }
 
-pub(super) async fn audit_drift(
-    conn: &mut AsyncPgConnection,
-    run: &SyncRunRow,
-    integration: &IntegrationRow,
-    step: &Step,
-    before: &str,
-    after: &str,
-) -> diesel::QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id, resource_id, details)
-         VALUES (uuid_generate_v7(), $4, $5, $6, $1, $2, $3)",
-    )
-    .bind::<SqlUuid, _>(integration.id)
-    .bind::<SqlUuid, _>(step.resource_id)
-    .bind::<diesel::sql_types::Jsonb, _>(json!({
+/// How a push's remote change is audited: as decided (`push.add`, `push.remove`), or, when it
+/// puts back what someone changed by hand, as a drift correction. Drafted before the remote is
+/// called, written in the transaction that records the change (or by the run that resolves its
+/// intent after a crash).
+pub(super) fn push_audit(run: &SyncRunRow, step: &Step) -> (AuditAction, serde_json::Value) {
+    let mut details = json!({
         "run_id": run.id,
         "resource": step.resource_name,
+        "resource_external_id": step.resource_external_id,
         "account": step.username,
+        "account_external_id": step.account_external_id,
         "account_id": step.account_id,
         "user_id": step.user_id,
-        "before": before,
-        "after": after,
-    }))
-    .bind::<Text, _>(SYSTEM_NAME)
-    .bind::<Text, _>(Role::System)
-    .bind::<Text, _>(AuditAction::AccessDriftCorrected)
-    .execute(conn)
-    .await?;
-    Ok(())
+    });
+    let drift = match step.op {
+        // It was pushed before and is missing now: someone removed it by hand.
+        PushOp::Add if step.last_status == Some(PropagationStatus::InSync) => {
+            Some(("absent", "member"))
+        }
+        // A pending propagation is a decision being carried out (a revocation, a team member
+        // leaving); anything else is a member nobody decided on.
+        PushOp::Remove if step.last_status != Some(PropagationStatus::Pending) => {
+            Some(("member", "absent"))
+        }
+        _ => None,
+    };
+    let action = match (drift, step.op) {
+        (Some((before, after)), _) => {
+            details["before"] = before.into();
+            details["after"] = after.into();
+            AuditAction::AccessDriftCorrected
+        }
+        (None, PushOp::Remove) => AuditAction::PushRemove,
+        (None, _) => AuditAction::PushAdd,
+    };
+    (action, details)
 }
 
 /// When the remote cannot be reached at all, the pushes waiting for it count a failed attempt

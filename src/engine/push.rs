@@ -10,6 +10,7 @@
 //! a follow-up run for it as soon as this run ends.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -17,17 +18,18 @@ use uuid::Uuid;
 
 use super::EngineConfig;
 use super::propagation::{
-    PendingMark, Seen, Written, audit_drift, forget_removed, record_failure, set_in_sync, settle,
+    PendingMark, Seen, Written, forget_removed, push_audit, record_failure, set_in_sync, settle,
 };
 use super::push_plan::{PLAN, Step};
 use super::run_handle::RunHandle;
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::Pool;
+use crate::db::intents::{self, Completion, NewIntent};
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
-use crate::model::{PropagationStatus, PushOp, RunPhase, RunTrigger};
+use crate::model::{Principal, PropagationStatus, PushOp, RemoteOp, RunPhase, RunTrigger};
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
@@ -39,6 +41,9 @@ pub async fn reconcile(
     connector: &dyn Connector,
 ) -> Result<(ChangeCounts, i64), Stopped> {
     handle.enter_phase(RunPhase::Push).await?;
+    super::intents::resolve(pool, integration)
+        .await
+        .map_err(internal)?;
     let (pending, steps) = read_plan(pool, integration).await.map_err(internal)?;
     // A person asking for a sync wants every failed push tried again now, backoff or not.
     let retry_all = handle.run.trigger == RunTrigger::Manual;
@@ -182,6 +187,9 @@ impl Pusher<'_> {
             );
             return self.fail(step, &reason).await;
         }
+        // The intent is durable before the remote is called: should this process die before
+        // the outcome is recorded, the next run finds the change in its listing and audits it.
+        let intent = self.open_intent(step, account_id, account).await?;
         let resource = &step.resource_external_id;
         let done = match step.op {
             PushOp::Add => self.connector.add_member(resource, account).await,
@@ -189,42 +197,58 @@ impl Pusher<'_> {
             PushOp::Keep => Ok(()),
         };
         if let Err(error) = done {
+            intents::abandon(&mut *self.pool.get().await?, intent).await?;
             return self.fail(step, &error.to_string()).await;
         }
-        let (run, integration) = (self.run, self.integration);
         let seen = self.seen(step);
         let mut conn = self.pool.get().await?;
-        let written = match step.op {
-            PushOp::Add => {
-                self.counts.created += 1;
-                conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                    let written =
-                        record_added(conn, integration, step, seen, account_id, account).await?;
-                    // It was pushed before and is missing now: someone removed it by hand.
-                    if step.last_status == Some(PropagationStatus::InSync) {
-                        audit_drift(conn, run, integration, step, "absent", "member").await?;
+        let written = conn
+            .transaction::<_, anyhow::Error, _>(async |conn| {
+                let written = match step.op {
+                    PushOp::Remove => record_removed(conn, step, seen, account_id).await?,
+                    _ => {
+                        record_added(conn, self.integration, step, seen, account_id, account)
+                            .await?
                     }
-                    Ok(written)
-                })
-                .await?
-            }
-            PushOp::Remove => {
-                self.counts.deleted += 1;
-                conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                    let written = record_removed(conn, step, seen, account_id).await?;
-                    // A pending propagation is a decision being carried out (a revocation, a
-                    // team member leaving); anything else is a member nobody decided on: drift.
-                    if step.last_status != Some(PropagationStatus::Pending) {
-                        audit_drift(conn, run, integration, step, "member", "absent").await?;
-                    }
-                    Ok(written)
-                })
-                .await?
-            }
-            PushOp::Keep => return Ok(()),
-        };
+                };
+                intents::complete(conn, intent, Completion::default()).await?;
+                Ok(written)
+            })
+            .await?;
+        match step.op {
+            PushOp::Remove => self.counts.deleted += 1,
+            _ => self.counts.created += 1,
+        }
         self.note(step, written);
         Ok(())
+    }
+
+    async fn open_intent(
+        &self,
+        step: &Step,
+        account_id: Uuid,
+        account: &str,
+    ) -> anyhow::Result<Uuid> {
+        let (audit_action, audit_details) = push_audit(self.run, step);
+        let operation = match step.op {
+            PushOp::Remove => RemoteOp::RemoveMember,
+            _ => RemoteOp::AddMember,
+        };
+        let intent = NewIntent {
+            integration_id: self.integration.id,
+            operation,
+            resource_id: Some(step.resource_id),
+            account_id: Some(account_id),
+            team_id: None,
+            target: &step.resource_external_id,
+            actor: &Principal::system(),
+            audit_action,
+            audit_details,
+            // Only a later run resolves it, and it starts once this one has ended.
+            resolvable_after: Duration::ZERO,
+        };
+        tracing::trace!(resource = %step.resource_name, account, ?operation, "pushing");
+        Ok(intents::open(&mut *self.pool.get().await?, &intent).await?)
     }
 
     async fn fail(&mut self, step: &Step, reason: &str) -> anyhow::Result<()> {

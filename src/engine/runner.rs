@@ -16,7 +16,7 @@ use super::stage::Staging;
 use super::stopped::{Stopped, internal};
 use crate::connectors::Connector;
 use crate::db::models::{IntegrationRow, SyncRunRow};
-use crate::db::{integrations, resources};
+use crate::db::{integrations, intents, resources};
 use crate::model::run_stats::RunStats;
 
 pub async fn pull(
@@ -77,7 +77,7 @@ async fn phases(
     listing::list_all(run, connector, &mut staging).await?;
     run.check_not_stopped()?;
 
-    let push = !run.run.dry_run && has_push_resources(engine, integration).await?;
+    let push = !run.run.dry_run && has_push_work(engine, integration).await?;
     let mut stats = apply::apply(run, integration, &mut staging, !push).await?;
     if !push {
         return Ok(stats);
@@ -91,14 +91,17 @@ async fn phases(
     run.succeed(stats, summary(&stats)).await
 }
 
-async fn has_push_resources(
-    engine: &Engine,
-    integration: &IntegrationRow,
-) -> Result<bool, Stopped> {
+/// Push-mode resources to reconcile, or remote changes an earlier run left unresolved.
+async fn has_push_work(engine: &Engine, integration: &IntegrationRow) -> Result<bool, Stopped> {
     let mut conn = engine.pool.get().await.map_err(internal)?;
-    resources::count_push_mode(&mut conn, integration.id)
+    let push_mode = resources::count_push_mode(&mut conn, integration.id)
         .await
-        .map(|count| count > 0)
+        .map_err(internal)?;
+    if push_mode > 0 {
+        return Ok(true);
+    }
+    intents::any_resolvable(&mut conn, integration.id)
+        .await
         .map_err(internal)
 }
 

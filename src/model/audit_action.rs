@@ -20,6 +20,10 @@ text_enum! {
         AccessAdopt = "access.adopt",
         /// A push put the remote back as decided after someone changed it by hand.
         AccessDriftCorrected = "access.drift_corrected",
+        /// A push added a member on the remote, as decided.
+        PushAdd = "push.add",
+        /// A push removed a member from the remote, as decided.
+        PushRemove = "push.remove",
         ResourceSyncMode = "resource.sync_mode",
         /// A resource that had gone from the remote is listed again.
         ResourceRestore = "resource.restore",

@@ -39,7 +39,7 @@ async fn integration(
     synced(app, request).await.0
 }
 
-async fn create_team(app: &TestApp, name: &str, members: &[Uuid]) -> pb::Team {
+pub(crate) async fn create_team(app: &TestApp, name: &str, members: &[Uuid]) -> pb::Team {
     teams(app, &app.admin)
         .create_team(CreateTeamRequest {
             name: name.into(),

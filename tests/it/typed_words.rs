@@ -9,8 +9,8 @@ use std::path::Path;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use oblique::model::{
-    AccessSource, AuditAction, LinkUsersBy, PropagationStatus, PushOp, ResourceType, Role,
-    RunPhase, RunState, RunTrigger, SyncMode,
+    AccessSource, AuditAction, LinkUsersBy, PropagationStatus, PushOp, RemoteOp, ResourceType,
+    Role, RunPhase, RunState, RunTrigger, SyncMode,
 };
 
 use oblique::engine::stage::ObjectKind;
@@ -62,6 +62,10 @@ fn typed_columns() -> BTreeMap<(&'static str, &'static str), BTreeSet<String>> {
                 AccessSource::Grant.as_str(),
                 AccessSource::RemoteAdopted.as_str(),
             ]),
+        ),
+        (
+            ("remote_intents", "operation"),
+            words(RemoteOp::ALL.iter().map(|v| v.as_str())),
         ),
         (
             ("api_tokens", "role"),

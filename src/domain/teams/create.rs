@@ -1,6 +1,8 @@
 //! Creating a team: the team and its members first, then a resource for it in each integration
 //! that asks for one. An integration that cannot make one is a warning, not a failure.
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use serde_json::json;
 use uuid::Uuid;
@@ -10,6 +12,7 @@ use crate::connectors::{ConnectorError, IntegrationKind, RemoteResource};
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations as integration_store;
+use crate::db::intents::{self, Completion, NewIntent};
 use crate::db::models::IntegrationRow;
 use crate::db::propagations;
 use crate::db::retry::transaction_retrying;
@@ -17,7 +20,7 @@ use crate::db::runs;
 use crate::db::teams::{self as store, NewTeamResource, TeamRow};
 use crate::engine::connector::connector_for_integration;
 use crate::error::{AppError, AppResult};
-use crate::model::{AuditAction, Principal, RunTrigger};
+use crate::model::{AuditAction, Principal, RemoteOp, RunTrigger};
 
 /// A create request whose fields the api layer checked; `member_user_ids` has no duplicates.
 #[derive(Debug)]
@@ -107,19 +110,47 @@ pub async fn create(
         }
     }
     // The remote systems are called at once and with no database connection held: each may
-    // take seconds to answer.
+    // take seconds to answer. Each call's intent is written first, so that a crash before its
+    // outcome is recorded leaves it for the integration's next run to resolve.
+    let team_ref = &team;
     let created = join_all(creations.into_iter().map(|(integration, connector)| {
         let name = team.name.clone();
         async move {
-            let result = connector.create_resource(&name).await;
-            (integration, result)
+            let attempt = match open_intent(ctx, actor, team_ref, &integration).await {
+                Err(error) => Attempt::NotCalled(safe_reason(&error)),
+                Ok(intent) => {
+                    match tokio::time::timeout(CREATE_WAIT, connector.create_resource(&name)).await
+                    {
+                        Ok(answer) => Attempt::Answered(intent, answer),
+                        Err(_) => Attempt::NoAnswer,
+                    }
+                }
+            };
+            (integration, attempt)
         }
     }))
     .await;
-    for (integration, result) in created {
-        let outcome = match result {
-            Ok(remote) => record_resource(ctx, actor, &team, &integration, &remote).await,
-            Err(error) => Err(connector_reason(&error)),
+    for (integration, attempt) in created {
+        let outcome = match attempt {
+            Attempt::Answered(intent, Ok(remote)) => {
+                record_resource(ctx, actor, &team, &integration, &remote, intent).await
+            }
+            Attempt::Answered(intent, Err(error)) => {
+                abandon_intent(ctx, intent).await;
+                Err(connector_reason(&error))
+            }
+            Attempt::NotCalled(reason) => Err(reason),
+            // It may still be made: the intent stays open for the next run to resolve.
+            Attempt::NoAnswer => {
+                warnings.push(format!(
+                    "integration {:?} ({}): the remote did not answer within {}s; its next sync \
+                     records the team's resource if it was made",
+                    integration.name,
+                    integration.id,
+                    CREATE_WAIT.as_secs()
+                ));
+                continue;
+            }
         };
         if let Err(reason) = outcome {
             warnings.push(
@@ -141,6 +172,7 @@ async fn record_resource(
     team: &TeamRow,
     integration: &IntegrationRow,
     remote: &RemoteResource,
+    intent: Uuid,
 ) -> Result<(), String> {
     let mut conn = ctx
         .pool
@@ -184,24 +216,22 @@ async fn record_resource(
             propagations::mark_pending(conn, resource.id, *user_id).await?;
         }
         runs::request_push(conn, integration.id, RunTrigger::Team, &actor.name).await?;
-        audit::record(
-            conn,
-            AuditEntry {
-                actor,
-                action: AuditAction::TeamResourceCreate,
-                integration_id: Some(integration.id),
-                resource_id: Some(resource.id),
-                details: json!({
-                    "team_id": team.id,
-                    "team": team.name,
-                    "external_id": resource.external_id,
-                    "resource_type": resource.resource_type,
-                    "name": resource.name,
-                    "member_user_ids": members,
-                }),
-            },
-        )
-        .await?;
+        let completion = Completion {
+            action: None,
+            resource_id: Some(resource.id),
+            details: json!({
+                "external_id": resource.external_id,
+                "resource_type": resource.resource_type,
+                "member_user_ids": members,
+            }),
+        };
+        if !intents::complete(conn, intent, completion).await? {
+            return Err(AppError::FailedPrecondition(format!(
+                "the remote {} {:?} was created after its creation had been given up; the \
+                 integration's next sync records it",
+                remote.resource_type, remote.name
+            )));
+        }
         Ok(resource)
     })
     .await;
@@ -211,6 +241,63 @@ async fn record_resource(
             Ok(())
         }
         Err(error) => Err(safe_reason(&error)),
+    }
+}
+
+/// What asking one integration's remote for the team's resource came to.
+enum Attempt {
+    /// Its intent could not be written, so the remote was not called.
+    NotCalled(String),
+    Answered(Uuid, Result<RemoteResource, ConnectorError>),
+    NoAnswer,
+}
+
+/// How long a team's creation waits for each remote system. Longer than any connector's own
+/// timeouts; past it the remote may still make the resource, and its intent is left to resolve.
+const CREATE_WAIT: Duration = Duration::from_secs(120);
+
+/// No run resolves a creation's intent before this: by then its writer has recorded the
+/// outcome or stopped waiting, and a remote that was still working on it has answered.
+const RESOLVABLE_AFTER: Duration = Duration::from_secs(300);
+
+/// Writes the intent to create the team's resource in the integration, with its audit draft.
+async fn open_intent(
+    ctx: &AppContext,
+    actor: &Principal,
+    team: &TeamRow,
+    integration: &IntegrationRow,
+) -> Result<Uuid, AppError> {
+    let intent = NewIntent {
+        integration_id: integration.id,
+        operation: RemoteOp::CreateResource,
+        resource_id: None,
+        account_id: None,
+        team_id: Some(team.id),
+        target: &team.name,
+        actor,
+        audit_action: AuditAction::TeamResourceCreate,
+        audit_details: json!({"team_id": team.id, "team": team.name, "name": team.name}),
+        resolvable_after: RESOLVABLE_AFTER,
+    };
+    let mut conn = ctx.pool.get().await?;
+    intents::open(&mut conn, &intent).await.map_err(|error| {
+        let error = AppError::from(error);
+        tracing::error!(%error, team_id = %team.id, integration_id = %integration.id, "could not record a team resource intent");
+        error
+    })
+}
+
+/// The remote refused: nothing was made, so there is nothing to audit but the failure.
+async fn abandon_intent(ctx: &AppContext, intent: Uuid) {
+    let abandoned = match ctx.pool.get().await {
+        Ok(mut conn) => intents::abandon(&mut conn, intent)
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error.into()),
+    };
+    if let Err(error) = abandoned {
+        // A run resolves it later from its listing, which does not show the resource.
+        tracing::warn!(%error, %intent, "could not close a team resource intent");
     }
 }
 
