@@ -120,43 +120,83 @@ async fn execute(
         () = shutdown.cancelled() => Outcome::ShutDown,
     };
     drop(keeper);
-    record(engine, worker, &run, outcome).await;
+    record(engine, worker, &run, outcome, shutdown).await;
 }
 
-/// Stores how the run ended (the runner already stored a success or a cancellation).
-async fn record(engine: &Engine, worker: &str, run: &SyncRunRow, outcome: Outcome) {
-    let mut conn = match engine.pool.get().await {
-        Ok(conn) => conn,
-        Err(error) => {
-            // The lease will expire and the run be retried elsewhere.
-            tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");
-            return;
-        }
-    };
-    let recorded = match outcome {
+/// Stores how the run ended (the runner already stored a success or a cancellation). Oblique's
+/// database may be restarting just then (the run may have failed for that very reason): the
+/// write is tried again, with backoff, while the run's lease lasts, so that a run ends FAILED
+/// once the database is back rather than stay RUNNING until the reaper finds its lease expired.
+/// At shutdown it is tried once: the process is on its way out, and the lease covers the rest.
+async fn record(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    outcome: Outcome,
+    shutdown: &CancellationToken,
+) {
+    match &outcome {
         Outcome::Ended(Ok(stats)) => {
             tracing::info!(run_id = %run.id, changed = stats.changed(), errors = stats.errors, "sync run succeeded");
-            Ok(())
+            return;
         }
         Outcome::Ended(Err(Stopped::Cancelled)) => {
             tracing::info!(run_id = %run.id, "sync run cancelled; nothing applied");
-            Ok(())
+            return;
         }
         Outcome::Ended(Err(Stopped::Failed(message) | Stopped::Unreachable(message))) => {
             tracing::warn!(run_id = %run.id, error = %message, "sync run failed; nothing applied");
+        }
+        Outcome::ShutDown => {}
+    }
+    let started = tokio::time::Instant::now();
+    let mut pause = RECORD_RETRY_FIRST;
+    loop {
+        let Err(error) = write_outcome(engine, worker, run, &outcome).await else {
+            return;
+        };
+        let out_of_time = started.elapsed() + pause >= engine.config.lease;
+        if matches!(outcome, Outcome::ShutDown) || out_of_time || shutdown.is_cancelled() {
+            // The lease will expire and the reaper end or requeue the run.
+            tracing::error!(error = format!("{error:#}"), run_id = %run.id, "cannot record the run's outcome");
+            return;
+        }
+        tracing::warn!(error = format!("{error:#}"), run_id = %run.id, "recording the run's outcome failed; trying again");
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = shutdown.cancelled() => {}
+        }
+        pause = (pause * 2).min(RECORD_RETRY_MAX);
+    }
+}
+
+/// Backoff between attempts to record a run's outcome.
+const RECORD_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const RECORD_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn write_outcome(
+    engine: &Engine,
+    worker: &str,
+    run: &SyncRunRow,
+    outcome: &Outcome,
+) -> anyhow::Result<()> {
+    let mut conn = engine.pool.get().await?;
+    match outcome {
+        Outcome::Ended(Err(Stopped::Failed(message) | Stopped::Unreachable(message))) => {
             let failed = Finish {
                 run_id: run.id,
                 holder: Some(worker),
-                ending: Ending::Failed { error: message },
+                ending: Ending::Failed {
+                    error: message.clone(),
+                },
                 ended_by: None,
             };
-            runs::finish(&mut conn, &failed).await.map(drop)
+            runs::finish(&mut conn, &failed).await?;
         }
-        Outcome::ShutDown => runs::requeue(&mut conn, run.id, worker).await,
-    };
-    if let Err(error) = recorded {
-        tracing::error!(%error, run_id = %run.id, "cannot record the run's outcome");
+        Outcome::ShutDown => runs::requeue(&mut conn, run.id, worker).await?,
+        Outcome::Ended(_) => {}
     }
+    Ok(())
 }
 
 /// The text a panic was raised with.

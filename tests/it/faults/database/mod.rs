@@ -28,6 +28,8 @@ use uuid::Uuid;
 
 use crate::harness::{Clients, PATIENCE, create_request, eventually, test_engine};
 
+mod mid_run;
+
 /// A cluster the test may stop and start again on the same port.
 struct RestartableCluster {
     cluster: ThrowawayCluster,
@@ -401,70 +403,4 @@ async fn half_open_connections_are_noticed_and_replaced() {
     let mut stream = subscribe(&served, &created.id).await;
     let run_id = created.last_sync_run.expect("the initial run").id;
     sees_live_event(&served, &mut stream, &run_id, 3).await;
-}
-
-/// The database restarted while a run lists: the run ends (FAILED, its staging connection gone)
-/// rather than stay RUNNING, nothing of it is applied, and the same server's next run syncs.
-#[tokio::test]
-async fn a_database_restarted_mid_run_fails_the_run_and_the_next_one_syncs() {
-    use crate::harness::remote::RemoteRoles;
-    use crate::harness::{get_integration, get_run, wait_for_run};
-    use crate::listing_gate::ListingGate;
-
-    let mut cluster = RestartableCluster::start().await;
-    let served = serve(&cluster, cluster.cluster.port(), test_engine()).await;
-    let roles = RemoteRoles::new().await;
-    roles.sql("CREATE ROLE {p}_alice LOGIN").await;
-    let gate = ListingGate::new(&roles).await;
-    let created = served
-        .admin
-        .integrations
-        .clone()
-        .create_integration(gate.route(roles.create_request("mid-run").await))
-        .await
-        .expect("create")
-        .into_inner();
-    let initial = wait_for_run(&served.admin, &created.last_sync_run.unwrap().id).await;
-    assert_eq!(initial.state(), pb::SyncRunState::Succeeded, "{initial:?}");
-
-    roles.sql("CREATE ROLE {p}_bob LOGIN").await;
-    let closed = gate.close().await;
-    let trigger = || async {
-        served
-            .admin
-            .sync
-            .clone()
-            .trigger_sync(pb::TriggerSyncRequest {
-                integration_id: created.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .map(|reply| reply.into_inner())
-    };
-    let held = trigger().await.expect("trigger");
-    eventually("the run to list", || async {
-        let run = get_run(&served.admin, &held.id).await.ok()?;
-        (run.state() == pb::SyncRunState::Running).then_some(())
-    })
-    .await;
-
-    cluster.stop().await;
-    cluster.start_again().await;
-    closed.open().await;
-    let ended = eventually("the interrupted run to end", || async {
-        let run = get_run(&served.admin, &held.id).await.ok()?;
-        (run.state() != pb::SyncRunState::Running).then_some(run)
-    })
-    .await;
-    assert_eq!(ended.state(), pb::SyncRunState::Failed, "{ended:?}");
-    let bob_missing = get_integration(&served.admin, &created.id).await;
-    assert_eq!(
-        bob_missing.account_count, 1,
-        "the interrupted run applied something"
-    );
-
-    let next = eventually("a new run", || async { trigger().await.ok() }).await;
-    let next = wait_for_run(&served.admin, &next.id).await;
-    assert_eq!(next.state(), pb::SyncRunState::Succeeded, "{next:?}");
-    assert_eq!(next.stats.unwrap().accounts.unwrap().created, 1, "bob");
 }
