@@ -20,6 +20,9 @@ const PROGRESS_EVERY: i64 = 1000;
 const PROGRESS_QUEUE: usize = 16;
 /// How many unreadable objects a phase reports as WARNING events.
 const REPORTED_PROBLEMS: usize = 20;
+/// Unreadable objects are staged in batches of this many: a remote whose every object is
+/// unreadable costs no more memory than one batch.
+const PROBLEM_BATCH: usize = 1000;
 
 /// Lists accounts, resources and access into `staging`, in that order, and closes it for the
 /// merge. Nothing is merged unless every listing got to its end.
@@ -33,58 +36,48 @@ pub async fn list_all(
         ObjectKind::Resource,
         ObjectKind::Access,
     ] {
-        let problems = match kind {
+        match kind {
             ObjectKind::Account => {
                 let pages = connector.list_accounts();
-                list_phase(
-                    run,
-                    RunPhase::Accounts,
-                    pages,
-                    staging,
-                    StagedPage::Accounts,
-                )
-                .await?
+                list_phase(run, kind, pages, staging, StagedPage::Accounts).await?
             }
             ObjectKind::Resource => {
                 let pages = connector.list_resources();
-                list_phase(
-                    run,
-                    RunPhase::Resources,
-                    pages,
-                    staging,
-                    StagedPage::Resources,
-                )
-                .await?
+                list_phase(run, kind, pages, staging, StagedPage::Resources).await?
             }
             ObjectKind::Access => {
                 let pages = connector.list_access();
-                list_phase(run, RunPhase::Access, pages, staging, StagedPage::Access).await?
+                list_phase(run, kind, pages, staging, StagedPage::Access).await?
             }
-        };
-        staging.problems(kind, &problems).await.map_err(internal)?;
+        }
     }
     staging.finish().await.map_err(internal)
 }
 
-/// Streams one listing into staging, reporting progress; returns the objects it could not read
-/// or could not store.
+/// Streams one listing into staging, with the objects it could not read or could not store,
+/// reporting progress and the first unreadable objects.
 async fn list_phase<T: Fit>(
     run: &RunHandle<'_>,
-    phase: RunPhase,
+    kind: ObjectKind,
     pages: PageStream<'_, T>,
     staging: &mut Staging,
     staged: fn(Vec<T>) -> StagedPage,
-) -> Result<Vec<ObjectProblem>, Stopped> {
+) -> Result<(), Stopped> {
+    let phase = match kind {
+        ObjectKind::Account => RunPhase::Accounts,
+        ObjectKind::Resource => RunPhase::Resources,
+        ObjectKind::Access => RunPhase::Access,
+    };
     run.enter_phase(phase).await?;
     // Progress events are written beside the listing, in order, so that it never waits on them
     // (unless the queue is full).
     let (progress, queued) = mpsc::channel(PROGRESS_QUEUE);
-    let listing = stage_pages(run, pages, staging, staged, progress);
+    let listing = stage_pages(run, kind, pages, staging, staged, progress);
     let reporting = report_progress(run, phase, queued);
     let (listed, reported) = tokio::join!(listing, reporting);
     let (processed, problems) = listed?;
     reported?;
-    for problem in problems.iter().take(REPORTED_PROBLEMS) {
+    for problem in &problems.first {
         run.emit(
             EventDraft::new(EventKind::Warning)
                 .phase(phase)
@@ -96,10 +89,45 @@ async fn list_phase<T: Fit>(
         EventDraft::new(EventKind::PhaseFinished)
             .phase(phase)
             .progress(processed)
-            .message(format!("{processed} listed, {} unreadable", problems.len())),
+            .message(format!("{processed} listed, {} unreadable", problems.count)),
     )
     .await?;
-    Ok(problems)
+    Ok(())
+}
+
+/// The unreadable objects of one listing: all of them staged, the first few kept to report.
+#[derive(Default)]
+struct Problems {
+    first: Vec<ObjectProblem>,
+    count: usize,
+    unstaged: Vec<ObjectProblem>,
+}
+
+impl Problems {
+    fn add(&mut self, problem: ObjectProblem) {
+        self.count += 1;
+        if self.first.len() < REPORTED_PROBLEMS {
+            self.first.push(problem.clone());
+        }
+        self.unstaged.push(problem);
+    }
+
+    /// Stages what is waiting: once a batch is full, or (`all`) at the end of the listing.
+    async fn stage(
+        &mut self,
+        staging: &mut Staging,
+        kind: ObjectKind,
+        all: bool,
+    ) -> Result<(), Stopped> {
+        if self.unstaged.len() >= PROBLEM_BATCH || (all && !self.unstaged.is_empty()) {
+            staging
+                .problems(kind, &self.unstaged)
+                .await
+                .map_err(internal)?;
+            self.unstaged.clear();
+        }
+        Ok(())
+    }
 }
 
 /// The listing itself: pages into staging, the count so far queued for a progress event every
@@ -107,12 +135,13 @@ async fn list_phase<T: Fit>(
 /// unreadable ones.
 async fn stage_pages<T: Fit>(
     run: &RunHandle<'_>,
+    kind: ObjectKind,
     mut pages: PageStream<'_, T>,
     staging: &mut Staging,
     staged: fn(Vec<T>) -> StagedPage,
     progress: mpsc::Sender<i64>,
-) -> Result<(i64, Vec<ObjectProblem>), Stopped> {
-    let mut problems = Vec::new();
+) -> Result<(i64, Problems), Stopped> {
+    let mut problems = Problems::default();
     let mut processed: i64 = 0;
     let mut reported: i64 = 0;
     let mut last_report = Instant::now();
@@ -126,11 +155,12 @@ async fn stage_pages<T: Fit>(
         for item in page? {
             match item.and_then(Fit::fit) {
                 Ok(object) => objects.push(object),
-                Err(problem) => problems.push(storable(problem)),
+                Err(problem) => problems.add(storable(problem)),
             }
         }
         processed += objects.len() as i64;
         staging.stage(staged(objects)).await.map_err(internal)?;
+        problems.stage(staging, kind, false).await?;
         if processed - reported >= PROGRESS_EVERY || last_report.elapsed() >= PROGRESS_INTERVAL {
             if progress.send(processed).await.is_err() {
                 // The reporter stopped on an error; it tells what went wrong.
@@ -140,6 +170,7 @@ async fn stage_pages<T: Fit>(
             last_report = Instant::now();
         }
     }
+    problems.stage(staging, kind, true).await?;
     Ok((processed, problems))
 }
 

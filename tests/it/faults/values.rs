@@ -124,3 +124,59 @@ async fn an_event_message_longer_than_a_notify_is_stored_and_published_capped() 
     let stored = stored.last().expect("the warning, stored");
     assert_eq!(stored.message, published.message);
 }
+
+/// A remote whose objects are nearly all unreadable: every one is a sync error (staged in
+/// batches as the listing goes, not kept in memory to its end), the readable ones sync, and
+/// only the first few are reported as WARNING events.
+#[tokio::test]
+async fn more_unreadable_objects_than_a_batch_are_all_recorded() {
+    const UNREADABLE: usize = 1234;
+    let app = TestApp::spawn().await;
+    let directory = Directory::new().await;
+    directory.ldif(PEOPLE).await;
+    let entries: String = (0..UNREADABLE)
+        .map(|i| {
+            format!(
+                "
+dn: uid=odd{i},ou=people,{{base}}
+objectClass: inetOrgPerson
+uid: odd{i}
+cn: Odd {i}
+sn: Odd
+title:: TmlnaHQAU2hpZnQ=
+"
+            )
+        })
+        .collect();
+    directory.ldif(&entries).await;
+    let mut request = directory.create_request("mostly odd");
+    request
+        .config
+        .insert("user_attributes".into(), "cn,title".into());
+    let (integration, run) = synced(&app, request).await;
+    assert_eq!(run.stats.unwrap().errors, UNREADABLE as i64);
+    assert_eq!(accounts(&app, &integration, false).await.len(), 3);
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let recorded: Count = diesel::sql_query(
+        "SELECT count(DISTINCT object) AS count FROM sync_errors WHERE integration_id = $1::uuid",
+    )
+    .bind::<diesel::sql_types::Text, _>(&integration.id)
+    .get_result(&mut app.conn().await)
+    .await
+    .unwrap();
+    assert_eq!(recorded.count, UNREADABLE as i64);
+    let warnings = calls::run_messages(&app, &run)
+        .await
+        .into_iter()
+        .filter(|message| message.contains("NUL"))
+        .count();
+    assert_eq!(
+        warnings, 20,
+        "only the first unreadable objects are reported as events"
+    );
+}
