@@ -7,6 +7,7 @@ mod bounded;
 mod cut_listing;
 mod database;
 mod faulty_remote;
+mod load;
 mod propagation;
 mod replicas;
 mod scheduler;
