@@ -110,12 +110,16 @@ impl Server {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    /// A new channel (an HTTP/2 connection of its own, made at its first call) to the server.
+    pub(crate) fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
+            .expect("uri")
+            .connect_lazy()
+    }
+
     /// Clients with `token`, once a call with it succeeds.
     pub(crate) async fn ready_clients(&mut self, token: &str) -> Clients {
-        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
-            .unwrap()
-            .connect_lazy();
-        let clients = Clients::new(channel, Some(token.to_string()));
+        let clients = Clients::new(self.channel(), Some(token.to_string()));
         let deadline = Instant::now() + DEADLINE;
         let mut probe = clients.integrations.clone();
         while probe
