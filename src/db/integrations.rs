@@ -63,6 +63,22 @@ pub async fn find_for_update(
         .optional()
 }
 
+/// Locks the row as a change of its fields does (FOR NO KEY UPDATE): it waits for other
+/// changes and deletes, but not for the grants and revocations that hold the row FOR KEY SHARE
+/// (see `db::grants::hold_integration`) only to keep it from being deleted under them.
+pub async fn find_for_change(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<IntegrationRow>> {
+    integrations::table
+        .find(id)
+        .for_no_key_update()
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn find_by_request_id(
     conn: &mut AsyncPgConnection,
     request_id: &str,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::EngineConfig;
@@ -27,6 +27,7 @@ use crate::connectors::Connector;
 use crate::db::Pool;
 use crate::db::intents::{self, Completion, NewIntent};
 use crate::db::models::{IntegrationRow, SyncRunRow};
+use crate::db::retry::transaction_retrying;
 use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::run_stats::ChangeCounts;
 use crate::model::{Principal, PropagationStatus, PushOp, RemoteOp, RunPhase, RunTrigger};
@@ -201,20 +202,19 @@ impl Pusher<'_> {
             return self.fail(step, &error.to_string()).await;
         }
         let seen = self.seen(step);
+        let integration = self.integration;
         let mut conn = self.pool.get().await?;
-        let written = conn
-            .transaction::<_, anyhow::Error, _>(async |conn| {
-                let written = match step.op {
-                    PushOp::Remove => record_removed(conn, step, seen, account_id).await?,
-                    _ => {
-                        record_added(conn, self.integration, step, seen, account_id, account)
-                            .await?
-                    }
-                };
-                intents::complete(conn, intent, Completion::default()).await?;
-                Ok(written)
+        let written = transaction_retrying(&mut conn, "record a push", async |conn| {
+            // The audit first: its foreign key locks the resource row (KEY SHARE) before the
+            // propagation row is written, in the order grants and revocations lock the two
+            // (resource, then propagation), so that they queue rather than deadlock.
+            intents::complete(conn, intent, Completion::default()).await?;
+            Ok(match step.op {
+                PushOp::Remove => record_removed(conn, step, seen, account_id).await?,
+                _ => record_added(conn, integration, step, seen, account_id, account).await?,
             })
-            .await?;
+        })
+        .await?;
         match step.op {
             PushOp::Remove => self.counts.deleted += 1,
             _ => self.counts.created += 1,
@@ -272,7 +272,7 @@ async fn record_added(
     seen: Seen,
     account_id: Uuid,
     account_external_id: &str,
-) -> anyhow::Result<Written> {
+) -> diesel::QueryResult<Written> {
     diesel::sql_query(
         // The pair's key is made with the integration's secret, which stays in the database.
         "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)
@@ -289,7 +289,7 @@ async fn record_added(
     .bind::<Text, _>(account_external_id)
     .execute(&mut *conn)
     .await?;
-    Ok(set_in_sync(conn, step, seen).await?)
+    set_in_sync(conn, step, seen).await
 }
 
 /// The member is gone from the remote: so is its pulled access, and nothing is left to push
@@ -299,7 +299,7 @@ async fn record_removed(
     step: &Step,
     seen: Seen,
     account_id: Uuid,
-) -> anyhow::Result<Written> {
+) -> diesel::QueryResult<Written> {
     diesel::sql_query(
         "UPDATE pulled_access SET removed_at = now()
          WHERE resource_id = $1 AND account_id = $2 AND removed_at IS NULL",
@@ -308,5 +308,5 @@ async fn record_removed(
     .bind::<SqlUuid, _>(account_id)
     .execute(&mut *conn)
     .await?;
-    Ok(forget_removed(conn, step, seen).await?)
+    forget_removed(conn, step, seen).await
 }

@@ -44,6 +44,14 @@ async fn find_active_for_update(
     ensure_active(id, store::find_for_update(conn, id).await?)
 }
 
+/// The row locked as a change of its fields needs: no wait for grants in flight.
+async fn find_active_for_change(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> AppResult<IntegrationRow> {
+    ensure_active(id, store::find_for_change(conn, id).await?)
+}
+
 fn ensure_active(id: Uuid, row: Option<IntegrationRow>) -> AppResult<IntegrationRow> {
     let row = row.ok_or_else(|| AppError::not_found(format!("integration {id}")))?;
     if row.deleted_at.is_some() {

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::read::view;
 use super::{
-    IntegrationView, NAME_CONSTRAINT, duplicate_name, find_active, find_active_for_update, seal,
+    IntegrationView, NAME_CONSTRAINT, duplicate_name, find_active, find_active_for_change,
+    find_active_for_update, seal,
 };
 use crate::connectors::{IntegrationKind, Setup};
 use crate::context::AppContext;
@@ -81,8 +82,13 @@ pub async fn update(
     let changed_fields = changed_field_names(&update);
     let mut conn = ctx.pool.get().await?;
     let result = transaction_retrying(&mut conn, "update integration", async |conn| {
-        // Re-checked under the row lock: a delete may have landed since the first read.
-        find_active_for_update(conn, id).await?;
+        // Re-checked under the row lock: a delete may have landed since the first read. Turning
+        // linking off must also wait for grants in flight (they push through the links).
+        if update.link_users_by == Some(LinkUsersBy::None) {
+            find_active_for_update(conn, id).await?;
+        } else {
+            find_active_for_change(conn, id).await?;
+        }
         if update.link_users_by == Some(LinkUsersBy::None) {
             ensure_nothing_pushed(conn, id).await?;
         }

@@ -53,7 +53,16 @@ pub async fn settle(
             .iter()
             .filter(|run| run.state() != SyncRunState::Succeeded)
             .collect();
-        assert!(failed.is_empty(), "runs that did not succeed: {failed:#?}");
+        assert!(
+            failed.is_empty(),
+            "runs that did not succeed: {failed:#?}\nthe server's errors:\n{}",
+            server
+                .log_text()
+                .lines()
+                .filter(|line| line.contains("ERROR"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         during_load.extend(
             runs.into_iter()
                 .filter(|run| load.contains(&time(run.created_at))),
