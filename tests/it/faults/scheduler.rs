@@ -147,3 +147,32 @@ async fn dry_runs_do_not_push_the_scheduled_sync_back() {
     .await;
     assert!(!scheduled.dry_run, "{scheduled:?}");
 }
+
+/// Grant expiry failing on every tick (the server may no longer read the grants) holds up no
+/// scheduled sync: it is a job of its own, not a step before the scheduling.
+#[tokio::test]
+async fn a_failing_grant_expiry_holds_up_no_scheduled_sync() {
+    let app = scheduler_only().await;
+    let roles = RemoteRoles::new().await;
+    app.owner_conn()
+        .await
+        .batch_execute(&format!(
+            "REVOKE SELECT ON grants FROM {}",
+            crate::harness::servers::RUNTIME_ROLE
+        ))
+        .await
+        .expect("taking the grants away");
+    let refused = app.conn().await.batch_execute("SELECT 1 FROM grants").await;
+    assert!(
+        refused.is_err(),
+        "grant expiry must fail for this test to mean anything"
+    );
+
+    let due = create(&app, &roles, "due", 1).await;
+    synced_ago(&app, &due, "1 hour").await;
+    eventually("a scheduled run while expiry fails", || async {
+        let newest = runs(&app, &due.id).await.into_iter().next()?;
+        (newest.trigger() == SyncTrigger::Scheduled).then_some(())
+    })
+    .await;
+}
