@@ -197,6 +197,35 @@ pub async fn expired_on_resource(
     query.load(conn).await
 }
 
+/// Of the listed `members` (account external ids), those no grant can be made for: no live
+/// account of the integration has that id (a sync has not seen it yet), or it is linked to no
+/// user. At most `limit`, in order.
+pub async fn unadoptable_members(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    members: &[String],
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = Text)]
+        external_id: String,
+    }
+    let found: Vec<Member> = diesel::sql_query(
+        "SELECT DISTINCT m.external_id FROM unnest($2::text[]) AS m(external_id)
+         WHERE NOT EXISTS (SELECT 1 FROM accounts a
+                           WHERE a.integration_id = $1 AND a.external_id = m.external_id
+                             AND a.deleted_at IS NULL AND a.user_id IS NOT NULL)
+         ORDER BY 1 LIMIT $3",
+    )
+    .bind::<SqlUuid, _>(integration_id)
+    .bind::<Array<Text>, _>(members)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(found.into_iter().map(|m| m.external_id).collect())
+}
+
 /// Makes every current remote member of the resource (`members`: the external ids of the
 /// accounts a fresh listing found in it, as the last pull may be out of date) whose account is
 /// linked to a user a grant of source `remote_adopted`, unless the user already has an active

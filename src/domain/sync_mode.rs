@@ -86,6 +86,18 @@ pub async fn set_resource_sync_mode(
                         "resource {id} changed mode meanwhile; try again"
                     )));
                 };
+                // A member Oblique cannot make a grant for (an account no sync has seen yet,
+                // or one linked to nobody) would be removed by the first push: refuse rather
+                // than take anyone's access by surprise.
+                let unknown = grants::unadoptable_members(conn, integration.id, members, 5).await?;
+                if !unknown.is_empty() {
+                    return Err(AppError::FailedPrecondition(format!(
+                        "resource {id} has remote members (by external id) that are not accounts \
+                         linked to a user (not synced yet, or linked to nobody): {}; sync the \
+                         integration (and settle their links) first, then switch it to push mode",
+                        unknown.join(", ")
+                    )));
+                }
                 let adopted = grants::adopt_remote_members(
                     conn,
                     id,

@@ -133,3 +133,52 @@ async fn every_account_of_an_adopted_user_stays() {
     })
     .await;
 }
+
+/// A remote member no sync has seen yet cannot be adopted (there is no account to make a grant
+/// for): the switch is refused, naming it, rather than leave it for the first push to remove.
+/// Once a sync has seen it, the switch adopts it.
+#[tokio::test]
+async fn a_member_no_sync_has_seen_refuses_the_switch_until_a_sync_sees_it() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles
+        .sql(
+            "CREATE ROLE {p}_alice LOGIN; CREATE ROLE {p}_readers NOLOGIN;
+             GRANT {p}_readers TO {p}_alice;",
+        )
+        .await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
+    // Behind the last sync's back: a new role, already a member.
+    roles
+        .sql("CREATE ROLE {p}_carol LOGIN; GRANT {p}_readers TO {p}_carol")
+        .await;
+    let readers = resource(&app, &integration, &roles.name("readers")).await;
+    let refused = app
+        .admin
+        .integrations
+        .clone()
+        .set_resource_sync_mode(pb::SetResourceSyncModeRequest {
+            resource_id: readers.id.clone(),
+            sync_mode: pb::SyncMode::Push.into(),
+        })
+        .await;
+    let status = crate::harness::expect_code(refused, tonic::Code::FailedPrecondition);
+    assert!(status.message().contains("sync the"), "{status:?}");
+    let still = resource(&app, &integration, &roles.name("readers")).await;
+    assert_eq!(still.sync_mode(), pb::SyncMode::Pull);
+
+    let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    let readers = set_mode(&app, &readers.id, pb::SyncMode::Push).await;
+    assert_eq!(
+        decided(&app, &readers).await.len(),
+        2,
+        "alice and carol adopted"
+    );
+    let run = sync(&app, &integration).await;
+    assert_eq!(run.state(), SyncRunState::Succeeded, "{run:?}");
+    assert_eq!(
+        remote_members(&roles, "readers").await,
+        [roles.name("alice"), roles.name("carol")]
+    );
+}
