@@ -7,6 +7,7 @@ mod bounded;
 mod cut_listing;
 mod database;
 mod faulty_remote;
+mod kills;
 mod propagation;
 mod replicas;
 mod scheduler;
