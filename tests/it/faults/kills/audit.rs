@@ -27,6 +27,15 @@ pub async fn assert_merges_audited_once_and_no_drift(
     applied.len()
 }
 
+/// Whether the run's merge was audited, which it is in the transaction that applies it when it
+/// changed anything.
+pub async fn merge_audited(clients: &Clients, integration_id: &str, run_id: &str) -> bool {
+    audit_events(clients, integration_id, "sync.apply")
+        .await
+        .iter()
+        .any(|event| detail(event, "run_id").as_deref() == Some(run_id))
+}
+
 /// Asserts that the audit log holds each of the remote changes the test's decisions caused
 /// exactly once, as `push.add` / `push.remove` events whose details name the resource and the
 /// account by external id (`resource_external_id`, `account_external_id`), and no other push.

@@ -10,8 +10,9 @@ use oblique::pb::{self, SyncEventKind, SyncPhase, SyncRunState};
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::big_remote;
 use super::site::{Follower, SYNC_DEADLINE, Site};
+use super::tables::Tables;
+use super::{audit, big_remote};
 use crate::harness::get_run;
 use crate::serve_binary::{DEADLINE, Server};
 
@@ -32,6 +33,8 @@ pub struct Kill {
     pub claimed_after: Duration,
     /// From the kill until the run was failed and, unless given up, queued again.
     pub reaped_after: Duration,
+    /// The tables were found as they were before the run (its merge had not committed).
+    pub nothing_applied: bool,
 }
 
 /// How long after the aimed event a kill may come: as long as the last merge or push seen took
@@ -48,7 +51,7 @@ const PUSH_GUESS: Duration = Duration::from_millis(100);
 impl Windows {
     pub fn new() -> Windows {
         Windows {
-            merge: Duration::from_secs(2),
+            merge: Duration::from_secs(1),
             push: Duration::ZERO,
             push_seen: false,
         }
@@ -115,6 +118,8 @@ pub async fn kill_once(
     rng: &mut StdRng,
     dead: &mut BTreeSet<String>,
 ) -> Option<Kill> {
+    // No worker runs now: nothing changes the tables until the new one does.
+    let before = Tables::read(&site.url).await;
     let started = Instant::now();
     let mut worker = site.start_worker().await;
     let run = next_run(site, &mut worker, integration, dead).await;
@@ -169,12 +174,24 @@ pub async fn kill_once(
         // The run ended; the worker had taken another, which the kill cut short.
         false => landed(&replay(site, &running[0].id).await),
     };
+    // Before its push, a run changes the tables only in its merge's transaction, which audits
+    // the merge too: unless that committed, the kill left them as they were.
+    let nothing_applied = running.iter().any(|r| r.id == run)
+        && landed != Phase::Push
+        && !audit::merge_audited(&site.clients, integration, &run).await;
+    if nothing_applied {
+        Tables::read(&site.url).await.assert_same(
+            &before,
+            &format!("a kill in the {landed:?} changed the tables"),
+        );
+    }
     Some(Kill {
         aimed: aim,
         landed,
         delay,
         claimed_after,
         reaped_after,
+        nothing_applied,
     })
 }
 
@@ -208,8 +225,9 @@ async fn aimed_point(
     rng: &mut StdRng,
     started: Instant,
 ) -> Duration {
-    // Short of the end by more than a progress event's worth, so that one reaches it.
-    let target = rng.gen_range(0..big_remote::LISTED - 2000);
+    // Well short of the end: progress events are written beside the listing and may come
+    // after it ended.
+    let target = rng.gen_range(0..big_remote::LISTED * 4 / 5);
     let (mut listed_before, mut listing) = (0, false);
     let mut claimed = None;
     while let Some((at, event)) = follower.next().await {

@@ -13,8 +13,8 @@ use crate::harness::servers::create_test_database;
 use crate::serve_binary::{DataDir, DropDatabase, Server, oblique, wait_for_token};
 
 /// Seconds a killed worker's run stays RUNNING: short, so that the kills cost little waiting,
-/// and six heartbeats long, so that a busy machine does not lose a live run's lease.
-const LEASE_SECONDS: &str = "6";
+/// and eight heartbeats long, so that a busy machine does not lose a live run's lease.
+const LEASE_SECONDS: &str = "8";
 
 /// Bound on waiting for a sync of the big remote, in a debug build on a busy machine.
 pub const SYNC_DEADLINE: Duration = Duration::from_secs(600);

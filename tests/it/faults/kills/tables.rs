@@ -1,5 +1,6 @@
-//! Oblique's tables after the kills against a clean sync's, by the remote's ids (never by
-//! Oblique's uuids).
+//! Oblique's tables as lines of what the remote determines, by the remote's ids (never by
+//! Oblique's uuids), to compare them: before and after a kill, and after the kills with a clean
+//! sync's.
 
 use std::collections::BTreeMap;
 
@@ -59,52 +60,62 @@ async fn lines(conn: &mut AsyncPgConnection, sql: &str) -> Vec<String> {
     lines
 }
 
-/// Asserts that the two databases (one integration each) hold the same accounts, attributes,
-/// resources, pulled access and sync errors, row for row (duplicates count); returns the rows
-/// compared per table.
-pub async fn assert_same_tables(killed_url: &str, clean_url: &str) -> Vec<(&'static str, usize)> {
-    let connect = |url: &str| {
-        let url = url.to_string();
-        async move {
-            AsyncPgConnection::establish(&url)
-                .await
-                .expect("connecting to Oblique's database")
+/// The rows of each table, as lines.
+pub struct Tables(Vec<(&'static str, Vec<String>)>);
+
+impl Tables {
+    /// The tables of the database at `url` (which has one integration).
+    pub async fn read(url: &str) -> Tables {
+        let mut conn = AsyncPgConnection::establish(url)
+            .await
+            .expect("connecting to Oblique's database");
+        let mut tables = Vec::new();
+        for (table, sql) in TABLES {
+            tables.push((table, lines(&mut conn, sql).await));
         }
-    };
-    let (mut killed, mut clean) = (connect(killed_url).await, connect(clean_url).await);
-    let mut compared = Vec::new();
-    let mut differences = Vec::new();
-    for (table, sql) in TABLES {
-        let (after_kills, fresh) = (lines(&mut killed, sql).await, lines(&mut clean, sql).await);
-        if after_kills != fresh {
-            differences.push(describe(table, &after_kills, &fresh));
-        }
-        compared.push((table, fresh.len()));
+        Tables(tables)
     }
-    assert!(
-        differences.is_empty(),
-        "after the kills, Oblique's tables differ from a clean sync's:\n{}",
-        differences.join("\n")
-    );
-    compared
+
+    /// Asserts that `self` holds the same accounts, attributes, resources, pulled access and
+    /// sync errors as `expected`, row for row (duplicates count), saying `what` differs when
+    /// not; returns the rows compared per table.
+    pub fn assert_same(&self, expected: &Tables, what: &str) -> Vec<(&'static str, usize)> {
+        let differences: Vec<String> = self
+            .0
+            .iter()
+            .zip(&expected.0)
+            .filter(|((_, found), (_, wanted))| found != wanted)
+            .map(|((table, found), (_, wanted))| describe(table, found, wanted))
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{what}:\n{}",
+            differences.join("\n")
+        );
+        expected
+            .0
+            .iter()
+            .map(|(table, rows)| (*table, rows.len()))
+            .collect()
+    }
 }
 
 /// The lines only one side has (or has more often), a few of each.
-fn describe(table: &str, after_kills: &[String], fresh: &[String]) -> String {
+fn describe(table: &str, found: &[String], wanted: &[String]) -> String {
     let mut count: BTreeMap<&str, i64> = BTreeMap::new();
-    for line in after_kills {
+    for line in found {
         *count.entry(line).or_default() += 1;
     }
-    for line in fresh {
+    for line in wanted {
         *count.entry(line).or_default() -= 1;
     }
     let extra: Vec<_> = count.iter().filter(|(_, n)| **n > 0).collect();
     let missing: Vec<_> = count.iter().filter(|(_, n)| **n < 0).collect();
     format!(
-        "{table}: {} rows after the kills, {} in the clean sync; {} lines more often after the \
-         kills, e.g. {:?}; {} more often in the clean sync, e.g. {:?}",
-        after_kills.len(),
-        fresh.len(),
+        "{table}: {} rows found, {} expected; {} lines found more often than expected, e.g. \
+         {:?}; {} less often, e.g. {:?}",
+        found.len(),
+        wanted.len(),
         extra.len(),
         &extra[..extra.len().min(10)],
         missing.len(),
