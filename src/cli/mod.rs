@@ -121,6 +121,11 @@ pub struct ServeArgs {
     /// Sync runs this process executes at once (0: serve the API only, run no syncs).
     #[arg(long, env = "OBLIQUE_SYNC_WORKERS", default_value_t = 2)]
     pub sync_workers: usize,
+    /// Seconds a claimed sync run stays this process's without a heartbeat (one a second):
+    /// when the process dies, its run is failed and queued again this long after its last
+    /// heartbeat. Shorter recovers sooner; too short loses runs to a stalled process.
+    #[arg(long, env = "OBLIQUE_SYNC_LEASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..))]
+    pub sync_lease: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -60,6 +60,7 @@ async fn serve_on(
         ctx.shutdown.clone(),
     ));
     ctx.engine.workers = args.sync_workers;
+    ctx.engine.lease = Duration::from_secs(args.sync_lease);
     create_first_admin_token(&ctx, &global.data_dir).await?;
     admin_token_file::retire_when_superseded(&mut *ctx.pool.get().await?, &global.data_dir).await?;
 

@@ -8,6 +8,7 @@ mod cut_listing;
 mod database;
 mod faulty_remote;
 mod intents;
+mod kills;
 mod load;
 mod propagation;
 mod replicas;
