@@ -6,7 +6,7 @@ use diesel::sql_types::{Array, Integer, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::QUEUED_CHANNEL;
+use super::{MAX_LEASE_EXPIRIES, QUEUED_CHANNEL};
 use crate::db::models::{NewSyncRun, SyncRunRow};
 use crate::db::run_events::{self as events, EventDraft, EventKind};
 use crate::db::schema::sync_runs;
@@ -75,6 +75,18 @@ const ENQUEUE_LOCK_TIMEOUT: &str = "5s";
 /// the failed run (the next real success is what the schedule counts from).
 const RETRY_FAILED_SECONDS: i32 = 300;
 
+/// Integration `i` whose last real run was given up (its worker died MAX_LEASE_EXPIRIES times)
+/// within the integration's interval: neither its schedule nor its waiting pushes queue a run
+/// before the interval has passed (a person may still ask for one), or a run that kills its
+/// process would be a crash loop after all. `$2` is MAX_LEASE_EXPIRIES.
+const GIVEN_UP: &str = "EXISTS (SELECT 1 FROM sync_runs r
+                 WHERE r.integration_id = i.id AND NOT r.dry_run
+                   AND r.state = 'failed' AND r.lease_expiries >= $2
+                   AND r.created_at > now() - make_interval(secs => i.sync_interval_seconds)
+                   AND NOT EXISTS (SELECT 1 FROM sync_runs later
+                                   WHERE later.integration_id = i.id AND NOT later.dry_run
+                                     AND later.created_at > r.created_at))";
+
 /// Queues a run for every live integration that is due and has none queued or running: its
 /// interval has passed since the last real run (not a dry run; succeeded) began, or since it was
 /// created, and no real run began within the retry delay; or it has pushes waiting or due for a
@@ -84,9 +96,9 @@ const RETRY_FAILED_SECONDS: i32 = 300;
 pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     // Dry runs, failed and cancelled runs do not count as syncs: frequent dry runs must not
     // push the real one back for ever.
-    let scheduled: Vec<Id> = diesel::sql_query(
+    let scheduled: Vec<Id> = diesel::sql_query(format!(
         "SELECT i.id FROM integrations i
-         WHERE i.deleted_at IS NULL
+         WHERE i.deleted_at IS NULL AND NOT {GIVEN_UP}
            AND NOT EXISTS (SELECT 1 FROM sync_runs r
                            WHERE r.integration_id = i.id AND r.state IN ('queued', 'running'))
            AND COALESCE((SELECT max(r.created_at) FROM sync_runs r
@@ -97,20 +109,23 @@ pub async fn enqueue_due(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
            AND NOT EXISTS (SELECT 1 FROM sync_runs r
                            WHERE r.integration_id = i.id AND NOT r.dry_run
                              AND r.created_at > now() - make_interval(
-                                 secs => LEAST(i.sync_interval_seconds, $1)))",
-    )
+                                 secs => LEAST(i.sync_interval_seconds, $1)))"
+    ))
     .bind::<Integer, _>(RETRY_FAILED_SECONDS)
+    .bind::<Integer, _>(MAX_LEASE_EXPIRIES)
     .load(conn)
     .await?;
     // Pushes waiting (new decisions) or due for a retry get a run of their own.
-    let pushes: Vec<Id> = diesel::sql_query(
+    let pushes: Vec<Id> = diesel::sql_query(format!(
         "SELECT DISTINCT p.integration_id AS id FROM propagations p
          JOIN integrations i ON i.id = p.integration_id AND i.deleted_at IS NULL
-         WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now()
+         WHERE p.status <> 'in_sync' AND p.next_attempt_at <= now() AND NOT {GIVEN_UP}
            AND NOT EXISTS (SELECT 1 FROM sync_runs r
                            WHERE r.integration_id = p.integration_id
-                             AND r.state IN ('queued', 'running'))",
-    )
+                             AND r.state IN ('queued', 'running'))"
+    ))
+    .bind::<Integer, _>(RETRY_FAILED_SECONDS)
+    .bind::<Integer, _>(MAX_LEASE_EXPIRIES)
     .load(conn)
     .await?;
     let due = scheduled

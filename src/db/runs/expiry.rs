@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::MAX_LEASE_EXPIRIES;
 use super::enqueue::enqueue_retry;
 use super::finish::{Ending, Finish, finish};
 use crate::db::models::SyncRunRow;
@@ -12,9 +13,6 @@ use crate::db::schema::sync_runs;
 use crate::model::RunState;
 
 const LEASE_EXPIRED: &str = "the worker running it stopped (lease expired); a new run was queued";
-
-/// Deaths after which a run is not retried (the scheduler queues the next run at its interval).
-pub const MAX_LEASE_EXPIRIES: i32 = 3;
 
 /// Fails runs whose worker stopped heartbeating (its process died) and queues a new run for each
 /// of their integrations, unless that was the [`MAX_LEASE_EXPIRIES`]th death. Returns how many

@@ -26,6 +26,10 @@ pub use expiry::reap_expired_leases;
 pub use finish::{EndedBy, Ending, Finish, cancel_active, finish};
 pub use read::{find, find_active, find_for_update, latest_for, list_page};
 
+/// Deaths (lease expiries) after which a run is given up: not retried, and nothing but a person
+/// queues its integration's next run before the integration's interval has passed.
+pub const MAX_LEASE_EXPIRIES: i32 = 3;
+
 /// The NOTIFY channel that tells idle workers on every replica that a run is waiting, so that
 /// they start at once instead of at their next poll.
 pub const QUEUED_CHANNEL: &str = "oblique_runs_queued";

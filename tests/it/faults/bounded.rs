@@ -112,4 +112,55 @@ async fn a_run_whose_worker_dies_three_times_is_given_up() {
     let listed = runs(&app, &created.id).await;
     assert_eq!(listed.len(), 3, "{listed:?}");
     assert_eq!(listed[0].id, run_id);
+
+    // Nor do pushes waiting bring it back before its next scheduled run: a decision waits for
+    // the integration's push, and another integration due meanwhile shows that the scheduler
+    // has been round since.
+    app.conn()
+        .await
+        .batch_execute(&format!(
+            "WITH r AS (INSERT INTO resources (id, integration_id, external_id, resource_type,
+                                               name, sync_mode)
+                        VALUES (uuid_generate_v7(), '{id}', 'readers', 'role', 'readers', 'push')
+                        RETURNING id),
+                  u AS (INSERT INTO users (id, username) VALUES (uuid_generate_v7(), 'waiting')
+                        RETURNING id)
+             INSERT INTO propagations (resource_id, user_id, integration_id)
+             SELECT r.id, u.id, '{id}' FROM r, u",
+            id = created.id
+        ))
+        .await
+        .expect("a push waiting");
+    let mut request = roles.create_request("due").await;
+    request.sync_interval_seconds = 1;
+    let due = app
+        .admin
+        .integrations
+        .clone()
+        .create_integration(request)
+        .await;
+    let due = due.expect("create").into_inner();
+    let initial = due.last_sync_run.expect("initial run").id;
+    app.conn()
+        .await
+        .batch_execute(&format!(
+            "UPDATE sync_runs SET state = 'succeeded', started_at = now(), finished_at = now()
+             WHERE id = '{initial}'"
+        ))
+        .await
+        .expect("ending the other's initial run");
+    eventually(
+        "the scheduler to queue the other integration's run",
+        || async {
+            let newest = runs(&app, &due.id).await.into_iter().next()?;
+            (newest.id != initial).then_some(())
+        },
+    )
+    .await;
+    let listed = runs(&app, &created.id).await;
+    assert_eq!(
+        listed.len(),
+        3,
+        "given up, but queued again for a push: {listed:?}"
+    );
 }

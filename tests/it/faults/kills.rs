@@ -155,10 +155,9 @@ async fn killed_at_random_points_of_a_large_sync_it_ends_as_a_clean_sync_and_pus
     assert_nothing_left_to_change(&last);
     assert_runs_ended(&runs, &dead);
     let merges = audit::assert_merges_audited_once_and_no_drift(&site.clients, &integration).await;
-    // TODO(lead): enable once push audits land (actions push.add and push.remove).
-    // if let Some(push) = &push {
-    //     audit::assert_each_push_audited_once(&site.clients, &integration, &push.expected).await;
-    // }
+    if let Some(push) = &push {
+        audit::assert_each_push_audited_once(&site.clients, &integration, &push.expected).await;
+    }
     assert!(worker.terminate().await.success(), "{}", worker.log_text());
     assert!(
         site.api.terminate().await.success(),

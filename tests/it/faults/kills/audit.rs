@@ -39,10 +39,6 @@ pub async fn merge_audited(clients: &Clients, integration_id: &str, run_id: &str
 /// Asserts that the audit log holds each of the remote changes the test's decisions caused
 /// exactly once, as `push.add` / `push.remove` events whose details name the resource and the
 /// account by external id (`resource_external_id`, `account_external_id`), and no other push.
-#[expect(
-    dead_code,
-    reason = "called once push audits land (see the kill test's TODO)"
-)]
 pub async fn assert_each_push_audited_once(
     clients: &Clients,
     integration_id: &str,
