@@ -7,9 +7,10 @@
 //! After each kill: the run cut short fails for its lease and a new one is queued; unless its
 //! merge had committed, the tables are as they were before it. After the last: the run left is
 //! taken over, the next sync finds nothing to change, no run is left RUNNING, no merge was
-//! audited twice and no push audited as drift, Oblique's accounts, attributes, resources and
-//! access equal, table to table, what a clean sync brings into a fresh database, and each
-//! push-mode group on the remote has exactly the members decided.
+//! audited twice and no push audited as drift, each decided remote change is audited exactly
+//! once (`push.add` / `push.remove`), Oblique's accounts, attributes, resources and access
+//! equal, table to table, what a clean sync brings into a fresh database, and each push-mode
+//! group on the remote has exactly the members decided.
 //!
 //! `OBLIQUE_KILLS` sets the number of kills (default 3, one per phase; the soak:
 //! `OBLIQUE_KILLS=20 cargo test --test it faults::kills -- --nocapture`), and
