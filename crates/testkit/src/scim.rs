@@ -1,6 +1,6 @@
 //! A throwaway SCIM 2.0 service: `scim2-server` from PyPI (a real, in-memory implementation of
 //! RFC 7643/7644 with Users, Groups, filters, PATCH and ETags), on a free port of 127.0.0.1,
-//! accepting one bearer token. Dropping a [`Scim2Server`] ends the process.
+//! accepting the bearer tokens it is given. Dropping a [`Scim2Server`] ends the process.
 //!
 //! The binary is found through `OBLIQUE_SCIM2_SERVER`, else `/opt/oblique-venv/bin/scim2-server`
 //! (where `.ci/run` installs it: `python3 -m venv /opt/oblique-venv && /opt/oblique-venv/bin/pip
@@ -37,6 +37,12 @@ pub struct Scim2Server {
 impl Scim2Server {
     /// Starts a server accepting `token` and returns once it answers.
     pub fn start(token: &str) -> anyhow::Result<Self> {
+        Self::start_accepting(&[token])
+    }
+
+    /// Starts a server accepting each of `tokens` (the first is [`Scim2Server::token`]).
+    pub fn start_accepting(tokens: &[&str]) -> anyhow::Result<Self> {
+        let token = *tokens.first().context("no token")?;
         let mut log_text = String::new();
         // Another process may take the free port between our probe and the server's bind.
         for _ in 0..5 {
@@ -48,7 +54,7 @@ impl Scim2Server {
             let port = free_port();
             let child = Command::new(binary())
                 .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--bearer-token", token])
+                .args(tokens.iter().flat_map(|token| ["--bearer-token", *token]))
                 .stdin(Stdio::null())
                 .stdout(output.try_clone()?)
                 .stderr(output)

@@ -6,7 +6,8 @@
 //! a service may return fewer than `count`. When `totalResults` drops between two pages, objects
 //! were deleted meanwhile and the rest shifted towards the start: the next page starts that
 //! many earlier, so that none is skipped (objects listed twice are harmless; the engine counts
-//! each once). The listing ends at an empty page or past the latest `totalResults`.
+//! each once). The listing ends at an empty page, or past the latest `totalResults` after a
+//! page that was not full.
 
 use futures::StreamExt;
 use serde_json::Value;
@@ -104,6 +105,24 @@ struct Cursor {
     done: bool,
 }
 
+impl Cursor {
+    /// Moves past a page that held `received` resources of `total`.
+    fn advance(&mut self, received: u64, total: Option<u64>) {
+        let deleted = match (self.total, total) {
+            (Some(before), Some(now)) if now < before => before - now,
+            _ => 0,
+        };
+        // Always forward, even when more were deleted than this page held.
+        self.start += received.saturating_sub(deleted).max(1);
+        self.total = total.or(self.total);
+        // A full page is never taken for the last: some services count only the page they
+        // sent as totalResults, and stopping there would take the rest for deleted. The next
+        // request then finds the end (an empty page) or more.
+        let full = received >= u64::from(self.page_size);
+        self.done = !full && self.total.is_some_and(|total| self.start > total);
+    }
+}
+
 /// The listing of `query` as a stream of pages, one request each. A failed request is one `Err`
 /// page, after which the stream ends: the engine must not take the rest for deleted.
 pub(super) fn paged<'a, T: Send + 'a>(
@@ -167,16 +186,8 @@ async fn next_page<T>(
             "{what}: the service sent the previous page again (does it ignore startIndex?)"
         )));
     }
-    let received = page.resources.len() as u64;
-    let deleted = match (cursor.total, page.total) {
-        (Some(before), Some(now)) if now < before => before - now,
-        _ => 0,
-    };
-    // Always forward, even when more were deleted than this page held.
-    cursor.start += received.saturating_sub(deleted).max(1);
-    cursor.total = page.total.or(cursor.total);
+    cursor.advance(page.resources.len() as u64, page.total);
     cursor.last_first_id = first_id;
-    cursor.done = cursor.total.is_some_and(|total| cursor.start > total);
     let mut items = Vec::with_capacity(page.resources.len());
     for resource in &page.resources {
         read(resource, &mut items);
@@ -229,6 +240,49 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn cursor(page_size: u32) -> Cursor {
+        Cursor {
+            query: Query {
+                collection: "Users",
+                filter: None,
+                shape: ("attributes", "id"),
+            },
+            page_size,
+            start: 1,
+            total: None,
+            last_first_id: None,
+            done: false,
+        }
+    }
+
+    #[test]
+    fn short_pages_deletions_and_miscounted_totals_skip_nobody() {
+        // Fewer than asked: the next page starts after what came.
+        let mut short = cursor(100);
+        short.advance(40, Some(250));
+        assert_eq!((short.start, short.done), (41, false));
+        // Ten deleted meanwhile: the rest moved ten places towards the start.
+        short.advance(100, Some(240));
+        assert_eq!((short.start, short.done), (131, false));
+        short.advance(100, Some(240));
+        assert_eq!(short.start, 231);
+        short.advance(10, Some(240));
+        assert!(short.done, "past the total with a page that was not full");
+        // A service counting only the page it sent: a full page asks again.
+        let mut miscounted = cursor(100);
+        miscounted.advance(100, Some(100));
+        assert_eq!((miscounted.start, miscounted.done), (101, false));
+        // No totalResults: on until an empty page.
+        let mut uncounted = cursor(100);
+        uncounted.advance(7, None);
+        assert!(!uncounted.done);
+        // More deleted than the page held: still forward.
+        let mut shrinking = cursor(5);
+        shrinking.advance(5, Some(100));
+        shrinking.advance(5, Some(10));
+        assert_eq!(shrinking.start, 7);
+    }
 
     #[test]
     fn list_pages_are_checked_as_far_as_paging_needs() {
