@@ -23,14 +23,18 @@ pub(super) async fn add_member(
     group: &str,
     account: &str,
 ) -> Result<(), ConnectorError> {
+    // Some services add a member that is there already a second time (SCIMMY does), where
+    // RFC 7644 has them ignore it: asked first, when the service can answer that filter.
+    if is_member(connector, group, account).await? == Some(true) {
+        return Ok(());
+    }
     let operation = json!({"op": "add", "path": "members", "value": [{"value": account}]});
     match patch(connector, group, account, operation).await? {
         None => Ok(()),
-        // Some services refuse a member that is there already (409, or 400 invalidValue)
-        // where RFC 7644 has them ignore it: that is the state asked for.
+        // Others refuse it (409, or 400 invalidValue): that is the state asked for, too.
         Some(reply)
             if matches!(reply.status, StatusCode::CONFLICT | StatusCode::BAD_REQUEST)
-                && is_member(connector, group, account).await? =>
+                && is_member(connector, group, account).await? == Some(true) =>
         {
             Ok(())
         }
@@ -171,27 +175,48 @@ async fn version(connector: &ScimConnector, group: &str) -> Result<Option<String
     }
 }
 
+/// Whether `account` is a member of `group`; `None` when the service cannot filter groups by
+/// member (some accept only their own form of that filter).
 async fn is_member(
     connector: &ScimConnector,
     group: &str,
     account: &str,
-) -> Result<bool, ConnectorError> {
+) -> Result<Option<bool>, ConnectorError> {
     let filter = format!(
         "id eq {} and members[value eq {}]",
         quoted(group),
         quoted(account)
     );
-    exists(connector, &filter).await
+    Ok(matching(connector, &filter).await?.ok())
 }
 
 /// Whether some group matches `filter`.
 async fn exists(connector: &ScimConnector, filter: &str) -> Result<bool, ConnectorError> {
+    let matched = matching(connector, filter).await?;
+    matched.map_err(|refusal| connector.client.refused(&refusal))
+}
+
+/// Whether some group matches `filter`, or the service's answer when it refuses the filter
+/// (400).
+async fn matching(
+    connector: &ScimConnector,
+    filter: &str,
+) -> Result<Result<bool, Reply>, ConnectorError> {
     let client = &connector.client;
     let query = [("filter", filter), ("attributes", "id"), ("count", "1")];
     let url = client.url(&["Groups"], &query);
-    let what = format!("GET {} with filter {filter}", url.path());
-    let page = ListPage::read(&what, client.get_json(url).await?)?;
-    Ok(!page.resources.is_empty() || page.total.is_some_and(|total| total > 0))
+    let reply = client.send(Method::GET, url, None, None).await?;
+    match reply.status {
+        StatusCode::BAD_REQUEST => Ok(Err(reply)),
+        status if !status.is_success() => Err(client.refused(&reply)),
+        _ => {
+            let what = format!("{} with filter {filter}", reply.what);
+            let page = ListPage::read(&what, reply.json()?)?;
+            Ok(Ok(
+                !page.resources.is_empty() || page.total.is_some_and(|total| total > 0)
+            ))
+        }
+    }
 }
 
 fn gone(group: &str) -> ConnectorError {
