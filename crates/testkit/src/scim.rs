@@ -1,15 +1,18 @@
-//! A throwaway SCIM 2.0 service: `scim2-server` from PyPI (a real, in-memory implementation of
-//! RFC 7643/7644 with Users, Groups, filters, PATCH and ETags), on a free port of 127.0.0.1,
-//! accepting the bearer tokens it is given. Dropping a [`Scim2Server`] ends the process.
+//! Throwaway SCIM 2.0 services on a free port of 127.0.0.1, each a real implementation of
+//! RFC 7643/7644 keeping Users and Groups in memory. Dropping a [`ScimServer`] ends the process.
 //!
-//! The binary is found through `OBLIQUE_SCIM2_SERVER`, else `/opt/oblique-venv/bin/scim2-server`
-//! (where `.ci/run` installs it: `python3 -m venv /opt/oblique-venv && /opt/oblique-venv/bin/pip
-//! install scim2-server`), else `PATH`.
+//! - `scim2-server` (PyPI; filters, PATCH, ETags): what the tests use. The binary is found
+//!   through `OBLIQUE_SCIM2_SERVER`, else `/opt/oblique-venv/bin/scim2-server` (where `.ci/run`
+//!   installs it: `python3 -m venv /opt/oblique-venv && /opt/oblique-venv/bin/pip install
+//!   scim2-server`), else `PATH`.
+//! - SCIMMY (npm: `scimmy` and `scimmy-routers`, over this crate's `scimmy/server.mjs`): a
+//!   second, independent implementation, to catch what the connector assumes of one dialect.
+//!   It needs `node` and `npm ci --prefix crates/testkit/scimmy` (`.ci/run` does both).
 //!
-//! [`Scim2Server::start`] blocks (a process, polling): call it from `spawn_blocking` in async
-//! code. [`ScimAdmin`] seeds and reads the service over HTTP, as an administrator would.
+//! Starting one blocks (a process, polling): call it from `spawn_blocking` in async code.
+//! [`ScimAdmin`] seeds and reads a service over HTTP, as an administrator would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,15 +21,23 @@ use serde_json::{Value, json};
 
 use crate::free_port;
 
-/// How long a starting server may take to answer (it is ready in about a second when idle).
+/// How long a starting server may take to answer (either is ready in about a second when idle).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// A running `scim2-server`.
-pub struct Scim2Server {
+/// Which SCIM implementation a [`ScimServer`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    Scim2Server,
+    Scimmy,
+}
+
+/// A running SCIM service.
+pub struct ScimServer {
+    implementation: Implementation,
     child: Option<Child>,
     port: u16,
     token: String,
@@ -34,39 +45,43 @@ pub struct Scim2Server {
     log: tempfile::NamedTempFile,
 }
 
-impl Scim2Server {
-    /// Starts a server accepting `token` and returns once it answers.
+impl ScimServer {
+    /// A `scim2-server` accepting `token`, once it answers.
     pub fn start(token: &str) -> anyhow::Result<Self> {
         Self::start_accepting(&[token])
     }
 
-    /// Starts a server accepting each of `tokens` (the first is [`Scim2Server::token`]).
+    /// A `scim2-server` accepting each of `tokens` (the first is [`ScimServer::token`]).
     pub fn start_accepting(tokens: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(Implementation::Scim2Server, tokens)
+    }
+
+    /// A SCIMMY service accepting `token`, once it answers.
+    pub fn start_scimmy(token: &str) -> anyhow::Result<Self> {
+        Self::launch(Implementation::Scimmy, &[token])
+    }
+
+    fn launch(implementation: Implementation, tokens: &[&str]) -> anyhow::Result<Self> {
         let token = *tokens.first().context("no token")?;
         let mut log_text = String::new();
         // Another process may take the free port between our probe and the server's bind.
         for _ in 0..5 {
             let log = tempfile::Builder::new()
-                .prefix("oblique-scim2-server-")
+                .prefix("oblique-scim-server-")
                 .suffix(".log")
                 .tempfile()?;
             let output = log.reopen()?;
             let port = free_port();
-            let child = Command::new(binary())
-                .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-                .args(tokens.iter().flat_map(|token| ["--bearer-token", *token]))
+            let child = command(implementation, port, tokens)?
                 .stdin(Stdio::null())
                 .stdout(output.try_clone()?)
                 .stderr(output)
                 .spawn()
                 .with_context(|| {
-                    format!(
-                        "starting {} (python3 -m venv /opt/oblique-venv && \
-                         /opt/oblique-venv/bin/pip install scim2-server)",
-                        binary().display()
-                    )
+                    format!("starting {implementation:?} (see crates/testkit/src/scim.rs)")
                 })?;
-            let mut server = Scim2Server {
+            let mut server = ScimServer {
+                implementation,
                 child: Some(child),
                 port,
                 token: token.to_string(),
@@ -76,16 +91,19 @@ impl Scim2Server {
                 return Ok(server);
             }
             log_text = std::fs::read_to_string(server.log.path()).unwrap_or_default();
-            if !log_text.contains("Address already in use") {
+            if !log_text.contains("Address already in use") && !log_text.contains("EADDRINUSE") {
                 break;
             }
         }
-        bail!("scim2-server did not start:\n{log_text}")
+        bail!("{implementation:?} did not start:\n{log_text}")
     }
 
-    /// The service's base URL (plain http: a loopback test server).
+    /// The service's base URL, where /Users and /Groups begin (plain http: a loopback server).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match self.implementation {
+            Implementation::Scim2Server => format!("http://127.0.0.1:{}", self.port),
+            Implementation::Scimmy => format!("http://127.0.0.1:{}/scim/v2", self.port),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -109,7 +127,7 @@ impl Scim2Server {
         }
     }
 
-    /// Whether the server answers its ServiceProviderConfig; `false` if it exited.
+    /// Whether the server answers HTTP; `false` if it exited or took too long.
     fn wait_ready(&mut self) -> anyhow::Result<bool> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
@@ -126,28 +144,57 @@ impl Scim2Server {
     }
 }
 
-impl Drop for Scim2Server {
+impl Drop for ScimServer {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-/// Whether an HTTP GET of /ServiceProviderConfig (which needs no token) answers 200.
+/// The command that serves `implementation` on `port`, accepting `tokens`.
+fn command(implementation: Implementation, port: u16, tokens: &[&str]) -> anyhow::Result<Command> {
+    match implementation {
+        Implementation::Scim2Server => {
+            let mut command = Command::new(scim2_server());
+            command
+                .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+                .args(tokens.iter().flat_map(|token| ["--bearer-token", *token]));
+            Ok(command)
+        }
+        Implementation::Scimmy => {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scimmy");
+            if !dir.join("node_modules").is_dir() {
+                bail!("SCIMMY is not installed: npm ci --prefix {}", dir.display());
+            }
+            if tokens.len() != 1 {
+                bail!("the SCIMMY service accepts one token");
+            }
+            let mut command = Command::new("node");
+            command
+                .current_dir(&dir)
+                .arg(dir.join("server.mjs"))
+                .arg(port.to_string())
+                .arg(tokens[0]);
+            Ok(command)
+        }
+    }
+}
+
+/// Whether something answers HTTP on the port (any status: SCIMMY wants a token everywhere).
 fn answers(port: u16) -> bool {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /ServiceProviderConfig HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let request = format!("GET / HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
+    let mut head = [0u8; 7];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/1."
 }
 
-fn binary() -> PathBuf {
+fn scim2_server() -> PathBuf {
     if let Some(path) = std::env::var_os("OBLIQUE_SCIM2_SERVER") {
         return PathBuf::from(path);
     }

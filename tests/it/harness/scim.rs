@@ -1,27 +1,38 @@
-//! The SCIM service tests use: a [`oblique_testkit::scim::Scim2Server`] of each test's own (it
+//! The SCIM service tests use: a [`oblique_testkit::scim::ScimServer`] of each test's own (it
 //! starts in about a second and keeps everything in memory, so tests never see each other's
-//! users), with the setups and connectors that reach it.
+//! users), with the setups and connectors that reach it. `scim2-server` unless a test asks for
+//! the second implementation, SCIMMY.
 
 use std::collections::{BTreeMap, HashMap};
 
 use oblique::connectors::{Connector, IntegrationKind, Setup};
-use oblique_testkit::scim::{Scim2Server, ScimAdmin};
+use oblique_testkit::scim::{ScimAdmin, ScimServer};
 
 /// The bearer token the test services accept.
 pub const TOKEN: &str = "scim-Token-5b2e-test";
 
 /// One test's SCIM service.
 pub struct ScimService {
-    server: Scim2Server,
+    server: ScimServer,
     /// Seeds and reads the service, as its administrator.
     pub admin: ScimAdmin,
 }
 
 impl ScimService {
+    /// A `scim2-server`.
     pub async fn start() -> ScimService {
-        let server = tokio::task::spawn_blocking(|| Scim2Server::start(TOKEN))
+        Self::started(|| ScimServer::start(TOKEN)).await
+    }
+
+    /// A SCIMMY service.
+    pub async fn start_scimmy() -> ScimService {
+        Self::started(|| ScimServer::start_scimmy(TOKEN)).await
+    }
+
+    async fn started(start: fn() -> anyhow::Result<ScimServer>) -> ScimService {
+        let server = tokio::task::spawn_blocking(start)
             .await
-            .expect("starting scim2-server")
+            .expect("starting a SCIM service")
             .unwrap_or_else(|error| panic!("{error:#}"));
         let admin = server.admin();
         ScimService { server, admin }

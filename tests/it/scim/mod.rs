@@ -1,7 +1,8 @@
 //! The `scim` integration type against a real SCIM 2.0 service (`scim2-server`, one per test):
 //! setup checks, what a sync pulls (users with their attributes, groups, memberships, filters),
 //! paging past `page_size`, what a push changes on the service (connector-level, and end to end
-//! through the gRPC API: grants, drift, teams), and answers that are not SCIM.
+//! through the gRPC API: grants, drift, teams), answers that are not SCIM, and the same sync and
+//! pushes against a second implementation (SCIMMY).
 //!
 //! This module holds the shared fixtures; each submodule covers one concern.
 
@@ -10,6 +11,7 @@ mod paging;
 mod pull;
 mod push;
 mod push_end_to_end;
+mod second_service;
 mod setup;
 
 use oblique_testkit::scim::ScimAdmin;

@@ -1,7 +1,7 @@
 //! The leak test's round with a `scim` integration.
 
 use oblique::pb;
-use oblique_testkit::scim::Scim2Server;
+use oblique_testkit::scim::ScimServer;
 use tonic::Code;
 
 use super::SENTINEL;
@@ -14,12 +14,11 @@ use crate::harness::Clients;
 pub(super) async fn scim_round(admin: &Clients, seen: &mut Seen) {
     let (token, rotated) = (format!("{SENTINEL}-scim-1"), format!("{SENTINEL}-scim-2"));
     let tokens = [token.clone(), rotated.clone()];
-    let server = tokio::task::spawn_blocking(move || {
-        Scim2Server::start_accepting(&[&tokens[0], &tokens[1]])
-    })
-    .await
-    .expect("starting scim2-server")
-    .unwrap_or_else(|error| panic!("{error:#}"));
+    let server =
+        tokio::task::spawn_blocking(move || ScimServer::start_accepting(&[&tokens[0], &tokens[1]]))
+            .await
+            .expect("starting scim2-server")
+            .unwrap_or_else(|error| panic!("{error:#}"));
     let ann = server
         .admin()
         .create_user("ann", serde_json::json!({}))
