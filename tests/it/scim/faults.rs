@@ -1,6 +1,7 @@
 //! Answers that are not SCIM: a run whose service answers a body that is not JSON, a 500 with a
 //! SCIM error, or a body cut short ends FAILED with a message saying so, and applies nothing; a
-//! service asking to wait (429, Retry-After) is waited for and the run succeeds.
+//! service that does not answer within `timeout` fails it as unreachable; a service asking to
+//! wait (429, Retry-After) is waited for and the run succeeds.
 //!
 //! The service is the real one behind a small proxy of this test's that, when told, answers the
 //! next requests itself with a canned answer instead of forwarding them: scim2-server cannot be
@@ -106,6 +107,11 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, canned: Option<Vec<u
             Ok(n) => request.extend_from_slice(&buffer[..n]),
         }
     }
+    if answer.is_empty() {
+        // Silence: the connection stays open, unanswered, until the client gives up.
+        let _ = client.read(&mut buffer).await;
+        return;
+    }
     let _ = client.write_all(&answer).await;
     let _ = client.shutdown().await;
 }
@@ -134,6 +140,7 @@ async fn answers_that_are_not_scim_fail_the_run_clearly_and_throttling_is_waited
     let mut request = service.create_request("behind a proxy");
     let base_url = format!("http://{}/", proxy.addr);
     request.config.insert("base_url".into(), base_url);
+    request.config.insert("timeout".into(), "2".into());
     let (integration, _) = synced(&app, request).await;
     assert_eq!(accounts(&app, &integration, false).await.len(), 3);
 
@@ -162,6 +169,7 @@ async fn answers_that_are_not_scim_fail_the_run_clearly_and_throttling_is_waited
         (&html, "Down for maintenance"),
         (&scim_error, "HTTP 500: the user store is on fire"),
         (&cut, "cut short"),
+        (&Vec::new(), "did not answer within 2 s"),
     ] {
         proxy.answer_always(canned);
         let run = sync(&app, &integration).await;
