@@ -8,6 +8,7 @@ use super::integration_input::{integration_update, new_integration_input};
 use crate::connectors::IntegrationKind;
 use crate::connectors::ldap::LdapSettings;
 use crate::connectors::postgres::PostgresSettings;
+use crate::connectors::scim::ScimSettings;
 use crate::pb;
 
 const SENTINEL: &str = "s3ntinel-Cred-5e1f";
@@ -54,6 +55,28 @@ fn a_create_request_s_credentials_stay_hidden_down_to_the_connector_settings() {
     assert_hidden("NewIntegrationInput", format!("{ldap:?}"));
     let settings = LdapSettings::from_setup(&ldap.setup).unwrap();
     assert_hidden("LdapSettings", format!("{settings:?}"));
+
+    for (config, credential) in [
+        (vec![], "bearer_token"),
+        (vec![("auth", "basic"), ("username", "oblique")], "password"),
+    ] {
+        let mut config = config;
+        config.push(("base_url", "https://idp.example/scim/v2"));
+        let scim = new_integration_input(pb::CreateIntegrationRequest {
+            r#type: "scim".into(),
+            name: format!("idp {credential}"),
+            config: pairs(&config),
+            credentials: pairs(&[(credential, SENTINEL)]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(scim.kind, IntegrationKind::Scim);
+        assert_hidden("NewIntegrationInput", format!("{scim:?}"));
+        let settings = ScimSettings::from_setup(&scim.setup).unwrap();
+        assert_hidden("ScimSettings", format!("{settings:?}"));
+        let connector = crate::connectors::scim::ScimConnector::new(settings).unwrap();
+        assert_hidden("ScimConnector", format!("{connector:?}"));
+    }
 }
 
 #[test]

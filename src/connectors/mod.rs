@@ -7,6 +7,7 @@ pub mod ldap;
 pub mod postgres;
 pub mod redact;
 pub mod remote;
+pub mod scim;
 pub mod setup;
 pub mod tls;
 
@@ -79,13 +80,18 @@ pub struct Capabilities {
 pub enum IntegrationKind {
     Postgres,
     Ldap,
+    Scim,
 }
 
 /// How long connecting may take before the system counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl IntegrationKind {
-    pub const ALL: &'static [IntegrationKind] = &[IntegrationKind::Postgres, IntegrationKind::Ldap];
+    pub const ALL: &'static [IntegrationKind] = &[
+        IntegrationKind::Postgres,
+        IntegrationKind::Ldap,
+        IntegrationKind::Scim,
+    ];
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|kind| kind.name() == name)
@@ -96,6 +102,7 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => "postgres",
             IntegrationKind::Ldap => "ldap",
+            IntegrationKind::Scim => "scim",
         }
     }
 
@@ -103,6 +110,7 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => "PostgreSQL",
             IntegrationKind::Ldap => "LDAP",
+            IntegrationKind::Scim => "SCIM 2.0",
         }
     }
 
@@ -116,6 +124,10 @@ impl IntegrationKind {
                 can_push: true,
                 can_create_resources: true,
             },
+            IntegrationKind::Scim => Capabilities {
+                can_push: true,
+                can_create_resources: true,
+            },
         }
     }
 
@@ -123,16 +135,17 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => postgres::SETUP_FIELDS,
             IntegrationKind::Ldap => ldap::SETUP_FIELDS,
+            IntegrationKind::Scim => scim::SETUP_FIELDS,
         }
     }
 
     /// Which value links the accounts of a new integration of this type to Oblique users when the
-    /// request names none: directories are where people's emails are kept; database roles have
-    /// only a name.
+    /// request names none: directories (and the identity providers SCIM speaks for) are where
+    /// people's emails are kept; database roles have only a name.
     pub fn default_link_users_by(self) -> LinkUsersBy {
         match self {
             IntegrationKind::Postgres => LinkUsersBy::Username,
-            IntegrationKind::Ldap => LinkUsersBy::Email,
+            IntegrationKind::Ldap | IntegrationKind::Scim => LinkUsersBy::Email,
         }
     }
 
@@ -142,6 +155,7 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => postgres::setup_warnings(setup),
             IntegrationKind::Ldap => ldap::setup_warnings(setup),
+            IntegrationKind::Scim => scim::setup_warnings(setup),
         }
     }
 
@@ -151,6 +165,7 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Postgres => postgres::CREDENTIAL_DESTINATION_FIELDS,
             IntegrationKind::Ldap => ldap::CREDENTIAL_DESTINATION_FIELDS,
+            IntegrationKind::Scim => scim::CREDENTIAL_DESTINATION_FIELDS,
         }
     }
 
@@ -174,6 +189,11 @@ impl IntegrationKind {
             IntegrationKind::Ldap => {
                 let settings = ldap::LdapSettings::from_setup(setup)?;
                 Ok(Box::new(ldap::LdapConnector::new(settings)))
+            }
+            // Likewise.
+            IntegrationKind::Scim => {
+                let settings = scim::ScimSettings::from_setup(setup)?;
+                Ok(Box::new(scim::ScimConnector::new(settings)?))
             }
         }
     }

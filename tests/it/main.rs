@@ -32,6 +32,7 @@ mod push;
 mod remote_tls;
 mod retry;
 mod run_lifecycle;
+mod scim;
 mod secrets_never_leak;
 mod serve_binary;
 mod serve_embedded;

@@ -3,6 +3,7 @@
 //! - [`postgres`]: throwaway PostgreSQL clusters, and [`postgres::remote`], one dressed as a
 //!   remote system (TLS with a test CA's certificate, passwords checked);
 //! - [`slapd`]: a throwaway OpenLDAP server;
+//! - [`scim`]: a throwaway SCIM 2.0 service (`scim2-server`) and an administrator's client of it;
 //! - [`pki`]: a test CA and the certificates it signs;
 //! - [`grpc`]: clients of every service that present a bearer token;
 //! - [`free_port`] and [`keep_until_exit`], which the others build on.
@@ -14,6 +15,7 @@
 pub mod grpc;
 pub mod pki;
 pub mod postgres;
+pub mod scim;
 pub mod slapd;
 mod until_exit;
 

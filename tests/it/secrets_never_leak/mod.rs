@@ -2,7 +2,8 @@
 //! logs at trace level (text and JSON), and the test goes through everything that handles the
 //! password: creation, an update with new credentials, failed checks (a wrong password, and a
 //! hostile server whose error message echoes the password it was sent), syncs, a push, a failed
-//! push, a failed sync and the deletion; then an `ldap` integration's bind password likewise.
+//! push, a failed sync and the deletion; then an `ldap` integration's bind password and a `scim`
+//! integration's bearer token likewise.
 //! Then the sentinel must be in no response or error message, no log line, and no column of any
 //! table (audit rows, sync events and sync errors included): the database holds it only as
 //! ciphertext.
@@ -19,10 +20,12 @@ use crate::serve_binary::{DataDir, DropDatabase, Server, oblique, wait_for_token
 mod calls;
 mod evidence;
 mod ldap;
+mod scim;
 
 use calls::{Seen, finished, grant, trigger_when_idle, update, watch};
 use evidence::{columns_containing, failed_pushes, remote_members};
 use ldap::ldap_round;
+use scim::scim_round;
 
 /// Every password in this test contains it, so one search finds any of them.
 const SENTINEL: &str = "SENTINEL-7f3a9c-never-leak";
@@ -190,6 +193,7 @@ async fn secrets_never_leak(log_format: &str) {
         .await;
     seen.ok("delete", deleted);
     ldap_round(&admin, &mut seen).await;
+    scim_round(&admin, &mut seen).await;
     let audit = admin
         .integrations
         .list_audit_events(pb::ListAuditEventsRequest::default())
