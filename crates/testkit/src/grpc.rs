@@ -22,7 +22,8 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
-type Authed = InterceptedService<Channel, Bearer>;
+/// A client channel that sends the bearer token with every call.
+pub type Authed = InterceptedService<Channel, Bearer>;
 
 /// Clients of every service, all presenting the same token.
 #[derive(Clone)]

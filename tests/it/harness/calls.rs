@@ -317,6 +317,16 @@ pub async fn audit_events(app: &TestApp, resource_id: &str, action: &str) -> Vec
         .events
 }
 
+/// The values of the account's attribute `name` (none when it has no such attribute).
+pub fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
+    account
+        .attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.values.iter().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// A string in an audit event's details.
 pub fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
     match event.details.as_ref()?.fields.get(key)?.kind.as_ref()? {

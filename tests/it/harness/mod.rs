@@ -252,6 +252,26 @@ fn init_test_logging() {
     });
 }
 
+/// Creating an integration from `request` is refused with INVALID_ARGUMENT naming `field` (the
+/// message starts with `field:`); the status, for further checks.
+pub async fn refused_naming(
+    client: &mut oblique::pb::integration_service_client::IntegrationServiceClient<
+        oblique_testkit::grpc::Authed,
+    >,
+    request: oblique::pb::CreateIntegrationRequest,
+    field: &str,
+) -> Status {
+    let status = expect_code(
+        client.create_integration(request).await,
+        tonic::Code::InvalidArgument,
+    );
+    assert!(
+        status.message().starts_with(&format!("{field}:")),
+        "{status:?}"
+    );
+    status
+}
+
 /// The error of `result`, which must have `code`.
 #[track_caller]
 pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: tonic::Code) -> Status {

@@ -13,16 +13,7 @@ mod push_end_to_end;
 mod setup;
 mod tls;
 
-use oblique::pb;
-
-pub(super) fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
-    account
-        .attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.values.iter().map(String::as_str).collect())
-        .unwrap_or_default()
-}
+pub(super) use crate::harness::calls::attribute;
 
 pub(super) fn pair(resource: &str, account: &str) -> (String, String) {
     (resource.to_string(), account.to_string())

@@ -7,7 +7,7 @@ use oblique::db::schema::integrations;
 use tonic::Code;
 
 use crate::harness::slapd::Directory;
-use crate::harness::{TestApp, expect_code};
+use crate::harness::{TestApp, expect_code, refused_naming};
 
 #[tokio::test]
 async fn a_wrong_password_base_or_server_is_refused_and_nothing_is_saved() {
@@ -19,52 +19,24 @@ async fn a_wrong_password_base_or_server_is_refused_and_nothing_is_saved() {
     wrong_password
         .credentials
         .insert("bind_password".into(), "not-the-Password-1".into());
-    let status = expect_code(
-        client.create_integration(wrong_password).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("credentials.bind_password:"),
-        "{status:?}"
-    );
+    let status = refused_naming(&mut client, wrong_password, "credentials.bind_password").await;
     assert!(!status.message().contains("not-the-Password-1"));
 
     let mut wrong_base = directory.create_request("wrong base");
     let missing = format!("ou=missing,{}", directory.base);
     wrong_base.config.insert("base_dn".into(), missing);
-    let status = expect_code(
-        client.create_integration(wrong_base).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.base_dn:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, wrong_base, "config.base_dn").await;
 
     let mut wrong_group_base = directory.create_request("wrong group base");
     let missing = format!("ou=teams,{}", directory.base);
     wrong_group_base.config.insert("group_base".into(), missing);
-    let status = expect_code(
-        client.create_integration(wrong_group_base).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.group_base:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, wrong_group_base, "config.group_base").await;
 
     // StartTLS without ca_cert: the machine's root CAs do not know the test CA. An ldaps://
     // client on the plain port gets no handshake.
     let mut starttls = directory.create_request("starttls");
     starttls.config.insert("starttls".into(), "true".into());
-    let status = expect_code(
-        client.create_integration(starttls).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.ca_cert:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, starttls, "config.ca_cert").await;
     let mut ldaps = directory.create_request("ldaps");
     let url = directory.config(&[])["url"].replace("ldap://", "ldaps://");
     ldaps.config.insert("url".into(), url);

@@ -2,21 +2,11 @@
 //! memberships read from the groups (nested groups skipped); and how the setup's filters limit
 //! what is pulled.
 
-use oblique::pb;
-
 use super::{pair, people};
 use crate::harness::TestApp;
+use crate::harness::calls::attribute;
 use crate::harness::calls::{accounts, memberships, resources, run_messages, synced};
 use crate::harness::scim::ScimService;
-
-fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
-    account
-        .attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.values.iter().map(String::as_str).collect())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn the_initial_sync_brings_users_attributes_groups_and_memberships() {

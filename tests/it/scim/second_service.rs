@@ -6,23 +6,14 @@
 
 use futures::TryStreamExt;
 use oblique::connectors::{ConnectorError, Listed, RemoteAccount};
-use oblique::pb;
 
 use super::{pair, people};
 use crate::harness::TestApp;
+use crate::harness::calls::attribute;
 use crate::harness::calls::{accounts, memberships, synced};
 use crate::harness::scim::ScimService;
 
 const USERS: usize = 60;
-
-fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
-    account
-        .attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.values.iter().map(String::as_str).collect())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn the_same_sync_and_pushes_work_against_scimmy() {

@@ -9,7 +9,7 @@ use oblique::pb;
 use tonic::Code;
 
 use crate::harness::scim::ScimService;
-use crate::harness::{TestApp, expect_code};
+use crate::harness::{TestApp, expect_code, refused_naming};
 
 #[tokio::test]
 async fn a_wrong_token_filter_or_service_is_refused_and_nothing_is_saved() {
@@ -21,65 +21,30 @@ async fn a_wrong_token_filter_or_service_is_refused_and_nothing_is_saved() {
     wrong_token
         .credentials
         .insert("bearer_token".into(), "not-the-Token-1".into());
-    let status = expect_code(
-        client.create_integration(wrong_token).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("credentials.bearer_token:"),
-        "{status:?}"
-    );
+    let status = refused_naming(&mut client, wrong_token, "credentials.bearer_token").await;
     assert!(!status.message().contains("not-the-Token-1"));
 
     let mut bad_filter = service.create_request("bad filter");
     bad_filter
         .config
         .insert("user_filter".into(), "userName eq".into());
-    let status = expect_code(
-        client.create_integration(bad_filter).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.user_filter:"),
-        "{status:?}"
-    );
+    let status = refused_naming(&mut client, bad_filter, "config.user_filter").await;
     assert!(status.message().contains("invalidFilter"), "{status:?}");
 
     let mut bad_group_filter = service.create_request("bad group filter");
     bad_group_filter
         .config
         .insert("group_filter".into(), "displayName zz \"x\"".into());
-    let status = expect_code(
-        client.create_integration(bad_group_filter).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.group_filter:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, bad_group_filter, "config.group_filter").await;
 
     let mut plaintext = service.create_request("plaintext");
     plaintext.config.remove("allow_plaintext");
-    let status = expect_code(
-        client.create_integration(plaintext).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.base_url:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, plaintext, "config.base_url").await;
 
     let mut elsewhere = service.create_request("not the scim path");
     let url = format!("{}/not/scim", service.base_url());
     elsewhere.config.insert("base_url".into(), url);
-    let status = expect_code(
-        client.create_integration(elsewhere).await,
-        Code::InvalidArgument,
-    );
-    assert!(
-        status.message().starts_with("config.base_url:"),
-        "{status:?}"
-    );
+    refused_naming(&mut client, elsewhere, "config.base_url").await;
 
     let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
