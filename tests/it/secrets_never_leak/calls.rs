@@ -71,17 +71,18 @@ pub(super) async fn trigger_when_idle(
     }
 }
 
-/// UpdateIntegration with new credentials, and with a new config when given.
+/// UpdateIntegration with a new `secret` in the credentials' `field`, and with a new config
+/// when given.
 pub(super) async fn update(
     admin: &Clients,
     integration: &pb::Integration,
     config: Option<std::collections::HashMap<String, String>>,
-    password: &str,
+    (field, secret): (&str, &str),
 ) -> Result<tonic::Response<pb::Integration>, tonic::Status> {
     let mut paths = vec!["credentials".to_string()];
     let mut changed = pb::Integration {
         id: integration.id.clone(),
-        credentials: [("password".to_string(), password.to_string())].into(),
+        credentials: [(field.to_string(), secret.to_string())].into(),
         ..Default::default()
     };
     if let Some(config) = config {
@@ -148,4 +149,24 @@ pub(super) async fn watch(admin: &Clients, seen: &mut Seen, run_id: &str) {
         seen.0.push(format!("event: {event:?}"));
         assert!(Instant::now() < deadline, "the replay never ended");
     }
+}
+
+/// The end of a type's round: a sync on the integration's new credentials, then its removal.
+pub(super) async fn sync_then_delete(
+    admin: &Clients,
+    seen: &mut Seen,
+    integration: &pb::Integration,
+    what: &str,
+) {
+    let run = trigger_when_idle(admin, seen, integration).await;
+    finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
+    let deleted = admin
+        .integrations
+        .clone()
+        .delete_integration(pb::DeleteIntegrationRequest {
+            id: integration.id.clone(),
+            force: false,
+        })
+        .await;
+    seen.ok(&format!("{what} delete"), deleted);
 }

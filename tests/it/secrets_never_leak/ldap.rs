@@ -4,7 +4,7 @@ use oblique::pb;
 use tonic::Code;
 
 use super::SENTINEL;
-use super::calls::{Seen, finished, trigger_when_idle};
+use super::calls::{Seen, finished, sync_then_delete, update};
 use crate::harness::Clients;
 use crate::harness::slapd::Directory;
 
@@ -42,28 +42,7 @@ pub(super) async fn ldap_round(admin: &Clients, seen: &mut Seen) {
             "dn: cn=leak,{{base}}\nchangetype: modify\nreplace: userPassword\nuserPassword: {rotated}\n"
         ))
         .await;
-    let mut changed = pb::Integration {
-        id: created.id.clone(),
-        credentials: [("bind_password".to_string(), rotated.clone())].into(),
-        ..Default::default()
-    };
-    changed.config.clear();
-    let updated = integrations
-        .update_integration(pb::UpdateIntegrationRequest {
-            integration: Some(changed),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["credentials".into()],
-            }),
-        })
-        .await;
+    let updated = update(admin, &created, None, ("bind_password", &rotated)).await;
     seen.ok("ldap update credentials", updated);
-    let run = trigger_when_idle(admin, seen, &created).await;
-    finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
-    let deleted = integrations
-        .delete_integration(pb::DeleteIntegrationRequest {
-            id: created.id.clone(),
-            force: false,
-        })
-        .await;
-    seen.ok("ldap delete", deleted);
+    sync_then_delete(admin, seen, &created, "ldap").await;
 }

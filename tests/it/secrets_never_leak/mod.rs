@@ -112,11 +112,23 @@ async fn secrets_never_leak(log_format: &str) {
     roles
         .sql(&format!("ALTER ROLE {login} PASSWORD '{rotated}'"))
         .await;
-    let updated = update(&admin, &created, None, &rotated).await;
+    let updated = update(&admin, &created, None, ("password", &rotated)).await;
     seen.ok("update credentials", updated);
-    let moved = update(&admin, &created, Some(hostile.config(&login)), &rotated).await;
+    let moved = update(
+        &admin,
+        &created,
+        Some(hostile.config(&login)),
+        ("password", &rotated),
+    )
+    .await;
     seen.refused("update to the echoing server", moved, Code::InvalidArgument);
-    let wrong = update(&admin, &created, None, &format!("{SENTINEL}-wrong")).await;
+    let wrong = update(
+        &admin,
+        &created,
+        None,
+        ("password", &format!("{SENTINEL}-wrong")),
+    )
+    .await;
     seen.refused("update, wrong password", wrong, Code::InvalidArgument);
 
     // A sync on the new credentials.

@@ -5,7 +5,7 @@ use oblique_testkit::scim::ScimServer;
 use tonic::Code;
 
 use super::SENTINEL;
-use super::calls::{Seen, finished, trigger_when_idle};
+use super::calls::{Seen, finished, sync_then_delete, update};
 use crate::harness::Clients;
 
 /// The same for a `scim` integration, whose bearer token is a sentinel too (the service accepts
@@ -45,28 +45,7 @@ pub(super) async fn scim_round(admin: &Clients, seen: &mut Seen) {
     let created = seen.ok("scim create", created);
     let run = created.last_sync_run.clone().expect("initial run");
     finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
-    let mut changed = pb::Integration {
-        id: created.id.clone(),
-        credentials: [("bearer_token".to_string(), rotated.clone())].into(),
-        ..Default::default()
-    };
-    changed.config.clear();
-    let updated = integrations
-        .update_integration(pb::UpdateIntegrationRequest {
-            integration: Some(changed),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["credentials".into()],
-            }),
-        })
-        .await;
+    let updated = update(admin, &created, None, ("bearer_token", &rotated)).await;
     seen.ok("scim update credentials", updated);
-    let run = trigger_when_idle(admin, seen, &created).await;
-    finished(admin, seen, &run.id, pb::SyncRunState::Succeeded).await;
-    let deleted = integrations
-        .delete_integration(pb::DeleteIntegrationRequest {
-            id: created.id.clone(),
-            force: false,
-        })
-        .await;
-    seen.ok("scim delete", deleted);
+    sync_then_delete(admin, seen, &created, "scim").await;
 }
