@@ -17,7 +17,7 @@
 //! delays, remote changes, decisions); where a kill lands still depends on timing.
 
 mod audit;
-mod big_remote;
+pub(super) mod big_remote;
 mod decisions;
 mod killing;
 mod site;
