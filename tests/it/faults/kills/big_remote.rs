@@ -31,18 +31,6 @@ pub fn group(g: usize) -> String {
     format!("g{g:03}")
 }
 
-/// [`create_roles`], then the statistics autovacuum would gather soon.
-pub async fn populate(roles: &RemoteRoles) {
-    create_roles(roles, USERS).await;
-    // With the statistics of an almost empty catalog the access listing is planned as a nested
-    // loop over every (account, membership) pair: 20 s and more before its first row, past the
-    // 10 s the connector waits for an answer, so the run fails as unable to reach PostgreSQL.
-    // That is not what this test is about.
-    roles
-        .sql("ANALYZE pg_catalog.pg_authid; ANALYZE pg_catalog.pg_auth_members;")
-        .await;
-}
-
 /// Creates `users` LOGIN roles (at most 9,999), [`GROUPS`] NOLOGIN roles and the memberships,
 /// with a few attributes (connection limits, CREATEDB, password expiry, comments) varying from
 /// role to role.
