@@ -42,7 +42,7 @@ async fn a_remote_whose_catalogs_were_never_analysed_syncs_every_membership() {
 
     let groups: Vec<String> = (0..GROUPS).map(group).collect();
     let roles = &roles;
-    let mut remote: Vec<(String, String)> = big_remote::members(&roles, &groups)
+    let mut remote: Vec<(String, String)> = big_remote::members(roles, &groups)
         .await
         .into_iter()
         .flat_map(|(group, members)| {
