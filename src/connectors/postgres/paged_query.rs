@@ -74,6 +74,15 @@ struct Rows {
 impl Rows {
     async fn open(settings: PostgresSettings, sql: &str) -> Result<Rows, ConnectorError> {
         let client = connect(&settings).await?;
+        // A remote's statistics can be far from its catalogs: right after roles are made in bulk,
+        // before autovacuum analyses pg_authid and pg_auth_members, the planner believes in a
+        // handful of roles and joins pg_auth_members with the listed roles in a nested loop
+        // over every (account, membership) pair, minutes on a large cluster before the first
+        // row. Hash and merge joins take about the same time whatever the statistics say.
+        // Session-level: the connection is this listing's own.
+        answer(&settings, client.batch_execute("SET enable_nestloop = off"))
+            .await?
+            .map_err(|error| map_error(&error, &settings))?;
         let pattern = settings.role_pattern.as_deref();
         // query_raw, unlike query, hands rows over as the server sends them.
         let stream = answer(&settings, client.query_raw(sql, [pattern]))

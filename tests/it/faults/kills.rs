@@ -18,7 +18,7 @@
 //! delays, remote changes, decisions); where a kill lands still depends on timing.
 
 mod audit;
-mod big_remote;
+pub(super) mod big_remote;
 mod decisions;
 mod killing;
 mod site;
@@ -60,7 +60,7 @@ async fn killed_at_random_points_of_a_large_sync_it_ends_as_a_clean_sync_and_pus
     eprintln!("kills: {kills}; seed {seed} (OBLIQUE_KILL_SEED={seed} replays it)");
     let mut rng = StdRng::seed_from_u64(seed);
     let roles = RemoteRoles::new().await;
-    big_remote::populate(&roles).await;
+    big_remote::create_roles(&roles, big_remote::USERS).await;
     eprintln!("remote populated in {:.1?}", began.elapsed());
     let logs = tempfile::tempdir().expect("tempdir");
     let mut site = Site::new("killed", logs.path(), 0).await;

@@ -14,4 +14,5 @@ mod propagation;
 mod replicas;
 mod scheduler;
 mod supervise;
+mod unanalysed_remote;
 mod values;

@@ -82,10 +82,15 @@ pub struct RemoteRoles {
 
 impl RemoteRoles {
     pub async fn new() -> RemoteRoles {
-        let remote = remote_postgres().await;
+        RemoteRoles::in_cluster(remote_postgres().await.admin_url.clone())
+    }
+
+    /// Roles in another cluster, whose superuser connects with `admin_url`: for a test that
+    /// needs a remote of its own (configured differently from the shared one).
+    pub fn in_cluster(admin_url: String) -> RemoteRoles {
         RemoteRoles {
             prefix: format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]),
-            admin_url: remote.admin_url.clone(),
+            admin_url,
         }
     }
 
