@@ -17,6 +17,23 @@ pub struct SetupField {
     pub default: Option<&'static str>,
 }
 
+/// A field of a type's setup form, for the types' `SETUP_FIELDS` tables.
+pub(crate) const fn field(
+    name: &'static str,
+    description: &'static str,
+    required: bool,
+    secret: bool,
+    default: Option<&'static str>,
+) -> SetupField {
+    SetupField {
+        name,
+        description,
+        required,
+        secret,
+        default,
+    }
+}
+
 /// A setup whose keys are all known to its type, with defaults filled in and required fields
 /// present. Values are not yet checked against the system.
 /// `Debug` shows the credentials' names only (see [`Credentials`]).

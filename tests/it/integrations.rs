@@ -11,17 +11,9 @@ use secrecy::ExposeSecret;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::harness::calls::create;
+use crate::harness::calls::{create, integration_count};
 use crate::harness::remote::READER_PASSWORD;
 use crate::harness::{TestApp, create_request, expect_code};
-
-async fn integration_count(app: &TestApp) -> i64 {
-    integrations::table
-        .count()
-        .get_result(&mut app.conn().await)
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn create_checks_the_remote_saves_and_queues_the_initial_sync() {
@@ -270,11 +262,7 @@ async fn bad_input_names_the_field_and_saves_nothing() {
 #[tokio::test]
 async fn an_unreachable_system_is_unavailable_and_nothing_is_saved() {
     let app = TestApp::spawn_without_sync().await;
-    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let unused_port = oblique_testkit::free_port();
     let mut request = create_request("nowhere").await;
     request
         .config

@@ -141,11 +141,7 @@ async fn an_unreachable_remote_is_an_error_with_attempts_until_it_answers() {
 
     // The remote "goes down": the integration now points at a port nobody listens on.
     let port = crate::harness::remote_postgres().await.port;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = oblique_testkit::free_port();
     let point_at = |port: u16| {
         format!(
             "UPDATE integrations SET config = jsonb_set(config, '{{port}}', to_jsonb('{port}'::text))

@@ -5,25 +5,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use super::settings::LdapSettings;
-use crate::connectors::setup::invalid;
+use crate::connectors::setup::{field, invalid};
 use crate::connectors::tls::TrustAnchors;
 use crate::connectors::{ConnectorError, Setup, SetupField};
-
-const fn field(
-    name: &'static str,
-    description: &'static str,
-    required: bool,
-    secret: bool,
-    default: Option<&'static str>,
-) -> SetupField {
-    SetupField {
-        name,
-        description,
-        required,
-        secret,
-        default,
-    }
-}
 
 pub(super) const DEFAULT_GROUP_FILTER: &str =
     "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))";

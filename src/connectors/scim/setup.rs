@@ -6,24 +6,8 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::settings::{Auth, ScimSettings};
-use crate::connectors::setup::invalid;
+use crate::connectors::setup::{field, invalid};
 use crate::connectors::{ConnectorError, Setup, SetupField};
-
-const fn field(
-    name: &'static str,
-    description: &'static str,
-    required: bool,
-    secret: bool,
-    default: Option<&'static str>,
-) -> SetupField {
-    SetupField {
-        name,
-        description,
-        required,
-        secret,
-        default,
-    }
-}
 
 /// The largest page a setup may ask for: servers cap pages well below this anyway (RFC 7644
 /// lets them return fewer than asked).

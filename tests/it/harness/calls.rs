@@ -317,6 +317,16 @@ pub async fn audit_events(app: &TestApp, resource_id: &str, action: &str) -> Vec
         .events
 }
 
+/// How many integrations are stored, deleted ones included.
+pub async fn integration_count(app: &TestApp) -> i64 {
+    use diesel::QueryDsl;
+    oblique::db::schema::integrations::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap()
+}
+
 /// The values of the account's attribute `name` (none when it has no such attribute).
 pub fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
     account

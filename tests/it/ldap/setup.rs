@@ -1,11 +1,9 @@
 //! Setting up an `ldap` integration: a wrong password, base, group base, TLS mode or server is
 //! refused with nothing saved, and the right setup is accepted.
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use oblique::db::schema::integrations;
 use tonic::Code;
 
+use crate::harness::calls::integration_count;
 use crate::harness::slapd::Directory;
 use crate::harness::{TestApp, expect_code, refused_naming};
 
@@ -46,23 +44,14 @@ async fn a_wrong_password_base_or_server_is_refused_and_nothing_is_saved() {
     );
     assert!(status.message().starts_with("config.url:"), "{status:?}");
 
-    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let unused_port = oblique_testkit::free_port();
     let mut nowhere = directory.create_request("nowhere");
     let url = format!("ldap://127.0.0.1:{unused_port}");
     nowhere.config.insert("url".into(), url);
     let status = expect_code(client.create_integration(nowhere).await, Code::Unavailable);
     assert!(status.message().contains("cannot reach"), "{status:?}");
 
-    let saved: i64 = integrations::table
-        .count()
-        .get_result(&mut app.conn().await)
-        .await
-        .unwrap();
-    assert_eq!(saved, 0);
+    assert_eq!(integration_count(&app).await, 0, "nothing saved");
 
     // The same directory with the right setup is accepted.
     client

@@ -2,12 +2,10 @@
 //! nothing saved; the right setup is accepted and its plaintext warned about; the type is
 //! described by ListIntegrationTypes.
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use oblique::db::schema::integrations;
 use oblique::pb;
 use tonic::Code;
 
+use crate::harness::calls::integration_count;
 use crate::harness::scim::ScimService;
 use crate::harness::{TestApp, expect_code, refused_naming};
 
@@ -46,23 +44,14 @@ async fn a_wrong_token_filter_or_service_is_refused_and_nothing_is_saved() {
     elsewhere.config.insert("base_url".into(), url);
     refused_naming(&mut client, elsewhere, "config.base_url").await;
 
-    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let unused_port = oblique_testkit::free_port();
     let mut nowhere = service.create_request("nowhere");
     let url = format!("http://127.0.0.1:{unused_port}/scim/v2");
     nowhere.config.insert("base_url".into(), url);
     let status = expect_code(client.create_integration(nowhere).await, Code::Unavailable);
     assert!(status.message().contains("cannot reach"), "{status:?}");
 
-    let saved: i64 = integrations::table
-        .count()
-        .get_result(&mut app.conn().await)
-        .await
-        .unwrap();
-    assert_eq!(saved, 0);
+    assert_eq!(integration_count(&app).await, 0, "nothing saved");
 
     // The same service with the right setup is accepted, and its plaintext warned about.
     let created = client
