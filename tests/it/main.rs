@@ -9,6 +9,7 @@ mod auth;
 mod auth_matrix;
 mod auth_starvation;
 mod cited_tests;
+mod conformance;
 mod credential_destination;
 mod db_roles;
 mod db_tls;

@@ -1,7 +1,8 @@
-//! The gRPC test client: clients of every service that present the same bearer token.
+//! The gRPC test client: clients of every service that present the same bearer token, and a
+//! reader of what they answer.
 
 use oblique::pb::{
-    access_service_client::AccessServiceClient,
+    self, access_service_client::AccessServiceClient,
     integration_service_client::IntegrationServiceClient, sync_service_client::SyncServiceClient,
 };
 use tonic::service::interceptor::InterceptedService;
@@ -51,5 +52,13 @@ impl Clients {
     /// The same token's clients on another server.
     pub fn on(&self, channel: Channel) -> Self {
         Clients::new(channel, self.bearer.0.clone())
+    }
+}
+
+/// A string in an audit event's details.
+pub fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
+    match event.details.as_ref()?.fields.get(key)?.kind.as_ref()? {
+        prost_types::value::Kind::StringValue(text) => Some(text.clone()),
+        _ => None,
     }
 }

@@ -5,19 +5,23 @@
 //! - [`slapd`]: a throwaway OpenLDAP server;
 //! - [`scim`]: a throwaway SCIM 2.0 service (`scim2-server`) and an administrator's client of it;
 //! - [`pki`]: a test CA and the certificates it signs;
-//! - [`grpc`]: clients of every service that present a bearer token;
+//! - [`grpc`]: clients of every service that present a bearer token, and [`wait`], for what the
+//!   service does by itself;
+//! - [`conformance`]: the behaviour every connector type shows against its real server;
 //! - [`free_port`] and [`keep_until_exit`], which the others build on.
 //!
 //! The server never links this crate. What only the integration tests need (the server spawned
 //! in-process, test databases copied from a migrated template, the tests' LDAP layout) stays in
 //! `tests/it/harness`, which builds on this.
 
+pub mod conformance;
 pub mod grpc;
 pub mod pki;
 pub mod postgres;
 pub mod scim;
 pub mod slapd;
 mod until_exit;
+pub mod wait;
 
 pub use until_exit::keep_until_exit;
 

@@ -6,6 +6,8 @@ use diesel_async::RunQueryDsl;
 use oblique::pb;
 use uuid::Uuid;
 
+pub use oblique_testkit::grpc::detail;
+
 use super::{TestApp, create_request, eventually, wait_for_run};
 
 /// Creates an integration over the test remote PostgreSQL named `name`, without waiting for its
@@ -335,14 +337,6 @@ pub fn attribute<'a>(account: &'a pb::Account, name: &str) -> Vec<&'a str> {
         .find(|a| a.name == name)
         .map(|a| a.values.iter().map(String::as_str).collect())
         .unwrap_or_default()
-}
-
-/// A string in an audit event's details.
-pub fn detail(event: &pb::AuditEvent, key: &str) -> Option<String> {
-    match event.details.as_ref()?.fields.get(key)?.kind.as_ref()? {
-        prost_types::value::Kind::StringValue(text) => Some(text.clone()),
-        _ => None,
-    }
 }
 
 /// The user's entry in the resource's effective access (ListAccess), if any.

@@ -14,6 +14,7 @@ pub mod slapd;
 
 pub use oblique_testkit::grpc::{Bearer, Clients};
 pub use oblique_testkit::pki;
+pub use oblique_testkit::wait::{PATIENCE, eventually, get_run, wait_for_run};
 pub use remote::remote_postgres;
 
 use std::net::SocketAddr;
@@ -296,23 +297,6 @@ pub async fn create_request(name: &str) -> oblique::pb::CreateIntegrationRequest
     }
 }
 
-/// How long a test waits for something the engine does before it fails.
-pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The run as it is now.
-pub async fn get_run(
-    clients: &Clients,
-    run_id: &str,
-) -> Result<oblique::pb::SyncRun, tonic::Status> {
-    let request = oblique::pb::GetSyncRunRequest { id: run_id.into() };
-    Ok(clients
-        .sync
-        .clone()
-        .get_sync_run(request)
-        .await?
-        .into_inner())
-}
-
 /// The integration as it is now (with its account and resource counts).
 pub async fn get_integration(clients: &Clients, id: &str) -> oblique::pb::Integration {
     let request = oblique::pb::GetIntegrationRequest { id: id.into() };
@@ -323,40 +307,4 @@ pub async fn get_integration(clients: &Clients, id: &str) -> oblique::pb::Integr
         .await
         .expect("GetIntegration")
         .into_inner()
-}
-
-/// The run once it reached a final state (polls; fails after [`PATIENCE`]).
-pub async fn wait_for_run(clients: &Clients, run_id: &str) -> oblique::pb::SyncRun {
-    use oblique::pb::SyncRunState::{Cancelled, Failed, Succeeded};
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let run = get_run(clients, run_id).await.expect("GetSyncRun");
-        if matches!(run.state(), Succeeded | Failed | Cancelled) {
-            return run;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run {run_id} never finished: {run:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// Polls `check` until it answers `Some`, failing after [`PATIENCE`] with `what`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }

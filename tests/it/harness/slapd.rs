@@ -208,40 +208,9 @@ impl Directory {
 
     /// The values of `attribute` of the entry `dn`, as the root DN sees them.
     pub async fn values(&self, dn: &str, attribute: &str) -> Vec<String> {
-        let dn = dn.replace("{base}", &self.base);
-        let url = self.url.clone();
-        let requested = attribute.to_string();
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("ldapsearch")
-                .args([
-                    "-x",
-                    "-LLL",
-                    "-o",
-                    "ldif-wrap=no",
-                    "-H",
-                    &url,
-                    "-D",
-                    ROOT_DN,
-                ])
-                .args([
-                    "-w",
-                    ROOT_PASSWORD,
-                    "-s",
-                    "base",
-                    "-b",
-                    &dn,
-                    "(objectClass=*)",
-                ])
-                .arg(&requested)
-                .output()
-                .expect("running ldapsearch")
-        })
-        .await
-        .expect("ldapsearch task");
-        assert!(output.status.success(), "ldapsearch: {output:?}");
+        let ldif = self.search(dn, "base", &[attribute]).await;
         let prefix = format!("{}: ", attribute.to_lowercase());
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
+        ldif.lines()
             .filter_map(|line| {
                 let lower = line.to_lowercase();
                 lower
@@ -249,6 +218,28 @@ impl Directory {
                     .then(|| line[prefix.len()..].to_string())
             })
             .collect()
+    }
+
+    /// The LDIF of the entries under `dn` (`{base}` standing for the test's OU) in `scope`
+    /// (`base`, `one`, `sub`), with `attributes`, as the root DN sees them; lines unwrapped.
+    pub async fn search(&self, dn: &str, scope: &str, attributes: &[&str]) -> String {
+        let dn = dn.replace("{base}", &self.base);
+        let url = self.url.clone();
+        let scope = scope.to_string();
+        let attributes: Vec<String> = attributes.iter().map(|a| a.to_string()).collect();
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new("ldapsearch")
+                .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &url])
+                .args(["-D", ROOT_DN, "-w", ROOT_PASSWORD])
+                .args(["-s", &scope, "-b", &dn, "(objectClass=*)"])
+                .args(&attributes)
+                .output()
+                .expect("running ldapsearch")
+        })
+        .await
+        .expect("ldapsearch task");
+        assert!(output.status.success(), "ldapsearch: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     pub async fn entry_uuid(&self, dn: &str) -> String {
