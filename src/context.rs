@@ -5,6 +5,7 @@ use tokio_util::sync::CancellationToken;
 use std::sync::Arc;
 
 use crate::engine::{Engine, EngineConfig, hub::EventHub};
+use crate::metrics::Metrics;
 use crate::request_limits::RequestLimits;
 use crate::{crypto::Keys, db::Pool};
 
@@ -21,6 +22,8 @@ pub struct AppContext {
     pub limits: RequestLimits,
     /// Fires when the process shuts down: endless streams end, workers stop.
     pub shutdown: CancellationToken,
+    /// What the server and its engine count, for `--metrics-listen`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppContext {
@@ -33,6 +36,7 @@ impl AppContext {
             engine: EngineConfig::default(),
             limits: RequestLimits::default(),
             shutdown: CancellationToken::new(),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
@@ -44,6 +48,7 @@ impl AppContext {
             self.database_url.clone(),
             self.hub.clone(),
             self.engine.clone(),
+            self.metrics.clone(),
         )
     }
 }

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod pb;
 pub mod private_file;

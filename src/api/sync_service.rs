@@ -101,7 +101,11 @@ impl SyncService for SyncApi {
         require(&request, Role::Viewer)?;
         let run_id = parse_id("run_id", &request.get_ref().run_id)?;
         runs::get(&self.ctx, run_id).await?;
-        Ok(Response::new(sync_streams::watch(self.ctx.clone(), run_id)))
+        let stream = sync_streams::watch(self.ctx.clone(), run_id);
+        Ok(Response::new(sync_streams::counted(
+            stream,
+            &self.ctx.metrics,
+        )))
     }
 
     async fn subscribe_sync_events(
@@ -114,10 +118,11 @@ impl SyncService for SyncApi {
         if let Some(id) = integration_id {
             integrations::ensure_exists(&self.ctx, id).await?;
         }
-        Ok(Response::new(sync_streams::subscribe(
-            &self.ctx.hub,
-            integration_id,
-            self.ctx.shutdown.clone(),
+        let stream =
+            sync_streams::subscribe(&self.ctx.hub, integration_id, self.ctx.shutdown.clone());
+        Ok(Response::new(sync_streams::counted(
+            stream,
+            &self.ctx.metrics,
         )))
     }
 

@@ -19,6 +19,7 @@ use super::convert;
 use crate::context::AppContext;
 use crate::domain::runs::{self, SyncEvent};
 use crate::engine::hub::EventHub;
+use crate::metrics::{Metrics, SubscriberGuard};
 use crate::pb;
 
 /// Events a caller may leave unread before it is cut off.
@@ -99,6 +100,15 @@ impl Feed {
             let _ = cut.send(Status::resource_exhausted(reason));
         }
     }
+}
+
+/// The stream, counted in `oblique_subscribers` for as long as the caller holds it.
+pub fn counted(stream: EventStream, metrics: &Metrics) -> EventStream {
+    use futures::StreamExt;
+    let open = SubscriberGuard::new(metrics);
+    Box::pin(stream.inspect(move |_| {
+        let _ = &open;
+    }))
 }
 
 /// Live events of every run (or one integration's) until the caller leaves or the process stops.

@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// TLS-terminating proxy in front on a private network.
     #[arg(long)]
     pub allow_insecure_listen: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090). Plain HTTP and
+    /// unauthenticated, like most exporters: it holds counts only, no names or secrets. Off
+    /// unless set.
+    #[arg(long, env = "OBLIQUE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Database connections this process may hold.
     #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,

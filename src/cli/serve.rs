@@ -85,6 +85,13 @@ async fn serve_on(
         mutual_tls = args.tls_client_ca.is_some(),
         "serving gRPC"
     );
+    if let Some(address) = args.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening for metrics scrapes on {address}"))?;
+        tracing::info!(address = %metrics.local_addr()?, "serving metrics at /metrics");
+        tokio::spawn(server::metrics_endpoint::serve(ctx.clone(), metrics));
+    }
     // The server stops on a signal, or when the embedded PostgreSQL is gone for good: then
     // this process exits non-zero for its supervisor (systemd, Kubernetes) to act on.
     let gave_up = Arc::new(Mutex::new(None));

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod connect;
 pub mod credentials_key;
 pub mod embedded;
+pub mod figures;
 pub mod grants;
 pub mod integrations;
 pub mod intents;

@@ -15,6 +15,7 @@ pub mod propagation;
 pub mod push;
 pub mod push_plan;
 pub mod run_handle;
+mod run_metrics;
 pub mod runner;
 mod scheduler;
 pub mod stage;
@@ -28,6 +29,7 @@ use uuid::Uuid;
 
 use crate::crypto::Keys;
 use crate::db::Pool;
+use crate::metrics::Metrics;
 use connector::{ConnectorSource, StoredSetup};
 use hub::EventHub;
 
@@ -82,6 +84,8 @@ pub struct Engine {
     /// Builds each run's connector: from the integration's stored setup, unless a test says
     /// otherwise.
     pub connectors: Arc<dyn ConnectorSource>,
+    /// Where runs and pushes are counted (shared with the server that scrapes them).
+    pub metrics: Arc<Metrics>,
     /// Names this process's workers in `sync_runs.claimed_by`.
     instance: String,
 }
@@ -95,8 +99,10 @@ impl Engine {
         database_url: String,
         hub: EventHub,
         config: EngineConfig,
+        metrics: Arc<Metrics>,
     ) -> Arc<Engine> {
-        Self::with_connectors(pool, keys, database_url, hub, config, Arc::new(StoredSetup))
+        let connectors = Arc::new(StoredSetup);
+        Self::with_connectors(pool, keys, database_url, hub, config, connectors, metrics)
     }
 
     /// An engine whose runs get their connectors from `connectors`.
@@ -107,6 +113,7 @@ impl Engine {
         hub: EventHub,
         config: EngineConfig,
         connectors: Arc<dyn ConnectorSource>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Engine> {
         Arc::new(Engine {
             pool,
@@ -115,6 +122,7 @@ impl Engine {
             hub,
             config,
             connectors,
+            metrics,
             instance: format!("{}-{}", hostname(), Uuid::new_v4().simple()),
         })
     }

@@ -16,31 +16,32 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::EngineConfig;
 use super::propagation::{
     PendingMark, Seen, Written, forget_removed, push_audit, record_failure, set_in_sync, settle,
 };
 use super::push_plan::{PLAN, Step};
 use super::run_handle::RunHandle;
 use super::stopped::{Stopped, internal};
+use super::{Engine, EngineConfig};
 use crate::connectors::Connector;
 use crate::db::Pool;
 use crate::db::intents::{self, Completion, NewIntent};
 use crate::db::models::{IntegrationRow, SyncRunRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::run_events::{EventDraft, EventKind};
+use crate::metrics::Metrics;
 use crate::model::run_stats::ChangeCounts;
 use crate::model::{Principal, PropagationStatus, PushOp, RemoteOp, RunPhase, RunTrigger};
 
 /// Reconciles every push-mode resource of the integration. Failed operations do not fail the
 /// run: they are recorded and retried.
 pub async fn reconcile(
-    pool: &Pool,
-    config: &EngineConfig,
+    engine: &Engine,
     handle: &RunHandle<'_>,
     integration: &IntegrationRow,
     connector: &dyn Connector,
 ) -> Result<(ChangeCounts, i64), Stopped> {
+    let (pool, config) = (&engine.pool, &engine.config);
     handle.enter_phase(RunPhase::Push).await?;
     super::intents::resolve(pool, integration)
         .await
@@ -51,6 +52,7 @@ pub async fn reconcile(
     let mut pusher = Pusher {
         pool,
         config,
+        metrics: &engine.metrics,
         run: handle.run,
         integration,
         connector,
@@ -117,6 +119,7 @@ async fn read_plan(
 struct Pusher<'a> {
     pool: &'a Pool,
     config: &'a EngineConfig,
+    metrics: &'a Metrics,
     run: &'a SyncRunRow,
     integration: &'a IntegrationRow,
     connector: &'a dyn Connector,
@@ -197,6 +200,9 @@ impl Pusher<'_> {
             PushOp::Remove => self.connector.remove_member(resource, account).await,
             PushOp::Keep => Ok(()),
         };
+        if step.op != PushOp::Keep {
+            self.metrics.push(step.op.as_str(), done.is_ok());
+        }
         if let Err(error) = done {
             intents::abandon(&mut *self.pool.get().await?, intent).await?;
             return self.fail(step, &error.to_string()).await;

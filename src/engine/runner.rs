@@ -84,8 +84,7 @@ async fn phases(
     }
     drop(staging);
 
-    let (pushed, failed) =
-        push::reconcile(&engine.pool, &engine.config, run, integration, connector).await?;
+    let (pushed, failed) = push::reconcile(engine, run, integration, connector).await?;
     stats.push = pushed;
     stats.errors += failed;
     run.succeed(stats, summary(&stats)).await

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::stopped::Stopped;
-use super::{Engine, lease, runner};
+use super::{Engine, lease, run_metrics, runner};
 use crate::db::models::SyncRunRow;
 use crate::db::runs::{self, Ending, Finish};
 use crate::model::run_stats::RunStats;
@@ -91,6 +91,7 @@ async fn execute(
     shutdown: &CancellationToken,
 ) {
     tracing::info!(run_id = %run.id, integration_id = %run.integration_id, trigger = %run.trigger, dry_run = run.dry_run, "sync run started");
+    let started = std::time::Instant::now();
     let stop = CancellationToken::new();
     let keeper = AbortOnDrop(tokio::spawn(lease::keep_lease(
         engine.clone(),
@@ -120,6 +121,9 @@ async fn execute(
         () = shutdown.cancelled() => Outcome::ShutDown,
     };
     drop(keeper);
+    if let Outcome::Ended(ended) = &outcome {
+        run_metrics::count_run(engine, &run, ended, started.elapsed()).await;
+    }
     record(engine, worker, &run, outcome, shutdown).await;
 }
 

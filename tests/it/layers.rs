@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "private_file",
             "request_limits",
             "logging",
+            "metrics",
         ],
     ),
 ];

@@ -28,6 +28,7 @@ mod ldap;
 mod limits;
 mod listing_gate;
 mod merge;
+mod metrics;
 mod migrations;
 mod push;
 mod remote_tls;

@@ -21,7 +21,7 @@ pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Configuration of the test process that must not leak into the binary.
 const CLEARED_ENV: &str = "DATABASE_URL TEST_DATABASE_URL OBLIQUE_DATA_DIR OBLIQUE_SECRET_KEY \
-                           OBLIQUE_LOG_FORMAT OBLIQUE_LISTEN RUST_LOG";
+                           OBLIQUE_LOG_FORMAT OBLIQUE_LISTEN OBLIQUE_METRICS_LISTEN RUST_LOG";
 
 /// The binary on `data_dir` (always one of the test's: the default .oblique would land in the
 /// source tree), with none of the test's own configuration.

@@ -131,6 +131,9 @@ pub async fn create(
     }))
     .await;
     for (integration, attempt) in created {
+        if let Attempt::Answered(_, answer) = &attempt {
+            ctx.metrics.push("create", answer.is_ok());
+        }
         let outcome = match attempt {
             Attempt::Answered(intent, Ok(remote)) => {
                 record_resource(ctx, actor, &team, &integration, &remote, intent).await

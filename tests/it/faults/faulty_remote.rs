@@ -60,6 +60,7 @@ impl FaultyRemote {
             app.ctx.hub.clone(),
             config,
             self.clone(),
+            app.ctx.metrics.clone(),
         );
         engine.start(shutdown.clone());
         EngineGuard(shutdown)

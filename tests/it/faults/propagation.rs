@@ -8,10 +8,23 @@ use oblique::pb;
 use crate::harness::calls::{audit_events, grant, resource, revoke, runs, user_of, wait_idle};
 use crate::harness::remote::RemoteRoles;
 use crate::harness::{TestApp, eventually, test_engine, wait_for_run};
+use crate::metrics::{sample, scrape};
 use crate::push::{propagation, pushing, remote_members};
 
+/// What a scrape of the app's metrics endpoint answers (the gauges read at scrape time set).
+async fn scraped(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let endpoint = oblique::server::metrics_endpoint::serve(app.ctx.clone(), listener);
+    let serving = tokio::spawn(endpoint);
+    let text = scrape(port).await;
+    serving.abort();
+    text
+}
+
 /// A removal the remote refuses again and again is retried past `push_max_attempts` (the
-/// resource shows ERROR meanwhile) and goes through once the remote lets it.
+/// resource shows ERROR meanwhile, and the metrics count the failed removals and the resource
+/// in error) and goes through once the remote lets it.
 #[tokio::test]
 async fn a_refused_revocation_is_retried_past_the_attempt_limit() {
     const MAX_ATTEMPTS: i32 = 2;
@@ -45,6 +58,13 @@ async fn a_refused_revocation_is_retried_past_the_attempt_limit() {
     let listed = resource(&app, &integration, &roles.name("readers")).await;
     assert_eq!(listed.propagation_status(), pb::PropagationStatus::Error);
     assert_eq!(remote_members(&roles, "readers").await, [roles.name("bob")]);
+    let metrics = scraped(&app).await;
+    let failed_removals = sample(
+        &metrics,
+        "oblique_pushes_total{op=\"remove\",outcome=\"failed\"}",
+    );
+    assert!(failed_removals > f64::from(MAX_ATTEMPTS + 1), "{metrics}");
+    assert_eq!(sample(&metrics, "oblique_resources_in_error"), 1.0);
 
     roles.sql("ALTER ROLE {p}_readers NOSUPERUSER").await;
     eventually("bob removed from readers by a retry", || async {

@@ -1,4 +1,7 @@
-//! The gRPC server: Oblique's services behind the auth layer, plus health and reflection.
+//! The gRPC server: Oblique's services behind the auth layer, plus health and reflection; and
+//! the metrics endpoint beside it.
+
+pub mod metrics_endpoint;
 
 use std::{future::Future, path::PathBuf};
 
@@ -15,6 +18,7 @@ use crate::auth::layer::AuthLayer;
 use crate::context::AppContext;
 use crate::domain::grants;
 use crate::health;
+use crate::metrics::GrpcMetricsLayer;
 use crate::pb::{
     self, access_service_server::AccessServiceServer,
     integration_service_server::IntegrationServiceServer, sync_service_server::SyncServiceServer,
@@ -77,7 +81,9 @@ pub async fn run(
             .context("configuring TLS")?;
     }
     let result = builder
-        // Limits first: an overload is shed before the auth layer looks at anything.
+        // Counted first, so that calls shed or refused are counted too; then limits: an
+        // overload is shed before the auth layer looks at anything.
+        .layer(GrpcMetricsLayer::new(ctx.metrics.clone()))
         .layer(RequestLimitsLayer::new(&limits))
         .layer(AuthLayer::new(ctx.pool.clone()))
         .add_service(health_service)
