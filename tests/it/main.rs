@@ -28,6 +28,7 @@ mod limits;
 mod listing_gate;
 mod merge;
 mod migrations;
+mod mysql;
 mod push;
 mod remote_tls;
 mod retry;
