@@ -1,7 +1,8 @@
 //! Setting up a `mysql` integration: a wrong password, a user without the privileges a sync
 //! needs, an unreachable server or TLS the server cannot give are refused with nothing saved;
-//! `verify_identity` (the default) checks the certificate against `ca_cert` and the host; the
-//! type is described by ListIntegrationTypes.
+//! `verify_identity` (the default) checks the certificate against `ca_cert` and the host; a
+//! change of where or how the password travels needs it again; the type is described by
+//! ListIntegrationTypes.
 
 use oblique::pb;
 use tonic::Code;
@@ -186,4 +187,61 @@ async fn the_type_is_described_with_its_fields_and_capabilities() {
         ]
     );
     assert!(mysql.setup_fields.iter().all(|f| !f.description.is_empty()));
+}
+
+#[tokio::test]
+async fn a_new_endpoint_needs_the_password_again() {
+    let app = TestApp::spawn_without_sync().await;
+    let service = MysqlService::start().await;
+    let mut client = app.admin.integrations.clone();
+    let created = client
+        .create_integration(service.create_request("moving"))
+        .await
+        .expect("create")
+        .into_inner();
+    let update = |key: &str, value: &str, credentials: bool| {
+        let mut config = created.config.clone();
+        config.insert(key.to_string(), value.to_string());
+        let mut paths = vec!["config".to_string()];
+        let mut integration = pb::Integration {
+            id: created.id.clone(),
+            config,
+            ..Default::default()
+        };
+        if credentials {
+            paths.push("credentials".into());
+            integration.credentials = service.credentials();
+        }
+        pb::UpdateIntegrationRequest {
+            integration: Some(integration),
+            update_mask: Some(prost_types::FieldMask { paths }),
+        }
+    };
+    for (key, value) in [
+        ("host", "localhost"),
+        ("port", "1"),
+        ("username", "someone_else"),
+        ("tls", "preferred"),
+    ] {
+        let status = expect_code(
+            client.update_integration(update(key, value, false)).await,
+            Code::InvalidArgument,
+        );
+        assert!(status.message().starts_with("credentials"), "{status:?}");
+        assert!(status.message().contains(key), "{status:?}");
+    }
+    // A narrower pattern sends the password nowhere new: checked with the stored one.
+    let narrowed = client
+        .update_integration(update("user_pattern", "app%", false))
+        .await
+        .expect("a new user_pattern")
+        .into_inner();
+    assert_eq!(narrowed.config["user_pattern"], "app%");
+    // With the password given again, the change is checked and saved.
+    let moved = client
+        .update_integration(update("tls", "preferred", true))
+        .await
+        .expect("a new tls mode with the password")
+        .into_inner();
+    assert_eq!(moved.config["tls"], "preferred");
 }
