@@ -4,6 +4,7 @@
 //! against them before anything talks to the remote system.
 
 pub mod ldap;
+pub mod mysql;
 pub mod postgres;
 pub mod redact;
 pub mod remote;
@@ -81,6 +82,7 @@ pub enum IntegrationKind {
     Postgres,
     Ldap,
     Scim,
+    Mysql,
 }
 
 /// How long connecting may take before the system counts as unreachable.
@@ -91,6 +93,7 @@ impl IntegrationKind {
         IntegrationKind::Postgres,
         IntegrationKind::Ldap,
         IntegrationKind::Scim,
+        IntegrationKind::Mysql,
     ];
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -103,6 +106,7 @@ impl IntegrationKind {
             IntegrationKind::Postgres => "postgres",
             IntegrationKind::Ldap => "ldap",
             IntegrationKind::Scim => "scim",
+            IntegrationKind::Mysql => "mysql",
         }
     }
 
@@ -111,6 +115,7 @@ impl IntegrationKind {
             IntegrationKind::Postgres => "PostgreSQL",
             IntegrationKind::Ldap => "LDAP",
             IntegrationKind::Scim => "SCIM 2.0",
+            IntegrationKind::Mysql => "MySQL / MariaDB",
         }
     }
 
@@ -128,6 +133,10 @@ impl IntegrationKind {
                 can_push: true,
                 can_create_resources: true,
             },
+            IntegrationKind::Mysql => Capabilities {
+                can_push: true,
+                can_create_resources: true,
+            },
         }
     }
 
@@ -136,6 +145,7 @@ impl IntegrationKind {
             IntegrationKind::Postgres => postgres::SETUP_FIELDS,
             IntegrationKind::Ldap => ldap::SETUP_FIELDS,
             IntegrationKind::Scim => scim::SETUP_FIELDS,
+            IntegrationKind::Mysql => mysql::SETUP_FIELDS,
         }
     }
 
@@ -144,7 +154,7 @@ impl IntegrationKind {
     /// people's emails are kept; database roles have only a name.
     pub fn default_link_users_by(self) -> LinkUsersBy {
         match self {
-            IntegrationKind::Postgres => LinkUsersBy::Username,
+            IntegrationKind::Postgres | IntegrationKind::Mysql => LinkUsersBy::Username,
             IntegrationKind::Ldap | IntegrationKind::Scim => LinkUsersBy::Email,
         }
     }
@@ -156,6 +166,7 @@ impl IntegrationKind {
             IntegrationKind::Postgres => postgres::setup_warnings(setup),
             IntegrationKind::Ldap => ldap::setup_warnings(setup),
             IntegrationKind::Scim => scim::setup_warnings(setup),
+            IntegrationKind::Mysql => mysql::setup_warnings(setup),
         }
     }
 
@@ -166,6 +177,7 @@ impl IntegrationKind {
             IntegrationKind::Postgres => postgres::CREDENTIAL_DESTINATION_FIELDS,
             IntegrationKind::Ldap => ldap::CREDENTIAL_DESTINATION_FIELDS,
             IntegrationKind::Scim => scim::CREDENTIAL_DESTINATION_FIELDS,
+            IntegrationKind::Mysql => mysql::CREDENTIAL_DESTINATION_FIELDS,
         }
     }
 
@@ -194,6 +206,10 @@ impl IntegrationKind {
             IntegrationKind::Scim => {
                 let settings = scim::ScimSettings::from_setup(setup)?;
                 Ok(Box::new(scim::ScimConnector::new(settings)?))
+            }
+            IntegrationKind::Mysql => {
+                let settings = mysql::MysqlSettings::from_setup(setup, CONNECT_TIMEOUT)?;
+                Ok(Box::new(mysql::MysqlConnector::new(settings)))
             }
         }
     }

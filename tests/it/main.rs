@@ -30,6 +30,7 @@ mod listing_gate;
 mod merge;
 mod metrics;
 mod migrations;
+mod mysql;
 mod push;
 mod remote_tls;
 mod retry;

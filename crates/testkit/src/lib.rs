@@ -4,6 +4,7 @@
 //!   remote system (TLS with a test CA's certificate, passwords checked);
 //! - [`slapd`]: a throwaway OpenLDAP server;
 //! - [`scim`]: a throwaway SCIM 2.0 service (`scim2-server`) and an administrator's client of it;
+//! - [`mariadb`]: a throwaway MariaDB server, and a root connection to it;
 //! - [`pki`]: a test CA and the certificates it signs;
 //! - [`grpc`]: clients of every service that present a bearer token, and [`wait`], for what the
 //!   service does by itself;
@@ -16,6 +17,7 @@
 
 pub mod conformance;
 pub mod grpc;
+pub mod mariadb;
 pub mod pki;
 pub mod postgres;
 pub mod scim;

@@ -1,0 +1,193 @@
+//! The SQL a sync reads accounts, roles and role grants with, for each flavour. Every listing is
+//! paged by key (keyset pagination, see `pages.rs`): its first `key_len` columns are the key,
+//! it compares them with the previous page's last key and returns at most a page.
+//!
+//! Parameters, in order: the user pattern twice (when the listing filters accounts by it),
+//! the previous key's columns, the page size. Left out everywhere: anonymous accounts, root and
+//! the servers' own system accounts, the account Oblique connects as (revoking its own grants
+//! would lock Oblique out), and accounts whose name does not match `user_pattern` (bound, never
+//! spliced into the SQL).
+
+use super::flavour::Flavour;
+
+/// One listing's SQL for each flavour and the shape of its parameters.
+pub(super) struct Listing {
+    pub mariadb: &'static str,
+    pub mysql: &'static str,
+    /// How many leading columns make the key.
+    pub key_len: usize,
+    /// Whether the user pattern is bound (twice) before the key.
+    pub uses_pattern: bool,
+}
+
+impl Listing {
+    pub fn sql(&self, flavour: Flavour) -> &'static str {
+        match flavour {
+            Flavour::MariaDb => self.mariadb,
+            Flavour::Mysql => self.mysql,
+        }
+    }
+}
+
+/// Names never listed, whatever the host: the superuser and the servers' own accounts.
+macro_rules! system_names {
+    () => {
+        "('', 'root', 'mysql.sys', 'mariadb.sys', 'mysql.session', 'mysql.infoschema', 'PUBLIC')"
+    };
+}
+
+/// MariaDB: `u` (a `mysql.global_priv` row) is a listed account.
+macro_rules! mariadb_account {
+    () => {
+        concat!(
+            "IFNULL(JSON_VALUE(u.Priv, '$.is_role'), 0) = 0 AND u.User NOT IN ",
+            system_names!(),
+            " AND BINARY CONCAT(u.User, '@', u.Host) <> BINARY CURRENT_USER()
+              AND (? IS NULL OR u.User LIKE ?)"
+        )
+    };
+}
+
+/// MariaDB: `r` (a `mysql.global_priv` row) is a listed role.
+macro_rules! mariadb_role {
+    () => {
+        concat!(
+            "IFNULL(JSON_VALUE(r.Priv, '$.is_role'), 0) = 1 AND r.User NOT IN ",
+            system_names!()
+        )
+    };
+}
+
+/// MySQL 8: `r` (a `mysql.user` row) is what `CREATE ROLE` makes.
+macro_rules! mysql_is_role {
+    ($alias:literal) => {
+        concat!(
+            $alias,
+            ".account_locked = 'Y' AND ",
+            $alias,
+            ".password_expired = 'Y' AND ",
+            $alias,
+            ".authentication_string = ''"
+        )
+    };
+}
+
+/// MySQL 8: `u` (a `mysql.user` row) is a listed account.
+macro_rules! mysql_account {
+    () => {
+        concat!(
+            "NOT (",
+            mysql_is_role!("u"),
+            ") AND u.User NOT IN ",
+            system_names!(),
+            " AND BINARY CONCAT(u.User, '@', u.Host) <> BINARY CURRENT_USER()
+              AND (? IS NULL OR u.User LIKE ?)"
+        )
+    };
+}
+
+/// MySQL 8: `r` (a `mysql.user` row) is a listed role.
+macro_rules! mysql_role {
+    () => {
+        concat!(mysql_is_role!("r"), " AND r.User NOT IN ", system_names!())
+    };
+}
+
+/// Accounts: user, host, account_locked, password_expired (0/1), max_connections, default
+/// roles (a JSON array, or NULL).
+pub(super) const ACCOUNTS: Listing = Listing {
+    mariadb: concat!(
+        "SELECT u.User, u.Host,
+                IFNULL(JSON_VALUE(u.Priv, '$.account_locked'), 0) = 1,
+                IFNULL(JSON_VALUE(u.Priv, '$.password_last_changed'), 1) = 0,
+                CAST(IFNULL(JSON_VALUE(u.Priv, '$.max_user_connections'), 0) AS SIGNED),
+                IF(IFNULL(JSON_VALUE(u.Priv, '$.default_role'), '') = '', NULL,
+                   JSON_ARRAY(JSON_VALUE(u.Priv, '$.default_role')))
+         FROM mysql.global_priv u
+         WHERE ",
+        mariadb_account!(),
+        " AND (u.User, u.Host) > (?, ?)
+         ORDER BY u.User, u.Host LIMIT ?"
+    ),
+    mysql: concat!(
+        "SELECT u.User, u.Host, u.account_locked = 'Y', u.password_expired = 'Y',
+                CAST(u.max_user_connections AS SIGNED),
+                (SELECT JSON_ARRAYAGG(d.DEFAULT_ROLE_USER) FROM mysql.default_roles d
+                 WHERE d.HOST = u.Host AND d.USER = u.User)
+         FROM mysql.user u
+         WHERE ",
+        mysql_account!(),
+        " AND (u.User, u.Host) > (?, ?)
+         ORDER BY u.User, u.Host LIMIT ?"
+    ),
+    key_len: 2,
+    uses_pattern: true,
+};
+
+/// Roles: name, host (empty in MariaDB).
+pub(super) const ROLES: Listing = Listing {
+    mariadb: concat!(
+        "SELECT r.User, r.Host FROM mysql.global_priv r WHERE ",
+        mariadb_role!(),
+        " AND (r.User, r.Host) > (?, ?) ORDER BY r.User, r.Host LIMIT ?"
+    ),
+    mysql: concat!(
+        "SELECT r.User, r.Host FROM mysql.user r WHERE ",
+        mysql_role!(),
+        " AND (r.User, r.Host) > (?, ?) ORDER BY r.User, r.Host LIMIT ?"
+    ),
+    key_len: 2,
+    uses_pattern: false,
+};
+
+/// Role grants to listed accounts: role name, role host, user, host.
+pub(super) const GRANTS: Listing = Listing {
+    mariadb: concat!(
+        "SELECT m.Role, r.Host, m.User, m.Host
+         FROM mysql.roles_mapping m
+         JOIN mysql.global_priv r ON r.User = m.Role AND r.Host = ''
+         JOIN mysql.global_priv u ON u.User = m.User AND u.Host = m.Host
+         WHERE ",
+        mariadb_account!(),
+        " AND ",
+        mariadb_role!(),
+        " AND (m.Role, r.Host, m.User, m.Host) > (?, ?, ?, ?)
+         ORDER BY m.Role, r.Host, m.User, m.Host LIMIT ?"
+    ),
+    mysql: concat!(
+        "SELECT e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST
+         FROM mysql.role_edges e
+         JOIN mysql.user r ON r.User = e.FROM_USER AND r.Host = e.FROM_HOST
+         JOIN mysql.user u ON u.User = e.TO_USER AND u.Host = e.TO_HOST
+         WHERE ",
+        mysql_account!(),
+        " AND ",
+        mysql_role!(),
+        " AND (e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST) > (?, ?, ?, ?)
+         ORDER BY e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST LIMIT ?"
+    ),
+    key_len: 4,
+    uses_pattern: true,
+};
+
+/// Whether an account holds a role: role name, role host, user, host.
+pub(super) fn holds_role(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::MariaDb => {
+            "SELECT COUNT(*) FROM mysql.roles_mapping
+             WHERE Role = ? AND '' = ? AND User = ? AND Host = ?"
+        }
+        Flavour::Mysql => {
+            "SELECT COUNT(*) FROM mysql.role_edges
+             WHERE FROM_USER = ? AND FROM_HOST = ? AND TO_USER = ? AND TO_HOST = ?"
+        }
+    }
+}
+
+/// The host `CREATE ROLE name` gives a role.
+pub(super) fn new_role_host(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::MariaDb => "",
+        Flavour::Mysql => "%",
+    }
+}
