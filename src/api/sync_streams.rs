@@ -13,6 +13,7 @@ use futures::Stream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::convert;
@@ -119,32 +120,36 @@ pub fn subscribe(
 ) -> EventStream {
     let (mut feed, stream) = Feed::new();
     let mut live = hub.subscribe();
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                event = live.recv() => event,
-                () = feed.items.closed() => return,
-                () = shutdown.cancelled() => return,
-            };
-            match event {
-                Ok(event) => {
-                    if integration_id.is_some_and(|id| id != event.integration_id) {
-                        continue;
+    // In the caller's span, so what the stream logs carries its request id.
+    tokio::spawn(
+        async move {
+            loop {
+                let event = tokio::select! {
+                    event = live.recv() => event,
+                    () = feed.items.closed() => return,
+                    () = shutdown.cancelled() => return,
+                };
+                match event {
+                    Ok(event) => {
+                        if integration_id.is_some_and(|id| id != event.integration_id) {
+                            continue;
+                        }
+                        if !feed.send(&event) {
+                            return;
+                        }
                     }
-                    if !feed.send(&event) {
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        feed.cut_off(format!(
+                            "the caller fell {missed} events behind; stream closed"
+                        ));
                         return;
                     }
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    feed.cut_off(format!(
-                        "the caller fell {missed} events behind; stream closed"
-                    ));
-                    return;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
-    });
+        .in_current_span(),
+    );
     stream
 }
 
@@ -157,57 +162,61 @@ pub fn watch(ctx: AppContext, run_id: Uuid) -> EventStream {
     // Subscribed before the replay is read, so nothing falls between the two.
     let mut live = ctx.hub.subscribe();
     let mut listening = ctx.hub.listening();
-    tokio::spawn(async move {
-        let mut last_seq = 0;
-        let mut read_back = true;
-        loop {
-            let batch = if read_back {
-                ctx.hub.count_stored_read();
-                match read_stored(&ctx, run_id, last_seq).await {
-                    Some(events) => {
-                        read_back = false;
-                        events
-                    }
-                    None => {
-                        // The database is unreachable: try again shortly, unless the caller left.
-                        tokio::select! {
-                            () = tokio::time::sleep(READ_RETRY) => continue,
-                            () = feed.items.closed() => return,
-                            () = ctx.shutdown.cancelled() => return,
+    // In the caller's span, so what the stream logs carries its request id.
+    tokio::spawn(
+        async move {
+            let mut last_seq = 0;
+            let mut read_back = true;
+            loop {
+                let batch = if read_back {
+                    ctx.hub.count_stored_read();
+                    match read_stored(&ctx, run_id, last_seq).await {
+                        Some(events) => {
+                            read_back = false;
+                            events
+                        }
+                        None => {
+                            // The database is unreachable: try again shortly, unless the caller left.
+                            tokio::select! {
+                                () = tokio::time::sleep(READ_RETRY) => continue,
+                                () = feed.items.closed() => return,
+                                () = ctx.shutdown.cancelled() => return,
+                            }
                         }
                     }
-                }
-            } else {
-                tokio::select! {
-                    event = live.recv() => match event {
-                        Ok(event) if event.run_id != run_id || event.seq <= last_seq => continue,
-                        Ok(event) if event.seq == last_seq + 1 => vec![Arc::unwrap_or_clone(event)],
-                        // A gap or a lag: read the stored events instead.
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                } else {
+                    tokio::select! {
+                        event = live.recv() => match event {
+                            Ok(event) if event.run_id != run_id || event.seq <= last_seq => continue,
+                            Ok(event) if event.seq == last_seq + 1 => vec![Arc::unwrap_or_clone(event)],
+                            // A gap or a lag: read the stored events instead.
+                            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                                read_back = true;
+                                continue;
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        },
+                        changed = listening.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
                             read_back = true;
                             continue;
                         }
-                        Err(broadcast::error::RecvError::Closed) => return,
-                    },
-                    changed = listening.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        read_back = true;
-                        continue;
+                        () = feed.items.closed() => return,
+                        () = ctx.shutdown.cancelled() => return,
                     }
-                    () = feed.items.closed() => return,
-                    () = ctx.shutdown.cancelled() => return,
-                }
-            };
-            for event in batch {
-                last_seq = event.seq;
-                if !feed.send(&event) || event.is_terminal() {
-                    return;
+                };
+                for event in batch {
+                    last_seq = event.seq;
+                    if !feed.send(&event) || event.is_terminal() {
+                        return;
+                    }
                 }
             }
         }
-    });
+        .in_current_span(),
+    );
     stream
 }
 

@@ -103,8 +103,14 @@ where
             match authorized {
                 Ok(principal) => {
                     tracing::debug!(token = %principal.name, role = %principal.role, path = request.uri().path(), "authenticated");
-                    request.extensions_mut().insert(principal);
-                    inner.call(request).await
+                    // The call's span (the request log's, around this layer) names the caller
+                    // from here on, and its access line reads the caller off the response.
+                    tracing::Span::current()
+                        .record("principal", tracing::field::display(&principal.name));
+                    request.extensions_mut().insert(principal.clone());
+                    let mut response = inner.call(request).await?;
+                    response.extensions_mut().insert(principal);
+                    Ok(response)
                 }
                 Err(error) => Ok(Status::from(error).into_http()),
             }

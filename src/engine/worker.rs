@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::stopped::Stopped;
 use super::{Engine, lease, run_metrics, runner};
@@ -48,7 +49,13 @@ async fn worker(engine: Arc<Engine>, slot: usize, shutdown: CancellationToken) {
         }
         .await;
         match claimed {
-            Ok(Some(run)) => execute(&engine, &name, run, &shutdown).await,
+            Ok(Some(run)) => {
+                // Everything the run logs, down to the connectors, carries these.
+                let span = tracing::info_span!("run", run_id = %run.id, integration_id = %run.integration_id);
+                execute(&engine, &name, run, &shutdown)
+                    .instrument(span)
+                    .await
+            }
             Ok(None) => {
                 tokio::select! {
                     () = engine.hub.run_queued() => {}
@@ -93,12 +100,10 @@ async fn execute(
     tracing::info!(run_id = %run.id, integration_id = %run.integration_id, trigger = %run.trigger, dry_run = run.dry_run, "sync run started");
     let started = std::time::Instant::now();
     let stop = CancellationToken::new();
-    let keeper = AbortOnDrop(tokio::spawn(lease::keep_lease(
-        engine.clone(),
-        worker.to_string(),
-        run.id,
-        stop.clone(),
-    )));
+    let keeper = AbortOnDrop(tokio::spawn(
+        lease::keep_lease(engine.clone(), worker.to_string(), run.id, stop.clone())
+            .in_current_span(),
+    ));
     // The run's own resources (connections, staging) are dropped as the panic unwinds; nothing
     // it shared with the rest of the process is left half-changed, so unwind safety holds.
     let supervised = AssertUnwindSafe(runner::pull(engine, worker, &run, &stop)).catch_unwind();

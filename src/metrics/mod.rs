@@ -3,11 +3,7 @@
 //! read from the database at scrape time (queue, resources in error, pool).
 //!
 //! One [`Metrics`] per server (tests run several in one process, each counting its own). The
-//! layers above record into it; [`Metrics::encode`] writes the OpenMetrics text.
-
-mod grpc;
-
-pub use grpc::GrpcMetricsLayer;
+//! layers above record into it (gRPC calls: `server::grpc_metrics`); [`Metrics::encode`] writes the OpenMetrics text.
 
 use std::sync::atomic::AtomicU64;
 

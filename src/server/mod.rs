@@ -1,7 +1,11 @@
-//! The gRPC server: Oblique's services behind the auth layer, plus health and reflection; and
-//! the metrics endpoint beside it.
+//! The gRPC server: Oblique's services behind the auth layer, plus health and reflection; the
+//! layers that count and log every call; and the metrics endpoint beside it.
 
+pub mod call_end;
+pub mod grpc_metrics;
 pub mod metrics_endpoint;
+pub mod request_id;
+pub mod request_log;
 
 use std::{future::Future, path::PathBuf};
 
@@ -18,13 +22,14 @@ use crate::auth::layer::AuthLayer;
 use crate::context::AppContext;
 use crate::domain::grants;
 use crate::health;
-use crate::metrics::GrpcMetricsLayer;
 use crate::pb::{
     self, access_service_server::AccessServiceServer,
     integration_service_server::IntegrationServiceServer, sync_service_server::SyncServiceServer,
     team_service_server::TeamServiceServer, user_service_server::UserServiceServer,
 };
 use crate::request_limits::RequestLimitsLayer;
+use grpc_metrics::GrpcMetricsLayer;
+use request_log::RequestLogLayer;
 
 /// PEM files for TLS; with `client_ca`, clients must present a certificate it signed (mTLS).
 #[derive(Debug, Clone)]
@@ -81,9 +86,10 @@ pub async fn run(
             .context("configuring TLS")?;
     }
     let result = builder
-        // Counted first, so that calls shed or refused are counted too; then limits: an
-        // overload is shed before the auth layer looks at anything.
+        // Counted and logged first, so that calls shed or refused are counted and logged too;
+        // then limits: an overload is shed before the auth layer looks at anything.
         .layer(GrpcMetricsLayer::new(ctx.metrics.clone()))
+        .layer(RequestLogLayer)
         .layer(RequestLimitsLayer::new(&limits))
         .layer(AuthLayer::new(ctx.pool.clone()))
         .add_service(health_service)

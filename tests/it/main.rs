@@ -33,6 +33,7 @@ mod migrations;
 mod mysql;
 mod push;
 mod remote_tls;
+mod request_logs;
 mod retry;
 mod run_lifecycle;
 mod scim;
