@@ -1,4 +1,6 @@
-//! The standard health service reports SERVING only while the database answers.
+//! The standard health service reports SERVING only while the database answers and holds every
+//! migration this binary needs (a database restored from an older backup under a running
+//! process does not): each of Oblique's services, and the server as a whole (""), the same.
 
 use std::time::Duration;
 
@@ -6,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::db::Pool;
+use crate::db::{Pool, migrate};
 
 const CHECK_INTERVAL: Duration = Duration::from_secs(2);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,15 +27,19 @@ const SERVICES: &[&str] = &[
 pub async fn watch_database(pool: Pool, reporter: HealthReporter) {
     let mut last: Option<ServingStatus> = None;
     loop {
-        let status = if database_answers(&pool).await {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
+        let probe = probe_database(&pool).await;
+        let status = match probe {
+            Probe::Ready => ServingStatus::Serving,
+            Probe::Unreachable | Probe::MigrationsPending(_) => ServingStatus::NotServing,
         };
         if last != Some(status) {
-            match status {
-                ServingStatus::Serving => tracing::info!("database answers: SERVING"),
-                _ => tracing::warn!("database does not answer: NOT_SERVING"),
+            match probe {
+                Probe::Ready => tracing::info!("database answers: SERVING"),
+                Probe::Unreachable => tracing::warn!("database does not answer: NOT_SERVING"),
+                Probe::MigrationsPending(versions) => tracing::warn!(
+                    pending = versions.join(", "),
+                    "the database lacks migrations this binary needs (run `oblique migrate`): NOT_SERVING"
+                ),
             }
             for service in SERVICES {
                 reporter.set_service_status(*service, status).await;
@@ -44,15 +50,26 @@ pub async fn watch_database(pool: Pool, reporter: HealthReporter) {
     }
 }
 
-async fn database_answers(pool: &Pool) -> bool {
+enum Probe {
+    Ready,
+    Unreachable,
+    MigrationsPending(Vec<String>),
+}
+
+async fn probe_database(pool: &Pool) -> Probe {
     let probe = async {
         let mut conn = pool.get().await.ok()?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .ok()?;
+        migrate::pending_versions(&mut conn).await.ok()
     };
-    matches!(
-        tokio::time::timeout(CHECK_TIMEOUT, probe).await,
-        Ok(Some(_))
-    )
+    match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+        Ok(Some(pending)) if pending.is_empty() => Probe::Ready,
+        Ok(Some(pending)) => Probe::MigrationsPending(pending),
+        _ => Probe::Unreachable,
+    }
 }
 
 #[cfg(test)]

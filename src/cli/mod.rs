@@ -1,6 +1,7 @@
 //! The `oblique` command line: serve, migrate, and manage API tokens.
 
 pub mod admin_token_file;
+pub mod check_config;
 pub mod database;
 pub mod keys;
 pub mod serve;
@@ -113,6 +114,11 @@ pub struct ServeArgs {
     /// unless set.
     #[arg(long, env = "OBLIQUE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Check the flags, the TLS files, the database and the credentials key as serving would,
+    /// print what was found, and exit (non-zero on the first problem) without serving or
+    /// changing anything.
+    #[arg(long)]
+    pub check_config: bool,
     /// Database connections this process may hold.
     #[arg(long, env = "OBLIQUE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,

@@ -20,6 +20,9 @@ use crate::server::{self, TlsFiles};
 pub use super::admin_token_file::ADMIN_TOKEN_FILE;
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    if args.check_config {
+        return super::check_config::check(global, args).await;
+    }
     // Before anything starts: a refused address must not leave a database running.
     check_listen_is_protected(
         args.listen,
@@ -131,7 +134,7 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
 /// Plaintext gRPC carries bearer tokens and integration credentials in clear: it is served on a
 /// loopback address only, unless TLS is configured or the operator explicitly allows it (a
 /// TLS-terminating proxy in front, on a private network).
-fn check_listen_is_protected(
+pub(super) fn check_listen_is_protected(
     listen: SocketAddr,
     tls: bool,
     allow_insecure: bool,

@@ -33,25 +33,46 @@ pub async fn run_pending(database_url: &str) -> anyhow::Result<usize> {
     .await
 }
 
+/// The versions this binary's migrations need that the database has not recorded: a database
+/// restored from an older backup, or migrated by nobody yet. Read over a pooled connection, so
+/// the health probe can ask it every few seconds.
+pub async fn pending_versions(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<String>> {
+    let query = diesel::sql_query("SELECT version FROM __diesel_schema_migrations");
+    let applied: HashSet<String> = diesel_async::RunQueryDsl::load::<AppliedVersion>(query, conn)
+        .await?
+        .into_iter()
+        .map(|row| row.version)
+        .collect();
+    Ok(embedded_versions()
+        .into_iter()
+        .filter(|version| !applied.contains(version))
+        .collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct AppliedVersion {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+fn embedded_versions() -> Vec<String> {
+    MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+        // The migrations are compiled in; reading them cannot fail at run time.
+        .unwrap_or_default()
+}
+
 /// Whether every embedded migration is recorded as applied. Any error (no table yet) is "no":
 /// diesel's harness then sets things up and reports what is really wrong.
 fn all_applied(conn: &mut Wrapper) -> bool {
-    #[derive(diesel::QueryableByName)]
-    struct Applied {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        version: String,
-    }
-    let Ok(rows) =
-        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load::<Applied>(conn)
+    let Ok(rows) = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<AppliedVersion>(conn)
     else {
         return false;
     };
     let applied: HashSet<String> = rows.into_iter().map(|row| row.version).collect();
-    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS);
-    embedded.is_ok_and(|all| {
-        all.iter()
-            .all(|m| applied.contains(&m.name().version().to_string()))
-    })
+    let embedded = embedded_versions();
+    !embedded.is_empty() && embedded.iter().all(|version| applied.contains(version))
 }
 
 /// Reverts every applied migration (used to prove each down.sql undoes its up.sql).

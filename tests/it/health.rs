@@ -1,5 +1,5 @@
 //! Health and reflection are open to anyone (load balancers and grpcurl carry no token), health
-//! follows the database, and an RPC no service declares answers UNIMPLEMENTED, but only to a
+//! follows the database (reachable, with every migration this binary needs), and an RPC no service declares answers UNIMPLEMENTED, but only to a
 //! caller with a token.
 
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use tonic::{Code, Request};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+use crate::harness::servers::{create_test_database, owner_url};
 use crate::harness::{TestApp, expect_code};
+use crate::serve_binary::DropDatabase;
 
 /// How long the server may take to report a status; the database probe runs every 2 s.
 const STATUS_DEADLINE: Duration = Duration::from_secs(60);
@@ -137,6 +139,58 @@ async fn call_unknown_rpc(channel: Channel, token: Option<&str>) -> Result<(), t
     grpc.unary(request, path, codec).await.map(|_| ())
 }
 
+/// `oblique::server::run` on the database at `url`, with a channel to it and what stops it.
+struct Served {
+    channel: Channel,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    async fn start(url: &str) -> Served {
+        let ctx = AppContext::new(
+            oblique::db::connect_pool(url, 4).expect("pool"),
+            SecretKey::generate(),
+            url.to_string(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(oblique::server::run(ctx, listener, None, async {
+            let _ = stopped.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy();
+        Served {
+            channel,
+            shutdown,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        drop(self.channel);
+        let _ = self.shutdown.send(());
+        tokio::time::timeout(STATUS_DEADLINE, self.server)
+            .await
+            .expect("server stops within the deadline")
+            .expect("server task")
+            .expect("server stops cleanly on shutdown");
+    }
+}
+
+/// The server as a whole and each of its services report `wanted`.
+async fn wait_for_every_status(channel: &Channel, wanted: ServingStatus) {
+    for service in [
+        "",
+        "oblique.v1.IntegrationService",
+        "oblique.v1.AccessService",
+    ] {
+        wait_for_status(channel, service, wanted).await;
+    }
+}
+
 #[tokio::test]
 async fn health_goes_not_serving_when_the_database_stops_answering() {
     let mut cluster = OwnCluster::start().await;
@@ -147,39 +201,34 @@ async fn health_goes_not_serving_when_the_database_stops_answering() {
     oblique::db::migrate::run_pending(&url)
         .await
         .expect("migrating");
-    let ctx = AppContext::new(
-        oblique::db::connect_pool(&url, 4).expect("pool"),
-        SecretKey::generate(),
-        url.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(oblique::server::run(ctx, listener, None, async {
-        let _ = stopped.await;
-    }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
+    let served = Served::start(&url).await;
 
-    wait_for_status(&channel, "", ServingStatus::Serving).await;
+    wait_for_status(&served.channel, "", ServingStatus::Serving).await;
     cluster.stop().await;
-    // Both the server as a whole and each service follow the database.
-    wait_for_status(&channel, "", ServingStatus::NotServing).await;
-    wait_for_status(
-        &channel,
-        "oblique.v1.IntegrationService",
-        ServingStatus::NotServing,
-    )
-    .await;
+    wait_for_every_status(&served.channel, ServingStatus::NotServing).await;
 
     // Restarting the cluster may give it another port, which the pool cannot follow, so the
     // way back to SERVING is not checked here.
-    drop(channel);
-    let _ = shutdown.send(());
-    tokio::time::timeout(STATUS_DEADLINE, server)
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn health_goes_not_serving_while_migrations_are_pending() {
+    let (name, url) = create_test_database().await;
+    let owner = owner_url(&name).expect("the test server's owner role");
+    let _database = DropDatabase(name);
+    let served = Served::start(&url).await;
+    wait_for_every_status(&served.channel, ServingStatus::Serving).await;
+
+    // As if the database were restored from a backup older than this binary.
+    oblique::db::migrate::revert_last(&owner)
         .await
-        .expect("server stops within the deadline")
-        .expect("server task")
-        .expect("server stops cleanly on shutdown");
+        .expect("reverting the last migration");
+    wait_for_every_status(&served.channel, ServingStatus::NotServing).await;
+
+    oblique::db::migrate::run_pending(&owner)
+        .await
+        .expect("migrating again");
+    wait_for_every_status(&served.channel, ServingStatus::Serving).await;
+    served.stop().await;
 }

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod auth_matrix;
 mod auth_starvation;
+mod check_config;
 mod cited_tests;
 mod conformance;
 mod credential_destination;

@@ -58,6 +58,43 @@ pub async fn establish(conn: &mut AsyncPgConnection, source: KeySource) -> anyho
     .await
 }
 
+/// What `establish` would find, without changing anything: the key the process would serve
+/// with, or why it would refuse to start.
+pub async fn check(conn: &mut AsyncPgConnection, source: KeySource) -> anyhow::Result<String> {
+    let found = Keys::load(source.clone())?;
+    let stored = credentials_key::find(conn).await?;
+    match (found, stored) {
+        (Some(keys), Some(stored)) => {
+            ensure_ring_holds(&keys.ring(), &stored, &source)?;
+            Ok(format!(
+                "key {} from {source} opens the database's credentials",
+                keys.primary_id()
+            ))
+        }
+        (None, Some(stored)) => bail!(
+            "the database's credentials are sealed with key {}, and {source} is not set or \
+             does not exist: serve would refuse to start",
+            stored.key_id
+        ),
+        (Some(keys), None) => {
+            ensure_opens_what_is_stored(conn, &keys).await?;
+            Ok(format!(
+                "key {} from {source}; serve records it in the database",
+                keys.primary_id()
+            ))
+        }
+        (None, None) => match credentials_key::any_sealed(conn).await? {
+            Some((id, _)) => bail!(
+                "no credentials key ({source} is not set or does not exist), and the database \
+                 holds sealed credentials (integration {id}): serve would refuse to start"
+            ),
+            None => Ok(format!(
+                "no key yet: serve makes one ({source}) on this empty database"
+            )),
+        },
+    }
+}
+
 /// The database's record of `key`.
 pub fn check_row(key: &SecretKey) -> KeyCheckRow {
     KeyCheckRow {
