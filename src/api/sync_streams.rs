@@ -25,6 +25,8 @@ use crate::pb;
 
 /// Events a caller may leave unread before it is cut off.
 const STREAM_BUFFER: usize = 256;
+/// What a stream open at shutdown ends with.
+pub const SHUTTING_DOWN: &str = "the server is shutting down; subscribe again (to another replica, or to this one once it is back)";
 /// A watch whose read of stored events failed tries again after this long.
 const READ_RETRY: Duration = Duration::from_secs(1);
 
@@ -97,8 +99,18 @@ impl Feed {
 
     fn cut_off(&mut self, reason: String) {
         tracing::info!(%reason, "cutting off a slow sync event subscriber");
+        self.end_with(Status::resource_exhausted(reason));
+    }
+
+    /// Ends the stream with UNAVAILABLE, so that the caller knows to connect again (to another
+    /// replica, or to this one once it is back) rather than take the end for "no more events".
+    fn shut_down(&mut self) {
+        self.end_with(Status::unavailable(SHUTTING_DOWN));
+    }
+
+    fn end_with(&mut self, status: Status) {
         if let Some(cut) = self.cut.take() {
-            let _ = cut.send(Status::resource_exhausted(reason));
+            let _ = cut.send(status);
         }
     }
 }
@@ -127,7 +139,7 @@ pub fn subscribe(
                 let event = tokio::select! {
                     event = live.recv() => event,
                     () = feed.items.closed() => return,
-                    () = shutdown.cancelled() => return,
+                    () = shutdown.cancelled() => return feed.shut_down(),
                 };
                 match event {
                     Ok(event) => {
@@ -180,7 +192,7 @@ pub fn watch(ctx: AppContext, run_id: Uuid) -> EventStream {
                             tokio::select! {
                                 () = tokio::time::sleep(READ_RETRY) => continue,
                                 () = feed.items.closed() => return,
-                                () = ctx.shutdown.cancelled() => return,
+                                () = ctx.shutdown.cancelled() => return feed.shut_down(),
                             }
                         }
                     }
@@ -204,7 +216,7 @@ pub fn watch(ctx: AppContext, run_id: Uuid) -> EventStream {
                             continue;
                         }
                         () = feed.items.closed() => return,
-                        () = ctx.shutdown.cancelled() => return,
+                        () = ctx.shutdown.cancelled() => return feed.shut_down(),
                     }
                 };
                 for event in batch {
@@ -284,11 +296,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn shutdown_ends_an_endless_subscription() {
+    async fn shutdown_ends_an_endless_subscription_unavailable() {
         let hub = EventHub::new();
         let shutdown = CancellationToken::new();
         let mut stream = subscribe(&hub, None, shutdown.clone());
         shutdown.cancel();
+        let ended = stream.next().await.expect("a status").expect_err("an error");
+        assert_eq!(ended.code(), tonic::Code::Unavailable);
+        assert_eq!(ended.message(), SHUTTING_DOWN);
         assert!(stream.next().await.is_none());
     }
 }

@@ -7,11 +7,12 @@ pub mod metrics_endpoint;
 pub mod request_id;
 pub mod request_log;
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::{
@@ -85,7 +86,7 @@ pub async fn run(
             .tls_config(tls_config(files)?)
             .context("configuring TLS")?;
     }
-    let result = builder
+    let serving = builder
         // Counted and logged first, so that calls shed or refused are counted and logged too;
         // then limits: an overload is shed before the auth layer looks at anything.
         .layer(GrpcMetricsLayer::new(ctx.metrics.clone()))
@@ -115,18 +116,38 @@ pub async fn run(
             AccessServiceServer::new(AccessApi::new(ctx.clone()))
                 .max_decoding_message_size(max_message),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
-        .context("serving gRPC");
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    // Streams end at the signal and unary calls are short, so calls are usually done at once;
+    // a caller that holds one open does not hold the process past the grace period.
+    let result = tokio::select! {
+        served = serving => served.context("serving gRPC"),
+        () = after_grace(&ctx.shutdown, CALLS_GRACE) => {
+            tracing::warn!(grace = ?CALLS_GRACE, "calls still open after the shutdown signal; stopping without them");
+            Ok(())
+        }
+    };
     ctx.shutdown.cancel();
     for task in engine_tasks {
-        // Workers put their running runs back in the queue before they end.
-        let _ = task.await;
+        // Workers put their running runs back in the queue before they end; one that cannot
+        // (the database does not answer) leaves its run to the lease.
+        let _ = tokio::time::timeout(WORKERS_GRACE, task).await;
     }
     let _ = expiry_task.await;
     listener_task.abort();
     health_watch.abort();
     result
+}
+
+/// How long after the shutdown signal calls may still finish, then how long the workers may take
+/// to give their runs back: together well inside the 10 s an orchestrator usually allows
+/// between SIGTERM and SIGKILL.
+const CALLS_GRACE: Duration = Duration::from_secs(6);
+const WORKERS_GRACE: Duration = Duration::from_secs(2);
+
+/// Resolves `grace` after `shutdown` is cancelled.
+async fn after_grace(shutdown: &CancellationToken, grace: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 fn tls_config(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {

@@ -18,6 +18,7 @@ mod embedded_restart;
 mod faults;
 mod fixtures;
 mod fuzz_requests;
+mod graceful_shutdown;
 mod grants;
 mod health;
 mod identity_links;

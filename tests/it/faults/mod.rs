@@ -11,7 +11,7 @@ mod intents;
 mod kills;
 mod load;
 mod propagation;
-mod replicas;
+pub(crate) mod replicas;
 mod scheduler;
 mod supervise;
 mod unanalysed_remote;

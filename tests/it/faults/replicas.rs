@@ -20,7 +20,7 @@ async fn run_state(clients: &Clients, run_id: &str) -> pb::SyncRun {
 }
 
 /// A manual run of the integration; its id.
-async fn trigger(clients: &Clients, integration_id: &str) -> String {
+pub(crate) async fn trigger(clients: &Clients, integration_id: &str) -> String {
     clients
         .sync
         .clone()
@@ -43,7 +43,7 @@ struct Row {
 }
 
 /// The run's state and whether it holds a lease, read from the database itself.
-async fn stored_state(url: &str, run_id: &str) -> (String, bool) {
+pub(crate) async fn stored_state(url: &str, run_id: &str) -> (String, bool) {
     let mut conn = AsyncPgConnection::establish(url).await.expect("connecting");
     let row: Row = diesel::sql_query(format!(
         "SELECT state, lease_expires_at IS NOT NULL AS leased FROM sync_runs WHERE id = '{run_id}'"
