@@ -61,6 +61,10 @@ pub fn new_integration_input(
     })
 }
 
+/// The paths an `update_mask` may name.
+const UPDATABLE: &str = "name, config, credentials, create_resources_for_new_teams, \
+                         sync_interval_seconds, max_deletion_percent, link_users_by";
+
 pub fn integration_update(
     request: pb::UpdateIntegrationRequest,
 ) -> AppResult<(uuid::Uuid, IntegrationUpdate)> {
@@ -75,9 +79,7 @@ pub fn integration_update(
     if paths.is_empty() {
         return Err(AppError::invalid(
             "update_mask",
-            "must name the fields to change (name, config, credentials, \
-             create_resources_for_new_teams, sync_interval_seconds, max_deletion_percent, \
-             link_users_by)",
+            format!("must name the fields to change ({UPDATABLE})"),
         ));
     }
     let mut update = IntegrationUpdate::default();
@@ -120,7 +122,7 @@ pub fn integration_update(
             other => {
                 return Err(AppError::invalid(
                     "update_mask",
-                    format!("{other:?} cannot be updated"),
+                    format!("{other:?} cannot be updated; the fields that can: {UPDATABLE}"),
                 ));
             }
         }

@@ -301,7 +301,11 @@ mod tests {
         let shutdown = CancellationToken::new();
         let mut stream = subscribe(&hub, None, shutdown.clone());
         shutdown.cancel();
-        let ended = stream.next().await.expect("a status").expect_err("an error");
+        let ended = stream
+            .next()
+            .await
+            .expect("a status")
+            .expect_err("an error");
         assert_eq!(ended.code(), tonic::Code::Unavailable);
         assert_eq!(ended.message(), SHUTTING_DOWN);
         assert!(stream.next().await.is_none());

@@ -49,6 +49,39 @@ async fn update_applies_the_masked_fields_only() {
     let seconds = |t: &Option<prost_types::Timestamp>| t.map(|t| (t.seconds, t.nanos));
     assert!(seconds(&updated.updated_at) > seconds(&created.updated_at));
 
+    // The audit event says what changed, from what, to what.
+    let audit = client
+        .list_audit_events(pb::ListAuditEventsRequest {
+            integration_id: created.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let event = audit
+        .events
+        .iter()
+        .find(|e| e.action == "integration.update")
+        .expect("the update audited");
+    let settings = |side: &str| match &event.details.as_ref().unwrap().fields[side].kind {
+        Some(prost_types::value::Kind::StructValue(settings)) => settings.fields.clone(),
+        other => panic!("{side}: {other:?}"),
+    };
+    let text = |value: &prost_types::Value| format!("{:?}", value.kind);
+    let (before, after) = (settings("before"), settings("after"));
+    assert!(text(&before["name"]).contains("\"before\""), "{before:?}");
+    assert!(text(&after["name"]).contains("\"after\""), "{after:?}");
+    assert_eq!(
+        text(&before["sync_interval_seconds"]),
+        text(&prost_types::Value::from(f64::from(
+            created.sync_interval_seconds
+        )))
+    );
+    assert_eq!(
+        text(&after["sync_interval_seconds"]),
+        text(&prost_types::Value::from(60.0))
+    );
+
     let cases = [
         (None, "update_mask"),
         (mask(&["type"]), "update_mask"),
@@ -70,6 +103,22 @@ async fn update_applies_the_masked_fields_only() {
         );
         assert!(status.message().starts_with(field), "{field}: {status:?}");
     }
+    let status = expect_code(
+        client
+            .update_integration(UpdateIntegrationRequest {
+                integration: Some(pb::Integration {
+                    id: created.id.clone(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["type"]),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().contains("link_users_by"),
+        "an unknown path lists the valid ones: {status:?}"
+    );
     let status = expect_code(
         client
             .update_integration(UpdateIntegrationRequest {

@@ -18,7 +18,7 @@ use crate::context::AppContext;
 use crate::credentials::Credentials;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::integrations as store;
-use crate::db::models::IntegrationChanges;
+use crate::db::models::{IntegrationChanges, IntegrationRow};
 use crate::db::resources;
 use crate::db::retry::transaction_retrying;
 use crate::engine::connector::{integration_kind, open_credentials};
@@ -84,11 +84,11 @@ pub async fn update(
     let result = transaction_retrying(&mut conn, "update integration", async |conn| {
         // Re-checked under the row lock: a delete may have landed since the first read. Turning
         // linking off must also wait for grants in flight (they push through the links).
-        if update.link_users_by == Some(LinkUsersBy::None) {
-            find_active_for_update(conn, id).await?;
+        let before = if update.link_users_by == Some(LinkUsersBy::None) {
+            find_active_for_update(conn, id).await?
         } else {
-            find_active_for_change(conn, id).await?;
-        }
+            find_active_for_change(conn, id).await?
+        };
         if update.link_users_by == Some(LinkUsersBy::None) {
             ensure_nothing_pushed(conn, id).await?;
         }
@@ -100,14 +100,12 @@ pub async fn update(
                 action: AuditAction::IntegrationUpdate,
                 integration_id: Some(id),
                 resource_id: None,
+                // What it was and what it became, so the log alone answers "who changed what
+                // from what"; credentials are never in either (only that they changed).
                 details: json!({
                     "fields": changed_fields,
-                    "name": row.name,
-                    "config": row.config,
-                    "create_resources_for_new_teams": row.create_resources_for_new_teams,
-                    "sync_interval_seconds": row.sync_interval_seconds,
-                    "max_deletion_percent": row.max_deletion_percent,
-                    "link_users_by": row.link_users_by.as_str(),
+                    "before": audited_settings(&before),
+                    "after": audited_settings(&row),
                 }),
             },
         )
@@ -122,6 +120,18 @@ pub async fn update(
         }
         Err(other) => Err(other),
     }
+}
+
+/// The settings an update's audit event shows, before and after.
+fn audited_settings(row: &IntegrationRow) -> serde_json::Value {
+    json!({
+        "name": row.name,
+        "config": row.config,
+        "create_resources_for_new_teams": row.create_resources_for_new_teams,
+        "sync_interval_seconds": row.sync_interval_seconds,
+        "max_deletion_percent": row.max_deletion_percent,
+        "link_users_by": row.link_users_by.as_str(),
+    })
 }
 
 /// Refuses a config that would send the stored credentials somewhere else (or less protected)
