@@ -83,3 +83,20 @@ pub async fn soft_delete_for_integration(
     .execute(conn)
     .await
 }
+
+/// Whether the user has a live account in the integration: a member the remote system can be
+/// told to add.
+pub async fn user_has_account(
+    conn: &mut AsyncPgConnection,
+    integration_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        accounts::table
+            .filter(accounts::integration_id.eq(integration_id))
+            .filter(accounts::user_id.eq(user_id))
+            .filter(accounts::deleted_at.is_null()),
+    ))
+    .get_result(conn)
+    .await
+}

@@ -14,7 +14,7 @@ use crate::db::grants::{self, NewGrant};
 use crate::db::models::{IntegrationRow, ResourceRow};
 use crate::db::retry::transaction_retrying;
 use crate::db::runs;
-use crate::db::{propagations, resources, users};
+use crate::db::{accounts, propagations, resources, users};
 use crate::error::{AppError, AppResult};
 use crate::model::{AccessSource, AuditAction, Principal, RunTrigger, SyncMode};
 
@@ -53,6 +53,16 @@ pub async fn grant(ctx: &AppContext, actor: &Principal, input: GrantInput) -> Ap
                 "resource {} is in pull mode: the integration is the source of truth; switch \
                  the resource to push mode first",
                 resource.id
+            )));
+        }
+        // A member the remote does not know cannot be added: say so now rather than accept a
+        // grant whose push can only ever fail.
+        if !accounts::user_has_account(conn, integration.id, input.user_id).await? {
+            return Err(AppError::FailedPrecondition(format!(
+                "user {} has no account in integration {:?}: Oblique can only add members the \
+                 remote system knows; create the account there (the next sync brings it) or \
+                 link the user's account first",
+                input.user_id, integration.name
             )));
         }
         // An expired grant not yet revoked by the scheduler must not pass for the active one.

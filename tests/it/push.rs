@@ -9,7 +9,7 @@ use crate::harness::calls::{
     audit_events, grant, resource, revoke, runs, set_mode, sync, synced, user_of, wait_idle,
 };
 use crate::harness::remote::RemoteRoles;
-use crate::harness::{TestApp, eventually};
+use crate::harness::{TestApp, eventually, expect_code};
 
 /// An integration over the fixture's roles, synced once, with `readers` in push mode (the
 /// connecting role has CREATEROLE, so it may change memberships).
@@ -280,7 +280,7 @@ async fn removal_leaves_the_remote_as_it_was_and_pushes_nothing_later() {
 }
 
 #[tokio::test]
-async fn a_user_without_an_account_there_gets_an_error_naming_the_reason() {
+async fn a_grant_to_a_user_without_an_account_there_is_refused_at_once() {
     let app = TestApp::spawn().await;
     let roles = RemoteRoles::new().await;
     roles.sql("CREATE ROLE {p}_readers NOLOGIN").await;
@@ -294,33 +294,40 @@ async fn a_user_without_an_account_there_gets_an_error_naming_the_reason() {
         ))
         .await
         .unwrap();
-    grant(&app, &readers, stranger, "needs it").await;
-
-    let entry = eventually("the push recorded as failed", || async {
-        app.viewer
+    let status = expect_code(
+        app.service
             .access
             .clone()
-            .list_access(pb::ListAccessRequest {
+            .grant_access(pb::GrantAccessRequest {
                 resource_id: readers.id.clone(),
-                ..Default::default()
+                user_id: stranger.to_string(),
+                reason: "needs it".into(),
+                expires_at: None,
             })
-            .await
-            .unwrap()
-            .into_inner()
-            .entries
-            .into_iter()
-            .find(|e| {
-                e.user_id == stranger.to_string()
-                    && e.propagation_status() == pb::PropagationStatus::Error
-            })
-    })
-    .await;
-    assert!(
-        entry
-            .propagation_error
-            .contains("has no account in integration"),
-        "{entry:?}"
+            .await,
+        tonic::Code::FailedPrecondition,
     );
-    assert!(entry.propagation_attempts >= 1);
+    assert!(
+        status.message().contains("has no account in integration"),
+        "{status:?}"
+    );
+
+    // Nothing was recorded: no grant, no pending push, nothing on the remote.
+    let entries = app
+        .viewer
+        .access
+        .clone()
+        .list_access(pb::ListAccessRequest {
+            resource_id: readers.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert!(
+        entries.iter().all(|e| e.user_id != stranger.to_string()),
+        "{entries:?}"
+    );
     assert!(remote_members(&roles, "readers").await.is_empty());
 }
