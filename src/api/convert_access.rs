@@ -43,6 +43,10 @@ pub fn access_entry(row: AccessRow) -> pb::AccessEntry {
         propagation_attempts: row.attempts,
         grant_id: optional_id(row.grant_id),
         since: Some(timestamp(row.since)),
+        username: row.username.unwrap_or_default(),
+        user_display_name: row.user_display_name.unwrap_or_default(),
+        account_username: row.account_username.unwrap_or_default(),
+        account_display_name: row.account_display_name.unwrap_or_default(),
     }
 }
 
@@ -125,6 +129,10 @@ mod tests {
             attempts: 0,
             grant_id: None,
             since: Utc::now(),
+            username: None,
+            user_display_name: None,
+            account_username: Some("alice".into()),
+            account_display_name: Some("Alice A.".into()),
         }
     }
 
@@ -137,6 +145,10 @@ mod tests {
         assert_eq!(entry.propagation_status(), pb::PropagationStatus::InSync);
         assert_eq!(entry.user_id, "");
         assert_eq!(entry.since, Some(timestamp(since)));
+        assert_eq!(
+            (entry.username.as_str(), entry.account_username.as_str()),
+            ("", "alice")
+        );
     }
 
     #[test]

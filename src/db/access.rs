@@ -51,6 +51,27 @@ pub struct AccessRow {
     pub grant_id: Option<Uuid>,
     #[diesel(sql_type = Timestamptz)]
     pub since: DateTime<Utc>,
+    /// Who the ids are, so a listing reads without further look-ups.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub user_display_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub account_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub account_display_name: Option<String>,
+}
+
+/// A page query's rows with the names of their user and account, looked up for that page only.
+fn with_names(page: &str) -> String {
+    format!(
+        "SELECT page.*, u.username, u.display_name AS user_display_name,
+                acc.username AS account_username, acc.display_name AS account_display_name
+         FROM ({page}) page
+         LEFT JOIN users u ON u.id = page.user_id
+         LEFT JOIN accounts acc ON acc.id = page.account_id
+         ORDER BY page.key COLLATE \"C\""
+    )
 }
 
 /// Whose access to list.
@@ -183,7 +204,7 @@ pub async fn list_current_page(
             "p.id"
         ),
     );
-    diesel::sql_query(sql)
+    diesel::sql_query(with_names(&sql))
         .bind::<SqlUuid, _>(of.id())
         .bind::<Nullable<Text>, _>(after)
         .bind::<BigInt, _>(limit)
@@ -270,7 +291,7 @@ pub async fn list_at_page(
         grant_account = account_at.replace("{user}", "g.user_id"),
         team_account = account_at.replace("{user}", "tm.user_id"),
     );
-    diesel::sql_query(sql)
+    diesel::sql_query(with_names(&sql))
         .bind::<SqlUuid, _>(of.id())
         .bind::<Nullable<Text>, _>(after)
         .bind::<BigInt, _>(limit)

@@ -151,6 +151,15 @@ async fn access_of_a_resource_now_and_at_past_instants() {
     assert_eq!(pairs(&now), [pair(w.readers, w.ann)]);
     let entry = &now.entries[0];
     assert_eq!(entry.user_id, w.ann_user.to_string());
+    // Who the ids are, without another call.
+    assert_eq!(
+        (
+            entry.username.as_str(),
+            entry.user_display_name.as_str(),
+            entry.account_username.as_str()
+        ),
+        ("ann", "ann (display)", "ann")
+    );
     assert_eq!(entry.source(), pb::AccessSource::Remote);
     assert_eq!(entry.propagation_status(), pb::PropagationStatus::InSync);
     assert_eq!(entry.since, Some(timestamp(w.now - h(3))));
@@ -164,6 +173,10 @@ async fn access_of_a_resource_now_and_at_past_instants() {
         [pair(w.readers, w.ann), pair(w.readers, w.bob)]
     );
     assert_eq!(before.entries[1].user_id, w.bob_user.to_string());
+    assert_eq!(
+        before.entries[1].account_username, "bob",
+        "named in the past too"
+    );
     let after = list(
         &mut viewer,
         of_resource(w.readers, Some(w.now - Duration::minutes(30))),
