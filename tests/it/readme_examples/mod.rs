@@ -1,13 +1,11 @@
 //! Every grpcurl example in README.md, run as written, in README's order, against the real
-//! binary and a real PostgreSQL, with grpcurl 1.8.6.
-//!
-//! What is taken from README: each command of a ```sh block that has a grpcurl command in it,
-//! and each `$ `-prompted command of any other block (a command goes on after a trailing
-//! backslash, inside single quotes and through a here-document). Commands that are not grpcurl
-//! are shell assignments (`TOKEN=…`, `AUTH=…`) and run before every later command.
+//! binary and a real PostgreSQL, with grpcurl 1.8.6; then README's Python example with the
+//! client's venv. parse.rs says what is taken from README. Commands that are not grpcurl are
+//! shell assignments (`TOKEN=…`, `AUTH=…`) and run before every later command.
 //!
 //! What is put in, and nothing else:
-//! - `localhost:50051` / `127.0.0.1:50051` become the test server's address;
+//! - `localhost:50051` / `127.0.0.1:50051` (in Python `http://127.0.0.1:50051`) become the test
+//!   server's address;
 //! - a placeholder value, `"<…>"` or `"…"`, is filled by the field it is the value of: `id` and
 //!   `integration_id` name the integration created last that is not deleted yet (so the
 //!   examples after DeleteIntegration use the one created before it), `run_id` the run the last
@@ -35,89 +33,14 @@ use oblique_testkit::postgres::remote::{Admission, RemoteCluster};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::client_tools::{Served, grpcurl, repo_root, run};
-use crate::harness::{Bearer, Clients, PATIENCE, eventually};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// One command of README's examples, as written, with the line it starts on.
-#[derive(Debug)]
-pub(crate) struct Example {
-    pub(crate) line: usize,
-    pub(crate) text: String,
-}
+use crate::client_tools::{Served, client_python, grpcurl, repo_root, run};
+use crate::harness::{Bearer, Clients, PATIENCE, eventually};
+use parse::{Example, examples, is_grpcurl, python_blocks};
 
-/// The commands of README's example blocks, in order (see the module's comment).
-pub(crate) fn examples(readme: &str) -> Vec<Example> {
-    let mut found = Vec::new();
-    let mut fence: Option<&str> = None;
-    let mut block: Vec<Example> = Vec::new();
-    let mut current: Option<Example> = None;
-    for (index, line) in readme.lines().enumerate() {
-        if let Some(mut command) = current.take() {
-            command.text.push('\n');
-            command.text.push_str(line);
-            if continues(&command.text) {
-                current = Some(command);
-            } else {
-                block.push(command);
-            }
-            continue;
-        }
-        if let Some(info) = line.strip_prefix("```") {
-            if fence.take().is_none() {
-                fence = Some(info.trim());
-            } else if block.iter().any(|command| is_grpcurl(&command.text)) {
-                found.append(&mut block);
-            } else {
-                block.clear();
-            }
-            continue;
-        }
-        let Some(info) = fence else { continue };
-        let text = if info == "sh" {
-            let trimmed = line.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            line
-        } else if let Some(prompted) = line.strip_prefix("$ ") {
-            prompted
-        } else {
-            continue;
-        };
-        let command = Example {
-            line: index + 1,
-            text: text.to_string(),
-        };
-        if continues(&command.text) {
-            current = Some(command);
-        } else {
-            block.push(command);
-        }
-    }
-    assert!(
-        fence.is_none() && current.is_none(),
-        "README ends inside a code block"
-    );
-    found
-}
-
-fn is_grpcurl(command: &str) -> bool {
-    command.starts_with("grpcurl ")
-}
-
-/// Whether a command goes on to the next line.
-fn continues(text: &str) -> bool {
-    if text.ends_with('\\') || text.matches('\'').count() % 2 == 1 {
-        return true;
-    }
-    let heredoc = Regex::new(r#"<<-?\s*['"]?(\w+)['"]?"#).unwrap();
-    match heredoc.captures(text.lines().next().unwrap_or_default()) {
-        Some(found) => !text.lines().skip(1).any(|line| line.trim() == &found[1]),
-        None => false,
-    }
-}
+mod parse;
 
 /// The method a grpcurl command calls (`CreateIntegration`, `Check`, …); empty for `list`.
 fn method_of(command: &str) -> &str {
@@ -358,27 +281,6 @@ async fn subscribe_until_an_event(mut cmd: Command, admin: &Clients, integration
     assert!(still_running, "SubscribeSyncEvents ended by itself");
 }
 
-#[test]
-fn readme_examples_are_found() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let found = examples(&readme);
-    let calls = found.iter().filter(|c| is_grpcurl(&c.text)).count();
-    assert_eq!(calls, readme.matches("grpcurl -").count(), "{found:#?}");
-    assert!(
-        found
-            .iter()
-            .any(|c| c.text.contains("<<EOF") && c.text.ends_with("EOF"))
-    );
-    for command in found.iter().filter(|c| !is_grpcurl(&c.text)) {
-        assert!(
-            Regex::new(r"^[A-Z_]+=").unwrap().is_match(&command.text),
-            "README line {}: neither grpcurl nor an assignment: {}",
-            command.line,
-            command.text
-        );
-    }
-}
-
 #[tokio::test]
 async fn every_grpcurl_example_in_readme_runs_as_written() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
@@ -447,4 +349,15 @@ async fn every_grpcurl_example_in_readme_runs_as_written() {
         stderr.contains("expecting start of JSON object"),
         "{stderr}"
     );
+
+    // README's Python, in the same directory: it lists the integration still live.
+    for block in python_blocks(&readme) {
+        let script = block.text.replace("127.0.0.1:50051", &address);
+        let (ok, stdout, stderr) = run(Command::new(client_python())
+            .args(["-c", &script])
+            .current_dir(dir.path())
+            .env("PYTHONPATH", repo_root().join("clients/python")));
+        assert!(ok, "README line {}:\n{script}\n{stderr}", block.line);
+        assert!(stdout.contains("billing-db"), "{stdout}");
+    }
 }
