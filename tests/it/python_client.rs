@@ -1,6 +1,7 @@
 //! The Python client (clients/python): its committed stubs are what generate.sh makes of proto/
-//! today, and its example script drives a real `oblique serve` through an integration's whole
-//! life against a real PostgreSQL, leaving on the remote exactly what it granted.
+//! today; it and its example pass `mypy --strict` (over the generated type stubs); and the
+//! example drives a real `oblique serve` through an integration's whole life against a real
+//! PostgreSQL, leaving on the remote exactly what it granted.
 //!
 //! The example runs the checkout's package (PYTHONPATH), not whatever version of it a venv
 //! holds: the venv gives grpcio and protobuf at the pinned versions.
@@ -58,6 +59,17 @@ fn generated_stubs_match_the_protos() {
              clients/python/generate.sh (with grpcio-tools of clients/python/ci-requirements.txt)"
         );
     }
+}
+
+#[test]
+fn client_and_example_type_check_strictly() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (ok, stdout, stderr) = run(Command::new(client_python())
+        .args(["-m", "mypy", "--strict", "--cache-dir"])
+        .arg(cache.path())
+        .args(["oblique_client", "examples"])
+        .current_dir(client_dir()));
+    assert!(ok, "mypy --strict:\n{stdout}\n{stderr}");
 }
 
 /// The remote roles the example works on: `analysts` (NOLOGIN) with `alice` in it, and `bob`.

@@ -101,6 +101,8 @@ def create(oblique: Clients, args: argparse.Namespace) -> integration_pb2.Integr
     )
     integration, call = oblique.integrations.CreateIntegration.with_call(request, timeout=CALL_TIMEOUT_S)
     echoed = dict(call.initial_metadata()).get(REQUEST_ID, "?")
+    if isinstance(echoed, bytes):
+        echoed = echoed.decode()
     print(f"created integration {integration.name} ({integration.id}), request {echoed}")
     for warning in integration.warnings:
         print(f"  warning: {warning}")
@@ -159,7 +161,7 @@ def find_user(oblique: Clients, username: str) -> user_pb2.User:
         request.page_token = page.next_page_token
 
 
-def set_mode(oblique: Clients, resource: integration_pb2.Resource, mode: int) -> None:
+def set_mode(oblique: Clients, resource: integration_pb2.Resource, mode: common_pb2.SyncMode.ValueType) -> None:
     request = integration_pb2.SetResourceSyncModeRequest(resource_id=resource.id, sync_mode=mode)
     oblique.integrations.SetResourceSyncMode(request, timeout=CALL_TIMEOUT_S)
     print(f"resource {resource.name} is now {common_pb2.SyncMode.Name(mode)}")

@@ -18,7 +18,7 @@ from oblique_client.v1 import (
     user_pb2_grpc,
 )
 
-Metadata = Sequence[Tuple[str, Union[str, bytes]]]
+Metadata = Tuple[Tuple[str, Union[str, bytes]], ...]
 
 REQUEST_ID = "x-request-id"
 """Metadata key of the request id: the server logs the call under it and echoes it back."""
@@ -59,7 +59,7 @@ class _AuthInterceptor(
             metadata.append(("authorization", self._authorization))
         if REQUEST_ID not in keys:
             metadata.append((REQUEST_ID, self._new_request_id()))
-        return _ClientCallDetails(details, metadata)
+        return _ClientCallDetails(details, tuple(metadata))
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._details(details), request)

@@ -3,6 +3,8 @@
 //! a trailing backslash, inside single quotes and through a here-document), and each ```python
 //! block whole.
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 /// One command of README's examples, as written, with the line it starts on.
@@ -77,8 +79,9 @@ fn continues(text: &str) -> bool {
     if text.ends_with('\\') || text.matches('\'').count() % 2 == 1 {
         return true;
     }
-    let heredoc = Regex::new(r#"<<-?\s*['"]?(\w+)['"]?"#).unwrap();
-    match heredoc.captures(text.lines().next().unwrap_or_default()) {
+    static HEREDOC: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"<<-?\s*['"]?(\w+)['"]?"#).unwrap());
+    match HEREDOC.captures(text.lines().next().unwrap_or_default()) {
         Some(found) => !text.lines().skip(1).any(|line| line.trim() == &found[1]),
         None => false,
     }
@@ -120,9 +123,10 @@ fn readme_examples_are_found() {
             .iter()
             .any(|c| c.text.contains("<<EOF") && c.text.ends_with("EOF"))
     );
+    let assignment = Regex::new(r"^[A-Z_]+=").unwrap();
     for command in found.iter().filter(|c| !is_grpcurl(&c.text)) {
         assert!(
-            Regex::new(r"^[A-Z_]+=").unwrap().is_match(&command.text),
+            assignment.is_match(&command.text),
             "README line {}: neither grpcurl nor an assignment: {}",
             command.line,
             command.text
