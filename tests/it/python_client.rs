@@ -234,4 +234,18 @@ async fn lifecycle_example_fails_with_the_reason_and_leaves_no_integration_behin
     let stderr = String::from_utf8_lossy(&wrong_user.stderr);
     assert_eq!(wrong_user.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("failed: UNAUTHENTICATED"), "{stderr}");
+
+    // connect() will not send the token in clear beyond loopback: refused before any call.
+    let (ok, _, stderr) = run(Command::new(client_python())
+        .arg(client_dir().join("examples/lifecycle.py"))
+        .args(["--resource", "x", "--user", "y", "--username", READER])
+        .env("PYTHONPATH", client_dir())
+        .env("OBLIQUE_SERVER", "http://oblique.example.org:50051")
+        .env("OBLIQUE_TOKEN", "obl_not-a-token")
+        .env("PGPASSWORD", "wrong"));
+    assert!(!ok);
+    assert!(
+        stderr.contains("would send the token unencrypted"),
+        "{stderr}"
+    );
 }
