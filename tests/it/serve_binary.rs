@@ -91,6 +91,11 @@ impl Server {
         Server { child, log, port }
     }
 
+    /// The port it serves gRPC on (127.0.0.1).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

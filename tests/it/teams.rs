@@ -80,7 +80,7 @@ async fn remote_role(roles: &RemoteRoles, name: &str) -> Option<RemoteRole> {
     .expect("reading pg_roles")
 }
 
-async fn remote_members(roles: &RemoteRoles, role: &str) -> Vec<String> {
+pub(crate) async fn remote_members(roles: &RemoteRoles, role: &str) -> Vec<String> {
     #[derive(QueryableByName)]
     struct Member {
         #[diesel(sql_type = Text)]
