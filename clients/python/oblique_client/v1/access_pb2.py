@@ -26,33 +26,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from oblique_client.v1 import common_pb2 as oblique_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17oblique/v1/access.proto\x12\noblique.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17oblique/v1/common.proto\"\xb6\x03\n\x05Grant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ngranted_by\x18\x05 \x01(\t\x12.\n\ngranted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrevoked_by\x18\t \x01(\t\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x39\n\x12propagation_status\x18\x0b \x01(\x0e\x32\x1d.oblique.v1.PropagationStatus\x12\x19\n\x11propagation_error\x18\x0c \x01(\t\x12\x1c\n\x14propagation_attempts\x18\r \x01(\x05\x12(\n\x06source\x18\x0e \x01(\x0e\x32\x18.oblique.v1.AccessSource\"\xa2\x02\n\x0b\x41\x63\x63\x65ssEntry\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12(\n\x06source\x18\x04 \x01(\x0e\x32\x18.oblique.v1.AccessSource\x12\x39\n\x12propagation_status\x18\x05 \x01(\x0e\x32\x1d.oblique.v1.PropagationStatus\x12\x19\n\x11propagation_error\x18\x06 \x01(\t\x12\x1c\n\x14propagation_attempts\x18\x07 \x01(\x05\x12\x10\n\x08grant_id\x18\x08 \x01(\t\x12)\n\x05since\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"z\n\x12GrantAccessRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\x13RevokeAccessRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x88\x01\n\x11ListAccessRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"W\n\x12ListAccessResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.oblique.v1.AccessEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"n\n\x12\x41\x63\x63\x65ssHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x05grant\x18\x03 \x01(\x0b\x32\x11.oblique.v1.Grant\"g\n\x18ListAccessHistoryRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"e\n\x19ListAccessHistoryResponse\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1e.oblique.v1.AccessHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x9a\x01\n\x0c\x41\x63\x63\x65ssSource\x12\x1d\n\x19\x41\x43\x43\x45SS_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43\x45SS_SOURCE_REMOTE\x10\x01\x12\x17\n\x13\x41\x43\x43\x45SS_SOURCE_GRANT\x10\x02\x12\x16\n\x12\x41\x43\x43\x45SS_SOURCE_TEAM\x10\x03\x12 \n\x1c\x41\x43\x43\x45SS_SOURCE_REMOTE_ADOPTED\x10\x04\x32\xc4\x02\n\rAccessService\x12@\n\x0bGrantAccess\x12\x1e.oblique.v1.GrantAccessRequest\x1a\x11.oblique.v1.Grant\x12\x42\n\x0cRevokeAccess\x12\x1f.oblique.v1.RevokeAccessRequest\x1a\x11.oblique.v1.Grant\x12K\n\nListAccess\x12\x1d.oblique.v1.ListAccessRequest\x1a\x1e.oblique.v1.ListAccessResponse\x12`\n\x11ListAccessHistory\x12$.oblique.v1.ListAccessHistoryRequest\x1a%.oblique.v1.ListAccessHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17oblique/v1/access.proto\x12\noblique.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17oblique/v1/common.proto\"\xb6\x03\n\x05Grant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ngranted_by\x18\x05 \x01(\t\x12.\n\ngranted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrevoked_by\x18\t \x01(\t\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x39\n\x12propagation_status\x18\x0b \x01(\x0e\x32\x1d.oblique.v1.PropagationStatus\x12\x19\n\x11propagation_error\x18\x0c \x01(\t\x12\x1c\n\x14propagation_attempts\x18\r \x01(\x05\x12(\n\x06source\x18\x0e \x01(\x0e\x32\x18.oblique.v1.AccessSource\"\x87\x03\n\x0b\x41\x63\x63\x65ssEntry\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12(\n\x06source\x18\x04 \x01(\x0e\x32\x18.oblique.v1.AccessSource\x12\x39\n\x12propagation_status\x18\x05 \x01(\x0e\x32\x1d.oblique.v1.PropagationStatus\x12\x19\n\x11propagation_error\x18\x06 \x01(\t\x12\x1c\n\x14propagation_attempts\x18\x07 \x01(\x05\x12\x10\n\x08grant_id\x18\x08 \x01(\t\x12)\n\x05since\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08username\x18\n \x01(\t\x12\x19\n\x11user_display_name\x18\x0b \x01(\t\x12\x18\n\x10\x61\x63\x63ount_username\x18\x0c \x01(\t\x12\x1c\n\x14\x61\x63\x63ount_display_name\x18\r \x01(\t\"z\n\x12GrantAccessRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\x13RevokeAccessRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x88\x01\n\x11ListAccessRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"W\n\x12ListAccessResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.oblique.v1.AccessEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"n\n\x12\x41\x63\x63\x65ssHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x05grant\x18\x03 \x01(\x0b\x32\x11.oblique.v1.Grant\"g\n\x18ListAccessHistoryRequest\x12\x13\n\x0bresource_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"e\n\x19ListAccessHistoryResponse\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1e.oblique.v1.AccessHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x9a\x01\n\x0c\x41\x63\x63\x65ssSource\x12\x1d\n\x19\x41\x43\x43\x45SS_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43\x45SS_SOURCE_REMOTE\x10\x01\x12\x17\n\x13\x41\x43\x43\x45SS_SOURCE_GRANT\x10\x02\x12\x16\n\x12\x41\x43\x43\x45SS_SOURCE_TEAM\x10\x03\x12 \n\x1c\x41\x43\x43\x45SS_SOURCE_REMOTE_ADOPTED\x10\x04\x32\xc4\x02\n\rAccessService\x12@\n\x0bGrantAccess\x12\x1e.oblique.v1.GrantAccessRequest\x1a\x11.oblique.v1.Grant\x12\x42\n\x0cRevokeAccess\x12\x1f.oblique.v1.RevokeAccessRequest\x1a\x11.oblique.v1.Grant\x12K\n\nListAccess\x12\x1d.oblique.v1.ListAccessRequest\x1a\x1e.oblique.v1.ListAccessResponse\x12`\n\x11ListAccessHistory\x12$.oblique.v1.ListAccessHistoryRequest\x1a%.oblique.v1.ListAccessHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oblique.v1.access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESSSOURCE']._serialized_start=1561
-  _globals['_ACCESSSOURCE']._serialized_end=1715
+  _globals['_ACCESSSOURCE']._serialized_start=1662
+  _globals['_ACCESSSOURCE']._serialized_end=1816
   _globals['_GRANT']._serialized_start=98
   _globals['_GRANT']._serialized_end=536
   _globals['_ACCESSENTRY']._serialized_start=539
-  _globals['_ACCESSENTRY']._serialized_end=829
-  _globals['_GRANTACCESSREQUEST']._serialized_start=831
-  _globals['_GRANTACCESSREQUEST']._serialized_end=953
-  _globals['_REVOKEACCESSREQUEST']._serialized_start=955
-  _globals['_REVOKEACCESSREQUEST']._serialized_end=1010
-  _globals['_LISTACCESSREQUEST']._serialized_start=1013
-  _globals['_LISTACCESSREQUEST']._serialized_end=1149
-  _globals['_LISTACCESSRESPONSE']._serialized_start=1151
-  _globals['_LISTACCESSRESPONSE']._serialized_end=1238
-  _globals['_ACCESSHISTORYENTRY']._serialized_start=1240
-  _globals['_ACCESSHISTORYENTRY']._serialized_end=1350
-  _globals['_LISTACCESSHISTORYREQUEST']._serialized_start=1352
-  _globals['_LISTACCESSHISTORYREQUEST']._serialized_end=1455
-  _globals['_LISTACCESSHISTORYRESPONSE']._serialized_start=1457
-  _globals['_LISTACCESSHISTORYRESPONSE']._serialized_end=1558
-  _globals['_ACCESSSERVICE']._serialized_start=1718
-  _globals['_ACCESSSERVICE']._serialized_end=2042
+  _globals['_ACCESSENTRY']._serialized_end=930
+  _globals['_GRANTACCESSREQUEST']._serialized_start=932
+  _globals['_GRANTACCESSREQUEST']._serialized_end=1054
+  _globals['_REVOKEACCESSREQUEST']._serialized_start=1056
+  _globals['_REVOKEACCESSREQUEST']._serialized_end=1111
+  _globals['_LISTACCESSREQUEST']._serialized_start=1114
+  _globals['_LISTACCESSREQUEST']._serialized_end=1250
+  _globals['_LISTACCESSRESPONSE']._serialized_start=1252
+  _globals['_LISTACCESSRESPONSE']._serialized_end=1339
+  _globals['_ACCESSHISTORYENTRY']._serialized_start=1341
+  _globals['_ACCESSHISTORYENTRY']._serialized_end=1451
+  _globals['_LISTACCESSHISTORYREQUEST']._serialized_start=1453
+  _globals['_LISTACCESSHISTORYREQUEST']._serialized_end=1556
+  _globals['_LISTACCESSHISTORYRESPONSE']._serialized_start=1558
+  _globals['_LISTACCESSHISTORYRESPONSE']._serialized_end=1659
+  _globals['_ACCESSSERVICE']._serialized_start=1819
+  _globals['_ACCESSSERVICE']._serialized_end=2143
 # @@protoc_insertion_point(module_scope)

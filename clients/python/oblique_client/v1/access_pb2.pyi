@@ -124,6 +124,10 @@ class AccessEntry(_message.Message):
     PROPAGATION_ATTEMPTS_FIELD_NUMBER: _builtins.int
     GRANT_ID_FIELD_NUMBER: _builtins.int
     SINCE_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    USER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_USERNAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     resource_id: _builtins.str
     user_id: _builtins.str
     account_id: _builtins.str
@@ -132,6 +136,13 @@ class AccessEntry(_message.Message):
     propagation_error: _builtins.str
     propagation_attempts: _builtins.int
     grant_id: _builtins.str
+    username: _builtins.str
+    """Who user_id and account_id are: the user's username and display name, the account's
+    username and display name in its system (empty when there is no such user or account).
+    """
+    user_display_name: _builtins.str
+    account_username: _builtins.str
+    account_display_name: _builtins.str
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -146,10 +157,14 @@ class AccessEntry(_message.Message):
         propagation_attempts: _builtins.int = ...,
         grant_id: _builtins.str = ...,
         since: _timestamp_pb2.Timestamp | None = ...,
+        username: _builtins.str = ...,
+        user_display_name: _builtins.str = ...,
+        account_username: _builtins.str = ...,
+        account_display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "grant_id", b"grant_id", "propagation_attempts", b"propagation_attempts", "propagation_error", b"propagation_error", "propagation_status", b"propagation_status", "resource_id", b"resource_id", "since", b"since", "source", b"source", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_display_name", b"account_display_name", "account_id", b"account_id", "account_username", b"account_username", "grant_id", b"grant_id", "propagation_attempts", b"propagation_attempts", "propagation_error", b"propagation_error", "propagation_status", b"propagation_status", "resource_id", b"resource_id", "since", b"since", "source", b"source", "user_display_name", b"user_display_name", "user_id", b"user_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
