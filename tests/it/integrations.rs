@@ -452,3 +452,53 @@ fn without(
     map.remove(key);
     map
 }
+
+/// A server at `127.0.0.1:<port>` that is not PostgreSQL: it answers what it is sent with an
+/// HTTP error, or, like SSH or MySQL, speaks first with a greeting of its own.
+async fn other_service(greets_first: bool) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if greets_first {
+                    let _ = socket
+                        .write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+                        .await;
+                }
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_postgresql_is_named_as_such_and_nothing_is_saved() {
+    let app = TestApp::spawn_without_sync().await;
+    for greets_first in [false, true] {
+        let port = other_service(greets_first).await;
+        let mut request = create_request("elsewhere").await;
+        request.config.insert("port".into(), port.to_string());
+        request.config.insert("sslmode".into(), "disable".into());
+        let status = expect_code(
+            app.admin
+                .integrations
+                .clone()
+                .create_integration(request)
+                .await,
+            Code::InvalidArgument,
+        );
+        assert!(
+            status.message().starts_with("config.port")
+                && status.message().contains("not as PostgreSQL"),
+            "{status:?}"
+        );
+    }
+    assert_eq!(integration_count(&app).await, 0);
+}

@@ -58,13 +58,27 @@ pub(super) fn map_error(
     match reason.as_str() {
         "server does not support TLS" => {
             let mode = settings.sslmode.as_str();
-            let message = format!("sslmode {mode} needs TLS, which the server does not offer");
+            let message = format!(
+                "sslmode {mode} needs TLS, which the server does not offer (or it is not \
+                 PostgreSQL: check config.host and config.port)"
+            );
             return invalid("config.sslmode", message);
         }
         "password missing" => {
             return invalid(
                 "credentials.password",
                 "the server asks for a password; none is set",
+            );
+        }
+        // Something answered, but not in PostgreSQL's protocol: another service at that port.
+        "bytes remaining on stream" | "unexpected message from server" => {
+            let target = target(settings);
+            return invalid(
+                "config.port",
+                format!(
+                    "the server at {target} answered, but not as PostgreSQL does ({reason}); \
+                     check config.host and config.port"
+                ),
             );
         }
         _ => {}
