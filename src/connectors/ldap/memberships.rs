@@ -46,6 +46,13 @@ pub(super) fn access(
         } else {
             vec![id, MEMBER.into(), UNIQUE_MEMBER.into(), MEMBER_UID.into()]
         };
+        // Member groups are expanded, not reported as unknown members. Here AD resolves them,
+        // so which members are groups is read first.
+        let groups = if ad && settings.expand_nested_groups {
+            group_dns(&mut ldap, &settings).await?
+        } else {
+            HashSet::new()
+        };
         let mut search = group_search(&mut ldap, &settings, attributes).await?;
         // The bind DN is the placeholder member of the groupOfNames Oblique creates; AD groups
         // may be empty, so there a bind DN among the members is a real one.
@@ -63,7 +70,9 @@ pub(super) fn access(
                 let Ok(Some(group)) = settings.id_attribute.read(&entry) else {
                     continue;
                 };
-                let members = members(&mut ldap, &settings, &entry, &index, &placeholder).await?;
+                let mut members =
+                    members(&mut ldap, &settings, &entry, &index, &placeholder).await?;
+                members.retain(|m| m.dn_key.as_ref().is_none_or(|k| !groups.contains(k)));
                 if let Some(closure) = &mut closure {
                     closure.add(group, &entry.dn, members);
                     continue;
@@ -185,6 +194,24 @@ async fn in_chain(
         }
     }
     Ok(accounts)
+}
+
+/// The DN keys of every group the listings see.
+async fn group_dns(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+) -> Result<HashSet<String>, ConnectorError> {
+    let mut search = group_search(ldap, settings, vec!["1.1".to_string()]).await?;
+    let mut dns = HashSet::new();
+    loop {
+        let batch = search
+            .next_batch(settings, settings.page_size.into())
+            .await?;
+        if batch.is_empty() {
+            return Ok(dns);
+        }
+        dns.extend(batch.iter().map(|entry| dn::normalize(&entry.dn)));
+    }
 }
 
 /// Every group's members, for the nested-group closure of directories that do not compute it.
