@@ -96,6 +96,7 @@ fn access_source(source: AccessSource) -> pb::AccessSource {
         AccessSource::Grant => pb::AccessSource::Grant,
         AccessSource::RemoteAdopted => pb::AccessSource::RemoteAdopted,
         AccessSource::Team => pb::AccessSource::Team,
+        AccessSource::RemoteInherited => pb::AccessSource::RemoteInherited,
     }
 }
 

@@ -214,8 +214,20 @@ impl IntegrationKind {
         }
     }
 
-    /// Checks a setup against the real system: connects and reads what a sync will need.
-    pub async fn validate(self, setup: &Setup) -> Result<(), ConnectorError> {
-        self.connector(setup)?.validate().await
+    /// Checks a setup against the real system: connects and reads what a sync will need. Answers
+    /// the setup to store, completed with what the system told (an `ldap` setup's `id_attribute`
+    /// and its directory's defaults), so that every later sync reads it the same way.
+    pub async fn validate(self, setup: Setup) -> Result<Setup, ConnectorError> {
+        let setup = match self {
+            IntegrationKind::Ldap => {
+                let secrets = redact::Secrets::new(setup.credentials.iter().map(|(_, v)| v));
+                ldap::complete_setup(setup)
+                    .await
+                    .map_err(|error| secrets.redact_error(error))?
+            }
+            IntegrationKind::Postgres | IntegrationKind::Scim | IntegrationKind::Mysql => setup,
+        };
+        self.connector(&setup)?.validate().await?;
+        Ok(setup)
     }
 }

@@ -31,6 +31,9 @@ pub struct RemoteResource {
 pub struct RemoteAccess {
     pub resource_external_id: String,
     pub account_external_id: String,
+    /// Held through membership of a member group (an LDAP nested group), not given on the
+    /// resource itself: shown as such, and never pushed.
+    pub inherited: bool,
 }
 
 /// One remote object that could not be read (a missing username, a value that is not UTF-8…).

@@ -122,6 +122,9 @@ fn key(resource: &str, user: &str, source: &str, account: &str, row: &str) -> St
         .replace("{row}", row)
 }
 
+/// The source of a pulled row: inherited when the member holds it through a member group only.
+const PULLED_SOURCE: &str = "CASE WHEN p.inherited THEN 'remote_inherited' ELSE 'remote' END";
+
 /// One page (in key order, after `after`) of the current members of a resource, or of the
 /// resources a user is a member of.
 pub async fn list_current_page(
@@ -135,7 +138,7 @@ pub async fn list_current_page(
         "SELECT * FROM (
              -- Pull mode: what the remote system says; in sync by definition.
              SELECT {pulled_key} AS key, p.resource_id, a.user_id, p.account_id,
-                    'remote' AS source, 'in_sync' AS status, NULL::text AS error,
+                    {pulled_source} AS source, 'in_sync' AS status, NULL::text AS error,
                     0 AS attempts, NULL::uuid AS grant_id, p.added_at AS since
              FROM pulled_access p
              JOIN accounts a ON a.id = p.account_id
@@ -164,10 +167,12 @@ pub async fn list_current_page(
              WHERE {desired} AND r.sync_mode = 'push'
                AND r.deleted_at IS NULL AND i.deleted_at IS NULL
              UNION ALL
-             -- Push mode: remote members nobody decided on (drift), until the push removes them.
-             SELECT {drift_key}, p.resource_id, a.user_id, p.account_id, 'remote',
-                    CASE WHEN pr.status = 'error' THEN 'error' ELSE 'pending' END,
-                    CASE WHEN pr.status = 'error' THEN pr.error END,
+             -- Push mode: remote members nobody decided on (drift), until the push removes them;
+             -- members through a member group only stay, as the push never touches them.
+             SELECT {drift_key}, p.resource_id, a.user_id, p.account_id, {pulled_source},
+                    CASE WHEN p.inherited THEN 'in_sync'
+                         WHEN pr.status = 'error' THEN 'error' ELSE 'pending' END,
+                    CASE WHEN pr.status = 'error' AND NOT p.inherited THEN pr.error END,
                     coalesce(pr.attempts, 0), NULL, p.added_at
              FROM pulled_access p
              JOIN accounts a ON a.id = p.account_id
@@ -203,6 +208,7 @@ pub async fn list_current_page(
             "p.account_id",
             "p.id"
         ),
+        pulled_source = PULLED_SOURCE,
     );
     diesel::sql_query(with_names(&sql))
         .bind::<SqlUuid, _>(of.id())
@@ -246,7 +252,7 @@ pub async fn list_at_page(
     let sql = format!(
         "SELECT * FROM (
              SELECT {pulled_key} AS key, p.resource_id, a.user_id, p.account_id,
-                    'remote' AS source, 'in_sync' AS status, NULL::text AS error,
+                    {pulled_source} AS source, 'in_sync' AS status, NULL::text AS error,
                     0 AS attempts, NULL::uuid AS grant_id, p.added_at AS since
              FROM pulled_access p
              JOIN accounts a ON a.id = p.account_id
@@ -290,6 +296,7 @@ pub async fn list_at_page(
         team_key = key("r.id", "tm.user_id", "'team'", "acct.id", "tm.id"),
         grant_account = account_at.replace("{user}", "g.user_id"),
         team_account = account_at.replace("{user}", "tm.user_id"),
+        pulled_source = PULLED_SOURCE,
     );
     diesel::sql_query(with_names(&sql))
         .bind::<SqlUuid, _>(of.id())

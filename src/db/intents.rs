@@ -158,7 +158,8 @@ pub async fn resolve_member_changes(
              RETURNING i.*,
                  EXISTS (SELECT 1 FROM pulled_access p
                          WHERE p.resource_id = i.resource_id AND p.account_id = i.account_id
-                           AND p.removed_at IS NULL) = (i.operation = 'add_member') AS made
+                           AND p.removed_at IS NULL AND NOT p.inherited)
+                     = (i.operation = 'add_member') AS made
          ), audited AS (
              INSERT INTO audit_events (id, actor_name, actor_role, action, integration_id,
                                        resource_id, details)

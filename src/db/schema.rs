@@ -119,6 +119,7 @@ diesel::table! {
         added_at -> Timestamptz,
         removed_at -> Nullable<Timestamptz>,
         pair_key -> Int8,
+        inherited -> Bool,
     }
 }
 

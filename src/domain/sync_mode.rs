@@ -159,9 +159,11 @@ async fn current_members(ctx: &AppContext, id: Uuid) -> AppResult<Option<Vec<Str
     let mut pages = connector.list_access();
     let mut members = Vec::new();
     while let Some(page) = pages.next().await {
-        // An unreadable membership cannot be adopted; the listing of the rest goes on.
+        // An unreadable membership cannot be adopted; the listing of the rest goes on. A
+        // member through a member group only is not the group's own: adopting it would push it
+        // onto the group itself.
         members.extend(page?.into_iter().flatten().filter_map(|access| {
-            (access.resource_external_id == resource.external_id)
+            (access.resource_external_id == resource.external_id && !access.inherited)
                 .then_some(access.account_external_id)
         }));
     }

@@ -50,6 +50,12 @@ impl CopyRows {
         self
     }
 
+    pub fn boolean(&mut self, value: bool) -> &mut Self {
+        self.buf.put_i32(1);
+        self.buf.put_u8(u8::from(value));
+        self
+    }
+
     pub fn text(&mut self, value: &str) -> &mut Self {
         self.buf.put_i32(byte_length(value));
         self.buf.put_slice(value.as_bytes());

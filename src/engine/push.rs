@@ -279,6 +279,15 @@ async fn record_added(
     account_id: Uuid,
     account_external_id: &str,
 ) -> diesel::QueryResult<Written> {
+    // A member that was there through a member group only is now a member itself.
+    diesel::sql_query(
+        "UPDATE pulled_access SET inherited = false
+         WHERE resource_id = $1 AND account_id = $2 AND removed_at IS NULL AND inherited",
+    )
+    .bind::<SqlUuid, _>(step.resource_id)
+    .bind::<SqlUuid, _>(account_id)
+    .execute(&mut *conn)
+    .await?;
     diesel::sql_query(
         // The pair's key is made with the integration's secret, which stays in the database.
         "INSERT INTO pulled_access (integration_id, resource_id, account_id, pair_key)

@@ -30,7 +30,9 @@ pub(super) const PLAN: &str = "
         FROM pulled_access p
         JOIN push_resources r ON r.id = p.resource_id
         JOIN accounts a ON a.id = p.account_id
-        WHERE p.removed_at IS NULL
+        -- A member through a member group only is not on the group itself: pushing compares
+        -- with the group's own member values.
+        WHERE p.removed_at IS NULL AND NOT p.inherited
     ), kept AS (
         SELECT x.resource_id, d.user_id, x.account_id FROM actual x
         JOIN desired d ON d.resource_id = x.resource_id

@@ -57,7 +57,7 @@ const CREATE_TABLES: &str = "
         description text NOT NULL);
     CREATE TEMP TABLE stage_access (
         id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL,
-        pair_key bigint NOT NULL);
+        pair_key bigint NOT NULL, inherited boolean NOT NULL);
     CREATE TEMP TABLE stage_problems (
         kind text NOT NULL, external_id text, object text NOT NULL, message text NOT NULL);";
 
@@ -93,8 +93,8 @@ impl Table {
                  FROM STDIN BINARY"
             }
             Table::Access => {
-                "COPY stage_access (id, resource_external_id, account_external_id, pair_key) \
-                 FROM STDIN BINARY"
+                "COPY stage_access (id, resource_external_id, account_external_id, pair_key, \
+                 inherited) FROM STDIN BINARY"
             }
             Table::Problems => {
                 "COPY stage_problems (kind, external_id, object, message) FROM STDIN BINARY"
@@ -259,11 +259,12 @@ impl Staging {
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
             let key = pair_keys.key(&pair.resource_external_id, &pair.account_external_id);
-            rows.row(4)
+            rows.row(5)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)
                 .text(&pair.account_external_id)
-                .int8(key);
+                .int8(key)
+                .boolean(pair.inherited);
         }
         self.send_if_full().await
     }

@@ -10,5 +10,7 @@ text_enum! {
         RemoteAdopted = "remote_adopted",
         /// A member of the team the resource was made for.
         Team = "team",
+        /// A remote member through a member group only (an LDAP nested group): never pushed.
+        RemoteInherited = "remote_inherited",
     }
 }

@@ -4,6 +4,7 @@
 mod harness;
 
 mod access;
+mod ad;
 mod audit;
 mod auth;
 mod auth_matrix;

@@ -138,6 +138,7 @@ impl Directory {
         RemoteAccess {
             resource_external_id: format!("res-{resource}"),
             account_external_id: format!("acc-{account}"),
+            inherited: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! - [`postgres`]: throwaway PostgreSQL clusters, and [`postgres::remote`], one dressed as a
 //!   remote system (TLS with a test CA's certificate, passwords checked);
 //! - [`slapd`]: a throwaway OpenLDAP server;
+//! - [`samba`]: a throwaway Active Directory domain controller (Samba), one per machine at a time;
 //! - [`scim`]: a throwaway SCIM 2.0 service (`scim2-server`) and an administrator's client of it;
 //! - [`mariadb`]: a throwaway MariaDB server, and a root connection to it;
 //! - [`pki`]: a test CA and the certificates it signs;
@@ -20,6 +21,7 @@ pub mod grpc;
 pub mod mariadb;
 pub mod pki;
 pub mod postgres;
+pub mod samba;
 pub mod scim;
 pub mod slapd;
 mod until_exit;

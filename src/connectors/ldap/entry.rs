@@ -62,11 +62,24 @@ impl Entry {
     }
 
     /// The raw values of `name` (compared case-insensitively, as LDAP does), in order.
-    fn raw(&self, name: &str) -> &[Vec<u8>] {
+    pub(super) fn raw(&self, name: &str) -> &[Vec<u8>] {
         self.attributes
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name))
             .map_or(&[], |(_, values)| values.as_slice())
+    }
+
+    /// The attributes whose names start with `prefix` (case-insensitively), with their raw
+    /// values: for options the server adds to a name (`member;range=0-1499`).
+    pub(super) fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a [Vec<u8>])> + 'a {
+        self.attributes.iter().filter_map(move |(name, values)| {
+            let head = name.get(..prefix.len())?;
+            head.eq_ignore_ascii_case(prefix)
+                .then_some((name.as_str(), values.as_slice()))
+        })
     }
 
     /// The values of `name` as text, in order; none when the entry does not have it.
@@ -87,9 +100,13 @@ impl Entry {
         }
     }
 
-    /// Checks every value of every attribute the server sent.
-    pub(super) fn check_utf8(&self) -> Result<(), NotUtf8> {
+    /// Checks every value of every attribute the server sent, but those of `binary` (compared
+    /// case-insensitively): attributes whose values are bytes by definition (objectGUID).
+    pub(super) fn check_utf8(&self, binary: &[&str]) -> Result<(), NotUtf8> {
         for (name, values) in &self.attributes {
+            if binary.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+                continue;
+            }
             if values.iter().any(|v| std::str::from_utf8(v).is_err()) {
                 return Err(NotUtf8(name.clone()));
             }
@@ -151,7 +168,7 @@ pub(super) mod tests {
         assert_eq!(entry.first_text("givenname").unwrap(), Some("Ann"));
         assert_eq!(entry.first_text("sn").unwrap(), None);
         assert!(entry.texts("sn").unwrap().is_empty());
-        assert!(entry.check_utf8().is_ok());
+        assert!(entry.check_utf8(&[]).is_ok());
     }
 
     #[test]
@@ -160,7 +177,8 @@ pub(super) mod tests {
             b"uid=bad,dc=example,dc=org",
             &[("cn", &[b"Bad"]), ("title", &[b"ok", b"\xff\xfe"])],
         );
-        assert_eq!(entry.check_utf8(), Err(NotUtf8("title".into())));
+        assert_eq!(entry.check_utf8(&[]), Err(NotUtf8("title".into())));
+        assert!(entry.check_utf8(&["TITLE"]).is_ok());
         assert_eq!(entry.texts("title"), Err(NotUtf8("title".into())));
         assert_eq!(entry.first_text("title").unwrap(), Some("ok"));
         let odd_dn = super::tests::entry(b"uid=\xff,dc=org", &[]);

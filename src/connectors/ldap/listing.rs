@@ -1,6 +1,7 @@
 //! What a sync pulls: user entries as accounts, group entries as resources, and the groups'
-//! member / uniqueMember (DNs) and memberUid (usernames) values as access. Entries are known by
-//! entryUUID, which survives renames and moves.
+//! member / uniqueMember (DNs) and memberUid (usernames) values as access (see [`memberships`]).
+//! Entries are known by the setup's id attribute (see [`super::identity`]), which survives
+//! renames and moves.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,30 +11,29 @@ use ldap3::{Ldap, Scope};
 use super::connect::connect;
 use super::dn;
 use super::entry::Entry;
-use super::pages::{PageSender, Stop, spawn_listing};
+use super::pages::spawn_listing;
 use super::search::Search;
 use super::settings::{Base, LdapSettings};
 use crate::connectors::{
-    ConnectorError, Listed, ObjectProblem, PageStream, RemoteAccess, RemoteAccount, RemoteResource,
+    ConnectorError, Listed, ObjectProblem, PageStream, RemoteAccount, RemoteResource,
 };
 
-const ENTRY_UUID: &str = "entryUUID";
 /// The membership attributes of groupOfNames, groupOfUniqueNames and posixGroup.
 pub(super) const MEMBER: &str = "member";
 pub(super) const UNIQUE_MEMBER: &str = "uniqueMember";
 pub(super) const MEMBER_UID: &str = "memberUid";
 
-/// Users by (normalised) DN and by (lowercased) username, to resolve group members to
-/// entryUUIDs. A 20,000-user directory makes a few MB.
+/// Users by (normalised) DN and by (lowercased) username, to resolve group members to their
+/// ids. A 20,000-user directory makes a few MB.
 #[derive(Debug, Default)]
 pub(super) struct UserIndex {
-    by_dn: HashMap<String, String>,
-    by_username: HashMap<String, String>,
+    pub(super) by_dn: HashMap<String, String>,
+    pub(super) by_username: HashMap<String, String>,
 }
 
 impl UserIndex {
-    fn insert(&mut self, entry: &Entry, settings: &LdapSettings) {
-        let Ok(Some(uuid)) = entry.first_text(ENTRY_UUID) else {
+    pub(super) fn insert(&mut self, entry: &Entry, settings: &LdapSettings) {
+        let Ok(Some(uuid)) = settings.id_attribute.read(entry) else {
             return;
         };
         self.by_dn
@@ -81,7 +81,8 @@ pub(super) fn resources(settings: &LdapSettings) -> PageStream<'static, RemoteRe
     let settings = settings.clone();
     spawn_listing(settings.page_size.into(), |mut pages| async move {
         let mut ldap = connect(&settings).await?;
-        let attributes = [ENTRY_UUID, "cn", "description"].map(String::from).to_vec();
+        let id = settings.id_attribute.name();
+        let attributes = [id, "cn", "description"].map(String::from).to_vec();
         let mut search = group_search(&mut ldap, &settings, attributes).await?;
         loop {
             let batch = search
@@ -91,39 +92,7 @@ pub(super) fn resources(settings: &LdapSettings) -> PageStream<'static, RemoteRe
                 return Ok(pages);
             }
             for entry in batch {
-                pages.push(read_group(&entry)).await?;
-            }
-        }
-    })
-}
-
-pub(super) fn access(
-    settings: &LdapSettings,
-    slot: &IndexSlot,
-) -> PageStream<'static, RemoteAccess> {
-    // Taken, not copied: an index is only as fresh as the accounts listing that made it.
-    let cached = slot.lock().ok().and_then(|mut slot| slot.take());
-    let settings = settings.clone();
-    spawn_listing(settings.page_size.into(), |mut pages| async move {
-        let mut ldap = connect(&settings).await?;
-        let index = match cached {
-            Some(index) => index,
-            None => index_users(&mut ldap, &settings).await?,
-        };
-        let attributes = [ENTRY_UUID, MEMBER, UNIQUE_MEMBER, MEMBER_UID]
-            .map(String::from)
-            .to_vec();
-        let mut search = group_search(&mut ldap, &settings, attributes).await?;
-        let placeholder = dn::normalize(&settings.bind_dn);
-        loop {
-            let batch = search
-                .next_batch(&settings, settings.page_size.into())
-                .await?;
-            if batch.is_empty() {
-                return Ok(pages);
-            }
-            for entry in batch {
-                push_memberships(&entry, &index, &placeholder, &mut pages).await?;
+                pages.push(read_group(&entry, &settings)).await?;
             }
         }
     })
@@ -167,11 +136,14 @@ pub(super) async fn group_search(
     .await
 }
 
-async fn index_users(
+pub(super) async fn index_users(
     ldap: &mut Ldap,
     settings: &LdapSettings,
 ) -> Result<UserIndex, ConnectorError> {
-    let attributes = vec![ENTRY_UUID.to_string(), settings.username_attribute.clone()];
+    let attributes = vec![
+        settings.id_attribute.name().to_string(),
+        settings.username_attribute.clone(),
+    ];
     let mut search = user_search(ldap, settings, attributes).await?;
     let mut index = UserIndex::default();
     loop {
@@ -192,14 +164,17 @@ async fn index_users(
 fn account_attributes(settings: &LdapSettings) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let fixed = [
-        ENTRY_UUID,
+        settings.id_attribute.name(),
         &settings.username_attribute,
         &settings.email_attribute,
         "displayName",
         "cn",
     ];
+    let ad = settings
+        .is_active_directory()
+        .then_some(USER_ACCOUNT_CONTROL);
     let configured = settings.user_attributes.iter().map(String::as_str);
-    for name in fixed.into_iter().chain(configured) {
+    for name in fixed.into_iter().chain(ad).chain(configured) {
         if !names.iter().any(|known| known.eq_ignore_ascii_case(name)) {
             names.push(name.to_string());
         }
@@ -208,41 +183,69 @@ fn account_attributes(settings: &LdapSettings) -> Vec<String> {
 }
 
 /// A problem with the entry `entry`, listed as `kind` (`account`, `resource`).
-fn problem(entry: &Entry, kind: &str, message: impl Into<String>) -> ObjectProblem {
+fn problem(
+    entry: &Entry,
+    settings: &LdapSettings,
+    kind: &str,
+    message: impl Into<String>,
+) -> ObjectProblem {
     ObjectProblem {
-        external_id: entry
-            .first_text(ENTRY_UUID)
-            .ok()
-            .flatten()
-            .map(String::from),
+        external_id: settings.id_attribute.read(entry).ok().flatten(),
         object: format!("{kind}:{}", entry.dn),
         message: message.into(),
     }
 }
 
-/// Reads what every listed entry needs: a readable DN, an entryUUID and text values only.
-fn check_entry(entry: &Entry, kind: &str) -> Listed<String> {
-    let uuid = match entry.first_text(ENTRY_UUID) {
-        Ok(Some(uuid)) if !uuid.trim().is_empty() => uuid.to_string(),
-        // An empty id would make every such entry one and the same object.
-        Ok(Some(_)) => return Err(problem(entry, kind, "has an empty entryUUID")),
+/// Reads what every listed entry needs: a readable DN, an id and text values only (the id
+/// itself may be bytes: objectGUID).
+fn check_entry(entry: &Entry, settings: &LdapSettings, kind: &str) -> Listed<String> {
+    let id = settings.id_attribute;
+    let uuid = match id.read(entry) {
+        Ok(Some(uuid)) => uuid,
         Ok(None) => {
-            let message = "has no entryUUID (may the bind DN read operational attributes?)";
-            return Err(problem(entry, kind, message));
+            let message = format!(
+                "has no {} (may the bind DN read operational attributes?)",
+                id.name()
+            );
+            return Err(problem(entry, settings, kind, message));
         }
-        Err(error) => return Err(problem(entry, kind, error.to_string())),
+        // An empty id would make every such entry one and the same object.
+        Err(error) => return Err(problem(entry, settings, kind, error)),
     };
     if !entry.dn_is_utf8 {
-        return Err(problem(entry, kind, "its DN is not UTF-8 text"));
+        return Err(problem(entry, settings, kind, "its DN is not UTF-8 text"));
     }
+    let binary: &[&str] = if id.is_binary() { &[id.name()] } else { &[] };
     entry
-        .check_utf8()
-        .map_err(|error| problem(entry, kind, error.to_string()))?;
+        .check_utf8(binary)
+        .map_err(|error| problem(entry, settings, kind, error.to_string()))?;
     Ok(uuid)
 }
 
+/// Active Directory's account flags (MS-ADTS 2.2.16), shown as attributes `disabled` and
+/// `locked_out` ("true"/"false") so that a disabled account is visible as such.
+const USER_ACCOUNT_CONTROL: &str = "userAccountControl";
+const ACCOUNTDISABLE: i64 = 0x2;
+const LOCKOUT: i64 = 0x10;
+
+fn account_flags(entry: &Entry) -> Vec<(String, Vec<String>)> {
+    let Some(flags) = entry
+        .first_text(USER_ACCOUNT_CONTROL)
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    else {
+        return Vec::new();
+    };
+    let flag = |bit: i64| vec![(flags & bit != 0).to_string()];
+    vec![
+        ("disabled".to_string(), flag(ACCOUNTDISABLE)),
+        ("locked_out".to_string(), flag(LOCKOUT)),
+    ]
+}
+
 fn read_account(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteAccount> {
-    let external_id = check_entry(entry, "account")?;
+    let external_id = check_entry(entry, settings, "account")?;
     // Values are known to be text from here on: check_entry looked at every one.
     let first = |name: &str| entry.first_text(name).ok().flatten().map(str::to_string);
     let Some(username) = first(&settings.username_attribute).filter(|u| !u.trim().is_empty())
@@ -251,7 +254,7 @@ fn read_account(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteAccount>
             "has no {} (config.username_attribute)",
             settings.username_attribute
         );
-        return Err(problem(entry, "account", message));
+        return Err(problem(entry, settings, "account", message));
     };
     let display_name = first("displayName")
         .or_else(|| first("cn"))
@@ -263,6 +266,9 @@ fn read_account(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteAccount>
             attributes.push((name.clone(), values.into_iter().map(String::from).collect()));
         }
     }
+    if settings.is_active_directory() {
+        attributes.extend(account_flags(entry));
+    }
     Ok(RemoteAccount {
         external_id,
         email: first(&settings.email_attribute),
@@ -272,11 +278,11 @@ fn read_account(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteAccount>
     })
 }
 
-fn read_group(entry: &Entry) -> Listed<RemoteResource> {
-    let external_id = check_entry(entry, "resource")?;
+fn read_group(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteResource> {
+    let external_id = check_entry(entry, settings, "resource")?;
     let first = |name: &str| entry.first_text(name).ok().flatten().map(str::to_string);
     let Some(name) = first("cn") else {
-        return Err(problem(entry, "resource", "has no cn"));
+        return Err(problem(entry, settings, "resource", "has no cn"));
     };
     Ok(RemoteResource {
         external_id,
@@ -286,46 +292,7 @@ fn read_group(entry: &Entry) -> Listed<RemoteResource> {
     })
 }
 
-/// The group's members as access pairs. A member the index does not know (outside the user
-/// base or filter, a nested group) is sent as it is written, so the engine counts it as
-/// unresolved. The bind DN is left out: it is the placeholder member of the groups Oblique
-/// creates (see `push::create_resource`).
-async fn push_memberships(
-    entry: &Entry,
-    index: &UserIndex,
-    placeholder: &str,
-    pages: &mut PageSender<RemoteAccess>,
-) -> Result<(), Stop> {
-    // A group without an id was reported by the resources listing.
-    let Ok(Some(group)) = entry.first_text(ENTRY_UUID) else {
-        return Ok(());
-    };
-    let pair = |account: &str| RemoteAccess {
-        resource_external_id: group.to_string(),
-        account_external_id: account.to_string(),
-    };
-    for attribute in [MEMBER, UNIQUE_MEMBER] {
-        for value in entry.texts(attribute).unwrap_or_default() {
-            let member = dn::without_unique_id(value);
-            let key = dn::normalize(member);
-            if key == placeholder {
-                continue;
-            }
-            let account = index.by_dn.get(&key).map_or(member, String::as_str);
-            pages.push(Ok(pair(account))).await?;
-        }
-    }
-    for value in entry.texts(MEMBER_UID).unwrap_or_default() {
-        let account = index
-            .by_username
-            .get(&value.to_lowercase())
-            .map_or(value, String::as_str);
-        pages.push(Ok(pair(account))).await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod decoding_fuzz;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -1,24 +1,31 @@
-//! LDAP connector (OpenLDAP, Active Directory, FreeIPA …): user entries are accounts, group
-//! entries (groupOfNames, groupOfUniqueNames, posixGroup) are resources and their member,
-//! uniqueMember and memberUid values are access. Entries are known by entryUUID.
+//! LDAP connector (OpenLDAP, Active Directory, 389-ds/FreeIPA): user entries are accounts, group
+//! entries (groupOfNames, groupOfUniqueNames, posixGroup; AD's group) are resources and their
+//! member, uniqueMember and memberUid values are access. Entries are known by the directory's
+//! stable id (entryUUID, objectGUID or nsUniqueId: see [`identity`]).
 //!
 //! Every search uses the Simple Paged Results control, since directories cap a plain search at
 //! a few hundred or thousand entries, and skips referrals. Each listing and push operation
 //! opens a connection of its own, as the PostgreSQL connector does.
 
 mod connect;
+mod detect;
 mod dn;
 mod entry;
 mod errors;
+mod identity;
 mod listing;
+mod memberships;
 mod pages;
 mod push;
 mod push_targets;
+mod ranged;
 mod search;
 mod settings;
 mod setup;
 mod validate;
 
+pub use detect::complete_setup;
+pub use identity::IdAttribute;
 pub use settings::LdapSettings;
 pub use setup::{CREDENTIAL_DESTINATION_FIELDS, SETUP_FIELDS, setup_warnings};
 
@@ -57,7 +64,7 @@ impl Connector for LdapConnector {
     }
 
     fn list_access(&self) -> PageStream<'_, RemoteAccess> {
-        listing::access(&self.settings, &self.users)
+        memberships::access(&self.settings, &self.users)
     }
 
     async fn add_member(

@@ -1,6 +1,7 @@
 //! What a sync pushes: members added to and removed from groups, and new groups. Each operation
-//! opens its own connection. Groups and users are named by entryUUID and looked up at the moment
-//! of the change, so a rename or move between pull and push does not misdirect it.
+//! opens its own connection. Groups and users are named by id (entryUUID, objectGUID …) and
+//! looked up at the moment of the change, so a rename or move between pull and push does not
+//! misdirect it.
 //!
 //! A group's membership attribute follows its object class: `member` (user DNs) for
 //! groupOfNames, `uniqueMember` (user DNs) for groupOfUniqueNames, `memberUid` (usernames) for
@@ -9,11 +10,18 @@
 //! groupOfNames and groupOfUniqueNames must have at least one member, so Oblique keeps the bind
 //! DN in a group that would otherwise be empty: a group it creates starts with the bind DN as
 //! its only member, the bind DN goes when the first real member is added, and comes back when
-//! the last one is removed. Listings never report the bind DN as a member.
+//! the last one is removed. Listings never report the bind DN as a member. Active Directory's
+//! `group` may be empty: there no placeholder is ever written.
+//!
+//! Active Directory answers an add of a present member with entryAlreadyExists (68) and the
+//! removal of an absent one with unwillingToPerform (53, WERROR 0x561 ERROR_MEMBER_NOT_IN_GROUP;
+//! Samba says "Attribute member doesn't exist"). 68 on an add reads as success; 53 on a removal
+//! is success only once a compare shows the member is indeed absent, since 53 also means other
+//! refusals.
 
 use std::collections::HashSet;
 
-use ldap3::{Ldap, Mod, Scope, dn_escape};
+use ldap3::{Ldap, Mod, Scope, dn_escape, ldap_escape};
 
 use super::connect::{answer, connect};
 use super::dn;
@@ -64,7 +72,7 @@ pub(super) async fn add_member(
                 _ => Err(change_error(&group, &result)),
             }
         }
-        rc::ATTRIBUTE_OR_VALUE_EXISTS => Ok(()),
+        rc::ATTRIBUTE_OR_VALUE_EXISTS | rc::ENTRY_ALREADY_EXISTS => Ok(()),
         _ => Err(change_error(&group, &result)),
     }
 }
@@ -83,6 +91,13 @@ pub(super) async fn remove_member(
     let result = modify(&mut ldap, settings, &group, vec![remove.clone()]).await?;
     match result.rc {
         rc::SUCCESS | rc::NO_SUCH_ATTRIBUTE => Ok(()),
+        rc::UNWILLING_TO_PERFORM if group.may_be_empty => {
+            if has_value(&mut ldap, settings, &group, &value).await? {
+                Err(change_error(&group, &result))
+            } else {
+                Ok(())
+            }
+        }
         // The last member of a group that needs one: the placeholder takes its place, in the
         // same operation so the group is never without a member.
         rc::OBJECT_CLASS_VIOLATION if group.needs_a_member() => {
@@ -97,9 +112,10 @@ pub(super) async fn remove_member(
     }
 }
 
-/// Creates a groupOfNames `cn=<name>` under the group base, with the bind DN as placeholder
-/// member. A name already taken is an error: adopting someone else's group would hand its
-/// members to Oblique.
+/// Creates a group `cn=<name>` under the group base: a groupOfNames with the bind DN as
+/// placeholder member, or on Active Directory an empty global security group. A name already
+/// taken by a group anywhere under the group base is an error: adopting someone else's group
+/// would hand its members to Oblique, and two groups of one name would be told apart by nobody.
 pub(super) async fn create_resource(
     settings: &LdapSettings,
     name: &str,
@@ -109,22 +125,31 @@ pub(super) async fn create_resource(
         return Err(ConnectorError::Remote(message));
     }
     let mut ldap = connect(settings).await?;
+    if name_is_taken(&mut ldap, settings, name).await? {
+        return Err(taken(name));
+    }
     let dn = format!("cn={},{}", dn_escape(name), settings.group_base);
-    let entry = vec![
-        ("objectClass", HashSet::from(["top", "groupOfNames"])),
-        ("cn", HashSet::from([name])),
-        (MEMBER, HashSet::from([settings.bind_dn.as_str()])),
-    ];
+    let entry = if settings.is_active_directory() {
+        vec![
+            ("objectClass", HashSet::from(["top", "group"])),
+            ("cn", HashSet::from([name])),
+            ("sAMAccountName", HashSet::from([name])),
+            ("groupType", HashSet::from([GLOBAL_SECURITY_GROUP])),
+        ]
+    } else {
+        vec![
+            ("objectClass", HashSet::from(["top", "groupOfNames"])),
+            ("cn", HashSet::from([name])),
+            (MEMBER, HashSet::from([settings.bind_dn.as_str()])),
+        ]
+    };
     let add = ldap.with_timeout(settings.timeout).add(&dn, entry);
     let result = answer(settings, add)
         .await?
         .map_err(|error| operation_error(error, settings, |r| result_error("add", r)))?;
     match result.rc {
         rc::SUCCESS => {}
-        rc::ENTRY_ALREADY_EXISTS => {
-            let message = format!("a group named {name:?} already exists");
-            return Err(ConnectorError::Remote(message));
-        }
+        rc::ENTRY_ALREADY_EXISTS => return Err(taken(name)),
         rc::INSUFFICIENT_ACCESS_RIGHTS => {
             let message = format!(
                 "the bind DN may not create groups under config.group_base: {}",
@@ -136,7 +161,7 @@ pub(super) async fn create_resource(
     }
     // Read back through the group filter: a group the listings cannot see would be taken for
     // deleted by the next sync.
-    let attributes = vec!["entryUUID".to_string()];
+    let id = settings.id_attribute;
     let filter = settings.group_filter.clone();
     let search = Search::start(
         &mut ldap,
@@ -145,27 +170,56 @@ pub(super) async fn create_resource(
         &dn,
         Scope::Base,
         &filter,
-        attributes,
+        vec![id.name().to_string()],
     );
     let created = search.await?.collect(settings).await?;
-    let uuid = created
+    let external_id = created
         .first()
-        .and_then(|entry| entry.first_text("entryUUID").ok().flatten())
-        .map(str::to_string);
-    let Some(uuid) = uuid else {
+        .and_then(|entry| id.read(entry).ok().flatten());
+    let Some(external_id) = external_id else {
         let delete = ldap.with_timeout(settings.timeout).delete(&dn);
         let _ = answer(settings, delete).await;
         return Err(ConnectorError::Remote(format!(
-            "a groupOfNames named {name:?} would not match config.group_filter (or has no \
-             entryUUID): not created"
+            "a group named {name:?} would not match config.group_filter (or has no {}): not \
+             created",
+            id.name()
         )));
     };
     Ok(RemoteResource {
-        external_id: uuid,
+        external_id,
         resource_type: crate::model::ResourceType::Group,
         name: name.to_string(),
         description: String::new(),
     })
+}
+
+/// ADS_GROUP_TYPE_GLOBAL_GROUP | ADS_GROUP_TYPE_SECURITY_ENABLED.
+const GLOBAL_SECURITY_GROUP: &str = "-2147483646";
+
+fn taken(name: &str) -> ConnectorError {
+    ConnectorError::Remote(format!("a group named {name:?} already exists"))
+}
+
+/// Whether a group the listings see (under the group base, matching the group filter) is
+/// already called `name`, wherever it is under the base.
+async fn name_is_taken(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    name: &str,
+) -> Result<bool, ConnectorError> {
+    let filter = format!("(&{}(cn={}))", settings.group_filter, ldap_escape(name));
+    let base = settings.group_base.clone();
+    let search = Search::start(
+        ldap,
+        settings,
+        Base::Groups,
+        &base,
+        Scope::Subtree,
+        &filter,
+        vec!["1.1".to_string()],
+    )
+    .await?;
+    Ok(!search.collect(settings).await?.is_empty())
 }
 
 /// Whether `group` lists `value` among its members (the server compares, by the attribute's
@@ -209,6 +263,8 @@ async fn modify(
         | rc::ATTRIBUTE_OR_VALUE_EXISTS
         | rc::NO_SUCH_ATTRIBUTE
         | rc::OBJECT_CLASS_VIOLATION => Ok(result),
+        // Active Directory's "already a member" and (maybe) "not a member": see the module.
+        rc::ENTRY_ALREADY_EXISTS | rc::UNWILLING_TO_PERFORM if group.may_be_empty => Ok(result),
         _ => Err(change_error(group, &result)),
     }
 }

@@ -1,7 +1,7 @@
-//! The group and the user a push names by entryUUID, looked up at the moment of the change so
-//! that a rename or move since the pull does not misdirect it.
+//! The group and the user a push names by id (entryUUID, objectGUID …), looked up at the moment
+//! of the change so that a rename or move since the pull does not misdirect it.
 
-use ldap3::{Ldap, Scope, ldap_escape};
+use ldap3::{Ldap, Scope};
 
 use super::listing::{MEMBER, MEMBER_UID, UNIQUE_MEMBER, group_search};
 use super::search::Search;
@@ -12,6 +12,8 @@ use crate::connectors::ConnectorError;
 pub(super) struct Group {
     pub(super) dn: String,
     pub(super) attribute: &'static str,
+    /// Active Directory's `group`, which may be empty and so needs no placeholder member.
+    pub(super) may_be_empty: bool,
 }
 
 /// A user as it is named right now.
@@ -31,7 +33,7 @@ impl Group {
     }
 
     pub(super) fn needs_a_member(&self) -> bool {
-        self.attribute != MEMBER_UID
+        self.attribute != MEMBER_UID && !self.may_be_empty
     }
 }
 
@@ -41,11 +43,11 @@ pub(super) async fn find_group(
     settings: &LdapSettings,
     external_id: &str,
 ) -> Result<Group, ConnectorError> {
-    let uuid = entry_uuid(external_id, "group")?;
+    let uuid = external_id;
     let filter = format!(
-        "(&{}(entryUUID={}))",
+        "(&{}{})",
         settings.group_filter,
-        ldap_escape(uuid)
+        id_filter(settings, external_id, "group")?
     );
     let mut scoped = settings.clone();
     scoped.group_filter = filter;
@@ -61,7 +63,8 @@ pub(super) async fn find_group(
         .map(str::to_ascii_lowercase)
         .collect();
     let has = |class: &str| classes.iter().any(|c| c == class);
-    let attribute = if has("groupofnames") || has("group") {
+    let may_be_empty = has("group");
+    let attribute = if has("groupofnames") || may_be_empty {
         // `group` is Active Directory's class, which lists members in `member` too.
         MEMBER
     } else if has("groupofuniquenames") {
@@ -78,6 +81,7 @@ pub(super) async fn find_group(
     Ok(Group {
         dn: entry.dn,
         attribute,
+        may_be_empty,
     })
 }
 
@@ -87,11 +91,11 @@ pub(super) async fn find_user(
     settings: &LdapSettings,
     external_id: &str,
 ) -> Result<User, ConnectorError> {
-    let uuid = entry_uuid(external_id, "account")?;
+    let uuid = external_id;
     let filter = format!(
-        "(&{}(entryUUID={}))",
+        "(&{}{})",
         settings.user_filter,
-        ldap_escape(uuid)
+        id_filter(settings, external_id, "account")?
     );
     let attributes = vec![settings.username_attribute.clone()];
     let base = settings.user_base.clone();
@@ -124,15 +128,15 @@ pub(super) async fn find_user(
     })
 }
 
-fn entry_uuid<'a>(external_id: &'a str, kind: &str) -> Result<&'a str, ConnectorError> {
-    let looks_right = external_id.len() == 36
-        && external_id
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == '-');
-    if looks_right {
-        Ok(external_id)
-    } else {
-        let message = format!("{external_id:?} is not the entryUUID of an LDAP {kind}");
-        Err(ConnectorError::Remote(message))
-    }
+/// The filter matching the entry with id `external_id`.
+fn id_filter(
+    settings: &LdapSettings,
+    external_id: &str,
+    kind: &str,
+) -> Result<String, ConnectorError> {
+    let id = settings.id_attribute;
+    id.filter(external_id).ok_or_else(|| {
+        let message = format!("{external_id:?} is not the {} of an LDAP {kind}", id.name());
+        ConnectorError::Remote(message)
+    })
 }

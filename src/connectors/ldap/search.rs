@@ -201,25 +201,34 @@ fn parse_cookie(value: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The pages of one search so far: a cookie the server sent before, or more pages than the
-/// entries received could need, mean the listing would never end.
+/// The pages of one search so far: a cookie the server sent before with no entry received since,
+/// or more pages than the entries received could need, mean the listing would never end.
+///
+/// A cookie may come again after a page of entries: Samba's AD DC sends the same cookie for
+/// every page of a search (it names the search, not the position).
 #[derive(Debug, Default)]
 struct Pages {
     cookies: HashSet<Vec<u8>>,
     entries: u64,
+    /// `entries` when the last cookie was accepted.
+    entries_at_last_cookie: u64,
+    pages: u64,
 }
 
 impl Pages {
     /// Accepts `cookie` for the next page, or fails the listing.
     fn next(&mut self, cookie: &[u8]) -> Result<(), ConnectorError> {
-        if !self.cookies.insert(cookie.to_vec()) {
+        let progressed = self.entries > self.entries_at_last_cookie;
+        self.entries_at_last_cookie = self.entries;
+        self.pages += 1;
+        if !self.cookies.insert(cookie.to_vec()) && !progressed {
             return Err(ConnectorError::Remote(
                 "the LDAP server sent a paged-results cookie it had sent before: the listing \
                  would never end"
                     .into(),
             ));
         }
-        let pages = self.cookies.len() as u64;
+        let pages = self.pages;
         if pages > self.entries + EMPTY_PAGES_ALLOWED {
             return Err(ConnectorError::Remote(format!(
                 "the LDAP server asked for {pages} pages for {} entries: the listing would \
@@ -247,14 +256,28 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_cookie_fails_the_listing() {
+    fn a_repeated_cookie_without_entries_since_fails_the_listing() {
         let mut pages = Pages {
             entries: 10,
             ..Pages::default()
         };
         pages.next(b"a").expect("first page");
+        pages.entries += 5;
         pages.next(b"b").expect("second page");
-        let error = pages.next(b"a").expect_err("a cookie seen before");
+        let error = pages
+            .next(b"a")
+            .expect_err("a cookie seen before, nothing new");
+        assert!(error.to_string().contains("sent before"), "{error}");
+    }
+
+    #[test]
+    fn the_same_cookie_after_each_page_of_entries_is_samba_paging() {
+        let mut pages = Pages::default();
+        for _ in 0..5 {
+            pages.entries += 7;
+            pages.next(b"search-1").expect("a page with entries");
+        }
+        let error = pages.next(b"search-1").expect_err("no entries since");
         assert!(error.to_string().contains("sent before"), "{error}");
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::identity::IdAttribute;
 use crate::connectors::tls::TrustAnchors;
 
 /// How to reach one LDAP directory, and where its users and groups are.
@@ -36,6 +37,10 @@ pub struct LdapSettings {
     pub page_size: u16,
     /// Budget for connecting (TCP, TLS, bind) and for each answer awaited afterwards.
     pub timeout: Duration,
+    /// What identifies entries; objectGUID also means the directory is Active Directory.
+    pub id_attribute: IdAttribute,
+    /// Members of member groups get access too, marked inherited.
+    pub expand_nested_groups: bool,
 }
 
 impl fmt::Debug for LdapSettings {
@@ -57,6 +62,8 @@ impl fmt::Debug for LdapSettings {
             .field("user_attributes", &self.user_attributes)
             .field("page_size", &self.page_size)
             .field("timeout", &self.timeout)
+            .field("id_attribute", &self.id_attribute)
+            .field("expand_nested_groups", &self.expand_nested_groups)
             .finish()
     }
 }
@@ -75,6 +82,10 @@ impl LdapSettings {
     /// Whether the connection is TLS (ldaps:// or StartTLS) before the bind.
     pub(super) fn uses_tls(&self) -> bool {
         self.starttls || self.url.to_ascii_lowercase().starts_with("ldaps://")
+    }
+
+    pub(super) fn is_active_directory(&self) -> bool {
+        self.id_attribute.is_active_directory()
     }
 }
 
@@ -119,6 +130,8 @@ mod tests {
             user_attributes: vec!["cn".into()],
             page_size: 500,
             timeout: Duration::from_secs(1),
+            id_attribute: IdAttribute::EntryUuid,
+            expand_nested_groups: false,
         };
         let debug = format!("{settings:?}");
         assert!(

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
+use super::identity::IdAttribute;
 use super::settings::LdapSettings;
 use crate::connectors::setup::{field, invalid};
 use crate::connectors::tls::TrustAnchors;
@@ -11,6 +12,64 @@ use crate::connectors::{ConnectorError, Setup, SetupField};
 
 pub(super) const DEFAULT_GROUP_FILTER: &str =
     "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))";
+
+/// The fields whose default depends on the directory, and their defaults: for OpenLDAP (and
+/// 389-ds, FreeIPA: inetOrgPerson and groupOfNames there too), then for Active Directory.
+/// Computer accounts are users in AD too: objectCategory=person leaves them out.
+const DIRECTORY_DEFAULTS: &[(&str, &str, &str)] = &[
+    (
+        "user_filter",
+        "(objectClass=inetOrgPerson)",
+        "(&(objectCategory=person)(objectClass=user))",
+    ),
+    ("group_filter", DEFAULT_GROUP_FILTER, "(objectClass=group)"),
+    ("username_attribute", "uid", "sAMAccountName"),
+    (
+        "user_attributes",
+        "cn,givenName,sn,title,departmentNumber,employeeType,manager,telephoneNumber",
+        "cn,givenName,sn,title,department,userPrincipalName,manager,telephoneNumber",
+    ),
+];
+
+/// The setup's `id_attribute`; entryUUID when absent (configs from before the field).
+pub(super) fn id_attribute(setup: &Setup) -> Result<IdAttribute, ConnectorError> {
+    match setup.config("id_attribute").map(str::trim) {
+        None | Some("") => Ok(IdAttribute::EntryUuid),
+        Some(name) => IdAttribute::from_name(name).ok_or_else(|| {
+            invalid(
+                "config.id_attribute",
+                "must be entryUUID, objectGUID or nsUniqueId",
+            )
+        }),
+    }
+}
+
+/// Writes `id` and the defaults of its directory into the fields left out, so that the stored
+/// config says what a sync does.
+pub(super) fn complete(setup: &mut Setup, id: IdAttribute) {
+    setup
+        .config
+        .insert("id_attribute".into(), id.name().to_string());
+    for (name, _, _) in DIRECTORY_DEFAULTS {
+        if setup.config(name).is_none() {
+            let value = directory_default(name, id).unwrap_or_default();
+            setup.config.insert(name.to_string(), value.to_string());
+        }
+    }
+}
+
+fn directory_default(name: &str, id: IdAttribute) -> Option<&'static str> {
+    DIRECTORY_DEFAULTS
+        .iter()
+        .find(|(field, _, _)| *field == name)
+        .map(|(_, other, ad)| {
+            if id.is_active_directory() {
+                *ad
+            } else {
+                *other
+            }
+        })
+}
 
 /// The largest page a setup may ask for: servers cap pages well below this anyway.
 const MAX_PAGE_SIZE: u16 = 10_000;
@@ -74,24 +133,26 @@ pub const SETUP_FIELDS: &[SetupField] = &[
     ),
     field(
         "user_filter",
-        "LDAP filter selecting user entries",
+        "LDAP filter selecting user entries (default: (objectClass=inetOrgPerson); on Active \
+         Directory (&(objectCategory=person)(objectClass=user)))",
         false,
         false,
-        Some("(objectClass=inetOrgPerson)"),
+        None,
     ),
     field(
         "group_filter",
-        "LDAP filter selecting group entries",
+        "LDAP filter selecting group entries (default: groupOfNames, groupOfUniqueNames and \
+         posixGroup entries; on Active Directory (objectClass=group))",
         false,
         false,
-        Some(DEFAULT_GROUP_FILTER),
+        None,
     ),
     field(
         "username_attribute",
-        "Attribute holding the username",
+        "Attribute holding the username (default: uid; on Active Directory sAMAccountName)",
         false,
         false,
-        Some("uid"),
+        None,
     ),
     field(
         "email_attribute",
@@ -102,10 +163,27 @@ pub const SETUP_FIELDS: &[SetupField] = &[
     ),
     field(
         "user_attributes",
-        "Comma-separated attributes copied to each account",
+        "Comma-separated attributes copied to each account (default: cn, givenName, sn, title, \
+         departmentNumber, employeeType, manager, telephoneNumber; on Active Directory cn, \
+         givenName, sn, title, department, userPrincipalName, manager, telephoneNumber)",
         false,
         false,
-        Some("cn,givenName,sn,title,departmentNumber,employeeType,manager,telephoneNumber"),
+        None,
+    ),
+    field(
+        "id_attribute",
+        "What identifies entries: entryUUID (OpenLDAP), objectGUID (Active Directory) or \
+         nsUniqueId (389-ds, FreeIPA); detected from the server at setup when left out",
+        false,
+        false,
+        None,
+    ),
+    field(
+        "expand_nested_groups",
+        "true to give the members of member groups access too, marked inherited (never pushed)",
+        false,
+        false,
+        Some("false"),
     ),
     field(
         "page_size",
@@ -133,9 +211,13 @@ pub const CREDENTIAL_DESTINATION_FIELDS: &[&str] =
 impl LdapSettings {
     /// Reads a setup checked against [`SETUP_FIELDS`].
     pub fn from_setup(setup: &Setup) -> Result<Self, ConnectorError> {
+        let id_attribute = id_attribute(setup)?;
         let config = |name: &str| match setup.config(name).map(str::trim) {
             Some(value) if !value.is_empty() => Ok(value.to_string()),
-            _ => Err(invalid(format!("config.{name}"), "is required")),
+            _ => match directory_default(name, id_attribute) {
+                Some(default) => Ok(default.to_string()),
+                None => Err(invalid(format!("config.{name}"), "is required")),
+            },
         };
         let url = config("url")?;
         let starttls = boolean(&config("starttls")?, "config.starttls")?;
@@ -173,6 +255,11 @@ impl LdapSettings {
                 "config.timeout",
                 MAX_TIMEOUT_SECONDS,
             )?),
+            expand_nested_groups: boolean(
+                &config("expand_nested_groups")?,
+                "config.expand_nested_groups",
+            )?,
+            id_attribute,
             url,
             base_dn,
         };

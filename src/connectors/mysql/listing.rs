@@ -76,5 +76,6 @@ fn read_grant(row: &Row) -> Result<Listed<RemoteAccess>, String> {
     Ok(Ok(RemoteAccess {
         resource_external_id: role.external_id(),
         account_external_id: account.external_id(),
+        inherited: false,
     }))
 }

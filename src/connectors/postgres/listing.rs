@@ -118,6 +118,7 @@ fn read_access(row: &Row) -> Result<RemoteAccess, tokio_postgres::Error> {
     Ok(RemoteAccess {
         resource_external_id: row.try_get::<_, u32>("roleid")?.to_string(),
         account_external_id: row.try_get::<_, u32>("member")?.to_string(),
+        inherited: false,
     })
 }
 

@@ -232,6 +232,7 @@ pub(super) fn memberships(resource: &Value, out: &mut Vec<Listed<RemoteAccess>>)
             Ok(Some(account)) if !account.trim().is_empty() => out.push(Ok(RemoteAccess {
                 resource_external_id: group_id.clone(),
                 account_external_id: account,
+                inherited: false,
             })),
             Ok(_) => out.push(Err(fail("a member has no value"))),
             Err(message) => out.push(Err(fail(&message))),

@@ -50,7 +50,8 @@ pub async fn create(
     }
     drop(conn);
     // Connecting can take seconds: no connection is held meanwhile.
-    input.kind.validate(&input.setup).await?;
+    let mut input = input;
+    input.setup = input.kind.validate(input.setup).await?;
 
     let id = Uuid::now_v7();
     let new = NewIntegration {

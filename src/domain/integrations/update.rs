@@ -74,7 +74,7 @@ pub async fn update(
             }
         };
         let setup = Setup::check(kind.setup_fields(), config, credentials)?;
-        kind.validate(&setup).await?;
+        let setup = kind.validate(setup).await?;
         changes.config = Some(json!(setup.config));
         changes.credentials_ciphertext = Some(seal(ctx, id, &setup.credentials)?);
     }

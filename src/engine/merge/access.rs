@@ -5,6 +5,10 @@
 //! differences. New pairs open a row, pairs no longer listed close theirs (closed rows are the
 //! history). Pairs naming objects outside the synced ones are left out and counted, for a warning.
 //!
+//! Whether a pair is inherited (held through a member group only) is part of what is compared:
+//! the folds carry the count and XOR of the inherited pairs' keys too, and a pair whose
+//! inheritance changed has its open row updated in place (counted as updated).
+//!
 //! The folds can only be compared because open rows name live resources and accounts: a resource
 //! soft deleted by this merge is compared pair by pair (its pairs no longer resolve), and so is
 //! every resource with an open row of an account soft deleted by this merge.
@@ -18,7 +22,9 @@ use crate::model::run_stats::ChangeCounts;
 /// The open rows of each resource, folded.
 const FOLD_OPEN: &str = "
     CREATE TEMP TABLE access_open ON COMMIT DROP AS
-    SELECT resource_id, count(*) AS pairs, bit_xor(pair_key) AS folded
+    SELECT resource_id, count(*) AS pairs, bit_xor(pair_key) AS folded,
+           count(*) FILTER (WHERE inherited) AS inherited_pairs,
+           coalesce(bit_xor(pair_key) FILTER (WHERE inherited), 0) AS inherited_folded
     FROM pulled_access WHERE integration_id = $1 AND removed_at IS NULL
     GROUP BY resource_id";
 
@@ -29,11 +35,14 @@ const FIND_CHANGED: &str = "
     SELECT coalesce(o.external_id, l.resource_external_id) AS external_id, o.resource_id
     FROM (SELECT r.external_id, r.deleted_at, ao.*
           FROM access_open ao JOIN resources r ON r.id = ao.resource_id) o
-    FULL JOIN (SELECT resource_external_id, count(*) AS pairs, bit_xor(pair_key) AS folded
+    FULL JOIN (SELECT resource_external_id, count(*) AS pairs, bit_xor(pair_key) AS folded,
+                      count(*) FILTER (WHERE inherited) AS inherited_pairs,
+                      coalesce(bit_xor(pair_key) FILTER (WHERE inherited), 0) AS inherited_folded
                FROM stage_access GROUP BY resource_external_id) l
       ON l.resource_external_id = o.external_id
     WHERE o.resource_id IS NULL OR l.resource_external_id IS NULL OR o.deleted_at IS NOT NULL
-       OR (o.pairs, o.folded) <> (l.pairs, l.folded)
+       OR (o.pairs, o.folded, o.inherited_pairs, o.inherited_folded)
+          <> (l.pairs, l.folded, l.inherited_pairs, l.inherited_folded)
     UNION
     SELECT r.external_id, r.id FROM resources r
     WHERE r.id IN (SELECT p.resource_id FROM pulled_access p
@@ -51,10 +60,10 @@ const ANALYZE_CHANGED: &str = "ANALYZE access_changed";
 const DIFF: &str = "
     CREATE TEMP TABLE access_changes ON COMMIT DROP AS
     SELECT l.id AS new_id, l.pair_key, l.resource_external_id, l.account_external_id,
-           l.resource_id, l.account_id, c.id AS open_id
+           l.resource_id, l.account_id, c.id AS open_id, l.inherited
     -- External ids are kept only where they did not resolve (for the warning): every byte of
     -- the hash tables counts.
-    FROM (SELECT sa.id, sa.pair_key, r.id AS resource_id, a.id AS account_id,
+    FROM (SELECT sa.id, sa.pair_key, sa.inherited, r.id AS resource_id, a.id AS account_id,
                  CASE WHEN r.id IS NULL OR a.id IS NULL THEN sa.resource_external_id END
                      AS resource_external_id,
                  CASE WHEN r.id IS NULL OR a.id IS NULL THEN sa.account_external_id END
@@ -65,24 +74,35 @@ const DIFF: &str = "
           LEFT JOIN accounts a ON a.integration_id = $1 AND a.deleted_at IS NULL
                               AND a.external_id = sa.account_external_id
           WHERE sa.resource_external_id IN (SELECT external_id FROM access_changed)) l
-    FULL JOIN (SELECT p.id, p.resource_id, p.account_id FROM pulled_access p
+    FULL JOIN (SELECT p.id, p.resource_id, p.account_id, p.inherited FROM pulled_access p
                WHERE p.integration_id = $1 AND p.removed_at IS NULL
                  AND p.resource_id IN (SELECT resource_id FROM access_changed)) c
       ON c.resource_id = l.resource_id AND c.account_id = l.account_id
-    WHERE l.id IS NULL OR c.id IS NULL";
+    WHERE l.id IS NULL OR c.id IS NULL OR l.inherited <> c.inherited";
 
 const COUNT_UNRESOLVED: &str = "
     SELECT count(*) FROM (
         SELECT DISTINCT resource_external_id, account_external_id FROM access_changes
         WHERE new_id IS NOT NULL AND (resource_id IS NULL OR account_id IS NULL)) unresolved";
 
-/// A pair listed twice opens one row.
+/// A pair listed twice opens one row; listed as direct and as inherited, a direct one.
 const OPEN: &str = "
-    INSERT INTO pulled_access (id, integration_id, resource_id, account_id, pair_key)
-    SELECT DISTINCT ON (resource_id, account_id) new_id, $1, resource_id, account_id, pair_key
+    INSERT INTO pulled_access (id, integration_id, resource_id, account_id, pair_key, inherited)
+    SELECT DISTINCT ON (resource_id, account_id) new_id, $1, resource_id, account_id, pair_key,
+           inherited
     FROM access_changes
     WHERE open_id IS NULL AND resource_id IS NOT NULL AND account_id IS NOT NULL
-    ORDER BY resource_id, account_id, new_id";
+    ORDER BY resource_id, account_id, inherited, new_id";
+
+/// A pair now held directly, or now only through a member group. Listed both ways (which the
+/// connectors avoid), the direct listing wins: it matched the open row already when that row is
+/// direct, so such a row is not turned inherited.
+const REINHERIT: &str = "
+    UPDATE pulled_access p SET inherited = ch.inherited
+    FROM access_changes ch
+    WHERE ch.new_id IS NOT NULL AND ch.open_id IS NOT NULL AND p.id = ch.open_id
+      AND NOT (ch.inherited
+               AND ch.pair_key IN (SELECT sa.pair_key FROM stage_access sa WHERE NOT sa.inherited))";
 
 const CLOSE: &str = "
     UPDATE pulled_access p SET removed_at = now()
@@ -116,10 +136,11 @@ pub async fn merge(
     let unresolved: i64 = tx.query_one(COUNT_UNRESOLVED, &[]).await?.get(0);
     let opened = tx.execute(OPEN, &[id]).await? as i64;
     let closed = tx.execute(CLOSE, &[]).await? as i64;
+    let updated = tx.execute(REINHERIT, &[]).await? as i64;
     // After the merge the open rows are exactly the resolved listed pairs.
     let listed = open_before + opened - closed;
     Ok(AccessMerged {
-        counts: counts(listed, opened, 0, closed),
+        counts: counts(listed, opened, updated, closed),
         unresolved,
     })
 }

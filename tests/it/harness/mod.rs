@@ -8,6 +8,7 @@ pub mod calls;
 pub mod echoing_postgres;
 pub mod raw_grpc;
 pub mod remote;
+pub mod samba;
 pub mod scim;
 pub mod servers;
 pub mod slapd;

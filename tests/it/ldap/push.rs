@@ -158,3 +158,30 @@ async fn a_created_group_keeps_the_bind_dn_only_while_it_has_no_member() {
         "{again:?}"
     );
 }
+
+/// A group of that cn elsewhere under the group base (another OU) takes the name too: the DN
+/// would differ, so only a search of the whole base finds it.
+#[tokio::test]
+async fn a_name_taken_by_a_group_in_another_ou_under_the_base_is_refused() {
+    let directory = Directory::new().await;
+    directory
+        .ldif(&format!(
+            "dn: ou=other,ou=groups,{{base}}\nobjectClass: organizationalUnit\nou: other\n\n\
+             dn: cn=platform,ou=other,ou=groups,{{base}}\nobjectClass: groupOfNames\ncn: platform\n\
+             member: {BIND_DN}\n"
+        ))
+        .await;
+    let groups = directory.groups();
+    let connector = directory.connector(&[("group_base", groups.as_str())]);
+    let before = directory.search("{base}", "sub", &["*"]).await;
+    let again = connector.create_resource("platform").await;
+    assert!(
+        matches!(&again, Err(ConnectorError::Remote(m)) if m.contains("already exists")),
+        "{again:?}"
+    );
+    assert_eq!(
+        directory.search("{base}", "sub", &["*"]).await,
+        before,
+        "nothing created"
+    );
+}

@@ -52,6 +52,7 @@ pub(super) fn member(resource: &str, account: &str) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: resource.into(),
         account_external_id: account.into(),
+        inherited: false,
     }
 }
 

@@ -119,7 +119,7 @@ fn read_every_way(entry: &Entry) {
             assert!(!problem.message.is_empty(), "{problem:?}");
         }
     }
-    match read_group(entry) {
+    match read_group(entry, &settings) {
         Ok(group) => assert!(!group.external_id.is_empty(), "{group:?}"),
         Err(problem) => assert!(problem.object.starts_with("resource:"), "{problem:?}"),
     }
@@ -193,6 +193,6 @@ fn an_empty_entry_uuid_is_the_objects_sync_error() {
     let entry = Entry::from_tag(search_entry(b"uid=ann,dc=org", &attributes)).expect("entry");
     let problem = read_account(&entry, &settings()).expect_err("an account without an id");
     assert!(problem.message.contains("entryUUID"), "{problem:?}");
-    let problem = read_group(&entry).expect_err("a group without an id");
+    let problem = read_group(&entry, &settings()).expect_err("a group without an id");
     assert!(problem.message.contains("entryUUID"), "{problem:?}");
 }

@@ -2,8 +2,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::connectors::ldap::entry::tests::entry;
+use crate::connectors::ldap::identity::IdAttribute;
 
-pub(super) fn settings() -> LdapSettings {
+pub(in crate::connectors::ldap) fn settings() -> LdapSettings {
     LdapSettings {
         url: "ldap://dir".into(),
         starttls: false,
@@ -21,6 +22,8 @@ pub(super) fn settings() -> LdapSettings {
         user_attributes: vec!["title".into(), "cn".into()],
         page_size: 2,
         timeout: Duration::from_secs(1),
+        id_attribute: IdAttribute::EntryUuid,
+        expand_nested_groups: false,
     }
 }
 
@@ -90,44 +93,32 @@ fn a_malformed_account_is_a_problem_naming_it() {
     assert_eq!(problem.external_id, None);
 }
 
-#[tokio::test]
-async fn memberships_resolve_by_dn_and_username_and_skip_the_placeholder() {
-    let settings = settings();
-    let mut index = UserIndex::default();
-    let ann = entry(
-        b"uid=ann,ou=people,dc=example,dc=org",
-        &[("entryUUID", &[b"u-ann"]), ("uid", &[b"Ann"])],
-    );
-    index.insert(&ann, &settings);
-    let group = entry(
-        b"cn=g,dc=example,dc=org",
+#[test]
+fn an_active_directory_account_shows_its_flags_and_guid() {
+    let mut settings = settings();
+    settings.id_attribute = IdAttribute::ObjectGuid;
+    settings.username_attribute = "sAMAccountName".into();
+    let guid: &[u8] = &[0xff; 16];
+    let disabled = entry(
+        b"CN=Ann,CN=Users,DC=example,DC=org",
         &[
-            ("entryUUID", &[b"g-1"]),
-            (
-                "member",
-                &[
-                    b"uid=Ann, ou=People,dc=example,dc=org",
-                    b"CN=oblique,dc=example,dc=org",
-                    b"uid=ghost,dc=example,dc=org",
-                ],
-            ),
-            ("memberUid", &[b"ann", b"nobody"]),
+            ("objectGUID", &[guid]),
+            ("sAMAccountName", &[b"ann"]),
+            ("userAccountControl", &[b"514"]),
         ],
     );
-    let placeholder = dn::normalize(&settings.bind_dn);
-    let stream = spawn_listing(2, |mut pages| async move {
-        push_memberships(&group, &index, &placeholder, &mut pages).await?;
-        Ok(pages)
-    });
-    use futures::TryStreamExt;
-    let pages: Vec<Vec<Listed<RemoteAccess>>> = stream.try_collect().await.unwrap();
-    let accounts: Vec<String> = pages
-        .into_iter()
-        .flatten()
-        .map(|pair| pair.unwrap().account_external_id)
-        .collect();
+    let account = read_account(&disabled, &settings).unwrap();
+    assert_eq!(account.external_id, "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    let flags: Vec<_> = account.attributes[1..].to_vec();
     assert_eq!(
-        accounts,
-        ["u-ann", "uid=ghost,dc=example,dc=org", "u-ann", "nobody"]
+        flags,
+        [
+            ("disabled".to_string(), vec!["true".to_string()]),
+            ("locked_out".to_string(), vec!["false".to_string()]),
+        ]
+    );
+    assert!(account_attributes(&settings).contains(&"userAccountControl".to_string()));
+    assert!(
+        !account_attributes(&super::tests::settings()).contains(&"userAccountControl".to_string())
     );
 }

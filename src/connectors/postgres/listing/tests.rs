@@ -140,6 +140,7 @@ async fn lists_the_roles_and_memberships_created() {
     let member = |resource: &str, account: &str| RemoteAccess {
         resource_external_id: id[resource].clone(),
         account_external_id: id[account].clone(),
+        inherited: false,
     };
     let mut expected = vec![
         member("readers", "alice"),
@@ -197,6 +198,7 @@ async fn the_role_pattern_limits_every_listing() {
         [RemoteAccess {
             resource_external_id: id["app_admins"].clone(),
             account_external_id: id["app_bot"].clone(),
+            inherited: false,
         }]
     );
 

@@ -1,0 +1,1 @@
+ALTER TABLE pulled_access DROP COLUMN inherited;

@@ -1,0 +1,282 @@
+//! The access listing: each group's member / uniqueMember (DNs) and memberUid (usernames)
+//! values, resolved to the users' ids. On Active Directory the `member` values are read in
+//! ranges (see [`ranged`]).
+//!
+//! With `expand_nested_groups`, the users of member groups (at any depth) are listed too, marked
+//! inherited: on Active Directory by one search per group with LDAP_MATCHING_RULE_IN_CHAIN
+//! (`memberOf:1.2.840.113556.1.4.1941:=`), which the server evaluates; elsewhere by a closure
+//! computed here over every group's member DNs, once all groups are read. A user that is also a
+//! direct member is listed once, as direct.
+
+use std::collections::{HashMap, HashSet};
+
+use ldap3::{Ldap, Scope, ldap_escape};
+
+use super::connect::connect;
+use super::dn;
+use super::entry::Entry;
+use super::listing::{
+    IndexSlot, MEMBER, MEMBER_UID, UNIQUE_MEMBER, UserIndex, group_search, index_users,
+};
+use super::pages::{PageSender, Stop, spawn_listing};
+use super::ranged;
+use super::search::Search;
+use super::settings::{Base, LdapSettings};
+use crate::connectors::{ConnectorError, PageStream, RemoteAccess};
+
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+pub(super) fn access(
+    settings: &LdapSettings,
+    slot: &IndexSlot,
+) -> PageStream<'static, RemoteAccess> {
+    // Taken, not copied: an index is only as fresh as the accounts listing that made it.
+    let cached = slot.lock().ok().and_then(|mut slot| slot.take());
+    let settings = settings.clone();
+    spawn_listing(settings.page_size.into(), |mut pages| async move {
+        let mut ldap = connect(&settings).await?;
+        let index = match cached {
+            Some(index) => index,
+            None => index_users(&mut ldap, &settings).await?,
+        };
+        let ad = settings.is_active_directory();
+        let id = settings.id_attribute.name().to_string();
+        let attributes = if ad {
+            vec![id, ranged::first_range(MEMBER)]
+        } else {
+            vec![id, MEMBER.into(), UNIQUE_MEMBER.into(), MEMBER_UID.into()]
+        };
+        // Member groups are expanded, not reported as unknown members. Here AD resolves them,
+        // so which members are groups is read first.
+        let groups = if ad && settings.expand_nested_groups {
+            group_dns(&mut ldap, &settings).await?
+        } else {
+            HashSet::new()
+        };
+        let mut search = group_search(&mut ldap, &settings, attributes).await?;
+        // The bind DN is the placeholder member of the groupOfNames Oblique creates; AD groups
+        // may be empty, so there a bind DN among the members is a real one.
+        let placeholder = (!ad).then(|| dn::normalize(&settings.bind_dn));
+        let mut closure = (settings.expand_nested_groups && !ad).then(Closure::default);
+        loop {
+            let batch = search
+                .next_batch(&settings, settings.page_size.into())
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for entry in batch {
+                // A group without an id was reported by the resources listing.
+                let Ok(Some(group)) = settings.id_attribute.read(&entry) else {
+                    continue;
+                };
+                let mut members =
+                    members(&mut ldap, &settings, &entry, &index, &placeholder).await?;
+                members.retain(|m| m.dn_key.as_ref().is_none_or(|k| !groups.contains(k)));
+                if let Some(closure) = &mut closure {
+                    closure.add(group, &entry.dn, members);
+                    continue;
+                }
+                let direct: HashSet<&str> = members.iter().map(|m| m.account.as_str()).collect();
+                for member in &members {
+                    pages.push(Ok(pair(&group, &member.account, false))).await?;
+                }
+                if settings.expand_nested_groups {
+                    for account in in_chain(&mut ldap, &settings, &entry.dn).await? {
+                        if !direct.contains(account.as_str()) {
+                            pages.push(Ok(pair(&group, &account, true))).await?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(closure) = closure {
+            closure.emit(&mut pages).await?;
+        }
+        Ok(pages)
+    })
+}
+
+fn pair(group: &str, account: &str, inherited: bool) -> RemoteAccess {
+    RemoteAccess {
+        resource_external_id: group.to_string(),
+        account_external_id: account.to_string(),
+        inherited,
+    }
+}
+
+/// One member value of a group.
+#[derive(Debug)]
+struct Member {
+    /// The user's id, or the value as written when no listed user has it (the engine counts it
+    /// as unresolved).
+    account: String,
+    resolved: bool,
+    /// The member's DN key, for the nested-group closure (none for memberUid values).
+    dn_key: Option<String>,
+}
+
+/// The group's members, resolved through the user index; the placeholder left out.
+async fn members(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    entry: &Entry,
+    index: &UserIndex,
+    placeholder: &Option<String>,
+) -> Result<Vec<Member>, ConnectorError> {
+    let mut members = Vec::new();
+    let by_dn = |value: &str| {
+        let value = dn::without_unique_id(value);
+        let key = dn::normalize(value);
+        let found = index.by_dn.get(&key);
+        Member {
+            account: found.map_or(value, String::as_str).to_string(),
+            resolved: found.is_some(),
+            dn_key: Some(key),
+        }
+    };
+    if settings.is_active_directory() {
+        for value in ranged::all_values(ldap, settings, entry, MEMBER).await? {
+            // A DN is text; a member value that is not would be a server's fault, skipped.
+            if let Ok(value) = std::str::from_utf8(&value) {
+                members.push(by_dn(value));
+            }
+        }
+        return Ok(members);
+    }
+    for attribute in [MEMBER, UNIQUE_MEMBER] {
+        for value in entry.texts(attribute).unwrap_or_default() {
+            let member = by_dn(value);
+            if member.dn_key.as_ref() != placeholder.as_ref() {
+                members.push(member);
+            }
+        }
+    }
+    for value in entry.texts(MEMBER_UID).unwrap_or_default() {
+        let found = index.by_username.get(&value.to_lowercase());
+        members.push(Member {
+            account: found.map_or(value, String::as_str).to_string(),
+            resolved: found.is_some(),
+            dn_key: None,
+        });
+    }
+    Ok(members)
+}
+
+/// The ids of the users (under the user base and filter) that are members of the group `dn` at
+/// any depth, as Active Directory computes it.
+async fn in_chain(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+    group_dn: &str,
+) -> Result<Vec<String>, ConnectorError> {
+    let filter = format!(
+        "(&{}(memberOf:{IN_CHAIN}:={}))",
+        settings.user_filter,
+        ldap_escape(group_dn)
+    );
+    let id = settings.id_attribute;
+    let base = settings.user_base.clone();
+    let search = Search::start(
+        ldap,
+        settings,
+        Base::Users,
+        &base,
+        Scope::Subtree,
+        &filter,
+        vec![id.name().to_string()],
+    )
+    .await?;
+    let mut accounts = Vec::new();
+    for entry in search.collect(settings).await? {
+        if let Ok(Some(account)) = id.read(&entry) {
+            accounts.push(account);
+        }
+    }
+    Ok(accounts)
+}
+
+/// The DN keys of every group the listings see.
+async fn group_dns(
+    ldap: &mut Ldap,
+    settings: &LdapSettings,
+) -> Result<HashSet<String>, ConnectorError> {
+    let mut search = group_search(ldap, settings, vec!["1.1".to_string()]).await?;
+    let mut dns = HashSet::new();
+    loop {
+        let batch = search
+            .next_batch(settings, settings.page_size.into())
+            .await?;
+        if batch.is_empty() {
+            return Ok(dns);
+        }
+        dns.extend(batch.iter().map(|entry| dn::normalize(&entry.dn)));
+    }
+}
+
+/// Every group's members, for the nested-group closure of directories that do not compute it.
+#[derive(Default)]
+struct Closure {
+    groups: Vec<(String, Vec<Member>)>,
+    by_dn: HashMap<String, usize>,
+}
+
+impl Closure {
+    fn add(&mut self, group: String, dn: &str, members: Vec<Member>) {
+        self.by_dn.insert(dn::normalize(dn), self.groups.len());
+        self.groups.push((group, members));
+    }
+
+    /// The users reachable from group `start` through member groups, not counting its own
+    /// direct members: a cycle of groups ends where it began.
+    fn inherited(&self, start: usize) -> Vec<&str> {
+        let direct: HashSet<&str> = self.groups[start]
+            .1
+            .iter()
+            .map(|m| m.account.as_str())
+            .collect();
+        let mut seen = HashSet::from([start]);
+        let mut todo = vec![start];
+        let mut found: Vec<&str> = Vec::new();
+        let mut listed: HashSet<&str> = HashSet::new();
+        while let Some(group) = todo.pop() {
+            for member in &self.groups[group].1 {
+                let nested = member.dn_key.as_ref().and_then(|k| self.by_dn.get(k));
+                if let Some(&nested) = nested {
+                    if seen.insert(nested) {
+                        todo.push(nested);
+                    }
+                } else if group != start
+                    && member.resolved
+                    && !direct.contains(member.account.as_str())
+                    && listed.insert(member.account.as_str())
+                {
+                    found.push(member.account.as_str());
+                }
+            }
+        }
+        found
+    }
+
+    async fn emit(self, pages: &mut PageSender<RemoteAccess>) -> Result<(), Stop> {
+        for (at, (group, members)) in self.groups.iter().enumerate() {
+            for member in members {
+                let is_group = member
+                    .dn_key
+                    .as_ref()
+                    .is_some_and(|k| self.by_dn.contains_key(k));
+                // A member group is expanded, not reported as an unknown member.
+                if !is_group {
+                    pages.push(Ok(pair(group, &member.account, false))).await?;
+                }
+            }
+            for account in self.inherited(at) {
+                pages.push(Ok(pair(group, account, true))).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
