@@ -36,6 +36,10 @@ class _AccessSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AccessSo
     """Membership of a team whose resource this is."""
     ACCESS_SOURCE_REMOTE_ADOPTED: _AccessSource.ValueType  # 4
     """A remote member adopted as a grant when the resource switched to push mode."""
+    ACCESS_SOURCE_REMOTE_INHERITED: _AccessSource.ValueType  # 5
+    """Pulled from the remote system through a member group only (an LDAP nested group, with
+    expand_nested_groups): shown, never pushed.
+    """
 
 class AccessSource(_AccessSource, metaclass=_AccessSourceEnumTypeWrapper): ...
 
@@ -48,6 +52,10 @@ ACCESS_SOURCE_TEAM: AccessSource.ValueType  # 3
 """Membership of a team whose resource this is."""
 ACCESS_SOURCE_REMOTE_ADOPTED: AccessSource.ValueType  # 4
 """A remote member adopted as a grant when the resource switched to push mode."""
+ACCESS_SOURCE_REMOTE_INHERITED: AccessSource.ValueType  # 5
+"""Pulled from the remote system through a member group only (an LDAP nested group, with
+expand_nested_groups): shown, never pushed.
+"""
 Global___AccessSource: _TypeAlias = AccessSource  # noqa: Y015
 
 @_typing.final
