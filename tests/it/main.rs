@@ -9,6 +9,7 @@ mod auth;
 mod auth_matrix;
 mod auth_starvation;
 mod cited_tests;
+mod cli_client;
 mod conformance;
 mod credential_destination;
 mod db_roles;
