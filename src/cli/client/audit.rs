@@ -117,6 +117,10 @@ fn json_value(value: &prost_types::Value) -> serde_json::Value {
     use prost_types::value::Kind;
     match &value.kind {
         None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        // Struct numbers are doubles; counts read better without a trailing `.0`.
+        Some(Kind::NumberValue(number)) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+            serde_json::json!(*number as i64)
+        }
         Some(Kind::NumberValue(number)) => serde_json::json!(number),
         Some(Kind::StringValue(text)) => serde_json::Value::String(text.clone()),
         Some(Kind::BoolValue(flag)) => serde_json::Value::Bool(*flag),

@@ -157,12 +157,10 @@ pub fn show(integration: &pb::Integration, format: OutputFormat) -> anyhow::Resu
     if let Some(run) = &integration.last_sync_run {
         details.add(
             "last sync",
-            format!(
-                "{} {} ({})",
-                run.id,
-                run_state_word(run),
-                time(run.finished_at.as_ref())
-            ),
+            match &run.finished_at {
+                Some(at) => format!("{} {} ({})", run.id, run_state_word(run), time(Some(at))),
+                None => format!("{} {}", run.id, run_state_word(run)),
+            },
         );
     }
     for warning in &integration.warnings {

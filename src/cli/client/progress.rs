@@ -150,7 +150,13 @@ impl Tracker {
                 text
             }
             SyncEventKind::Warning => format!("{phase} warning: {}", event.message),
-            SyncEventKind::PhaseFinished => with_message(format!("{phase} finished")),
+            SyncEventKind::PhaseFinished => {
+                let text = with_message(format!("{phase} finished"));
+                match self.speed(at) {
+                    speed if speed.is_empty() => text,
+                    speed => format!("{text} ({speed})"),
+                }
+            }
             SyncEventKind::Finished => {
                 with_message(format!("finished {}", state_word(event.state())))
             }

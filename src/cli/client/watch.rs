@@ -157,9 +157,10 @@ impl View {
             }
             SyncEventKind::Progress => {
                 let processed = self.tracker.processed().unsigned_abs();
-                // More than the previous run listed: the bar grows rather than overflowing.
+                // More than the previous run listed: the end is not known after all.
                 if bar.length().is_some_and(|length| processed > length) {
-                    bar.set_length(processed);
+                    bar.set_style(spinner_style());
+                    bar.unset_length();
                 }
                 bar.set_position(processed);
                 bar.set_message(self.tracker.speed(event.at.as_ref().and_then(datetime)));
@@ -168,9 +169,16 @@ impl View {
                 bar.set_message(format!("run {}", state_word(event.state())));
             }
             SyncEventKind::Unspecified | SyncEventKind::Finished => {}
-            // Lines that stay above the bar.
-            SyncEventKind::Warning | SyncEventKind::PhaseFinished => {
+            SyncEventKind::Warning => bar.println(self.tracker.describe(event)),
+            SyncEventKind::PhaseFinished => {
+                // A line that stays above the bar; the bar shows the whole phase until the next.
                 bar.println(self.tracker.describe(event));
+                let processed = self.tracker.processed().unsigned_abs();
+                if bar.length().is_some() {
+                    bar.set_length(processed);
+                }
+                bar.set_position(processed);
+                bar.set_message(format!("{phase} done"));
             }
         }
     }

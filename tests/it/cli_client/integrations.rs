@@ -96,10 +96,7 @@ async fn integrations_are_created_from_files_listed_got_by_name_updated_and_dele
     assert_eq!(integrations[0]["config"]["sslmode"], "verify-full");
 
     let got = served.ok(&["integrations", "get", "hr"]);
-    assert!(
-        got.contains(&format!("id:")) && got.contains(&created.id),
-        "{got}"
-    );
+    assert!(got.contains("id:") && got.contains(&created.id), "{got}");
     assert!(got.contains("config.username:"), "{got}");
     // The CA certificate shows as its first line only.
     assert!(got.contains("-----BEGIN CERTIFICATE----- … (+"), "{got}");

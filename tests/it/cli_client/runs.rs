@@ -42,7 +42,11 @@ async fn sync_watch_prints_one_line_per_event_and_exits_0_when_the_run_succeeds(
         "resources started (~1 expected)",
         "access started (~1 expected)",
     ] {
-        assert!(events.contains(&wanted), "no {wanted:?} in:\n{stdout}");
+        // A rate may follow, when the phase took long enough to have one.
+        assert!(
+            events.iter().any(|event| event.starts_with(wanted)),
+            "no {wanted:?} in:\n{stdout}"
+        );
     }
     assert!(
         events
