@@ -7,6 +7,8 @@ mod access;
 mod failures;
 mod integrations;
 mod runs;
+mod terminal;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
