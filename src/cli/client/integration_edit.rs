@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::connection::Calls;
 use super::failure::Answer;
-use super::integrations::show;
+use super::integration_view::show;
 use super::output::OutputFormat;
 use super::setup_input::{
     integration_type, parse_sets, prompt_credentials, read_json_map, refuse_plain_in_credentials,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod connection;
 pub mod failure;
 pub mod integration_edit;
+pub mod integration_view;
 pub mod integrations;
 pub mod output;
 pub mod progress;

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::connection::Calls;
 use super::failure::Answer;
-use super::integrations::run_state_word;
+use super::integration_view::run_state_word;
 use super::output::{OutputFormat, Table, enum_word, or_dash, print_json, time};
 use super::resolve;
 use super::watch::{follow, show_run};

@@ -5,6 +5,7 @@
 
 mod access;
 mod failures;
+mod help;
 mod integrations;
 mod runs;
 mod terminal;
