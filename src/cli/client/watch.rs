@@ -83,12 +83,21 @@ async fn previous_totals(calls: &Calls, run: &pb::SyncRun) -> Expected {
     let Ok(runs) = runs else {
         return Expected::default();
     };
-    runs.into_inner()
-        .runs
-        .iter()
-        .find(|other| other.id != run.id && other.state() == SyncRunState::Succeeded)
+    previous_success(&runs.into_inner().runs, &run.id)
         .map(Expected::from_run)
         .unwrap_or_default()
+}
+
+/// The newest successful run older than `run_id` among `runs` (newest first); any other
+/// successful one when `run_id` is not among them (it is newer than all of them).
+fn previous_success<'a>(runs: &'a [pb::SyncRun], run_id: &str) -> Option<&'a pb::SyncRun> {
+    let older = match runs.iter().position(|run| run.id == run_id) {
+        Some(at) => &runs[at + 1..],
+        None => runs,
+    };
+    older
+        .iter()
+        .find(|run| run.state() == SyncRunState::Succeeded)
 }
 
 enum Output {
@@ -237,5 +246,39 @@ pub fn show_run(run: &pb::SyncRun, format: OutputFormat) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => print_json(run),
         OutputFormat::Table => summary(run),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, state: SyncRunState) -> pb::SyncRun {
+        pb::SyncRun {
+            id: id.into(),
+            state: state as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_previous_run_is_the_newest_successful_one_before_the_watched_one() {
+        use SyncRunState::{Failed, Running, Succeeded};
+        let runs = [
+            run("5", Succeeded),
+            run("4", Running),
+            run("3", Failed),
+            run("2", Succeeded),
+            run("1", Succeeded),
+        ];
+        assert_eq!(
+            previous_success(&runs, "4").map(|r| r.id.as_str()),
+            Some("2")
+        );
+        assert_eq!(
+            previous_success(&runs, "6").map(|r| r.id.as_str()),
+            Some("5")
+        );
+        assert_eq!(previous_success(&runs, "1"), None);
     }
 }
