@@ -1,7 +1,9 @@
-//! The `oblique` command line: serve, migrate, and manage API tokens.
+//! The `oblique` command line: serve, migrate, manage API tokens and keys on the machine, and
+//! the client commands that call a running server (`client`).
 
 pub mod admin_token_file;
 pub mod check_config;
+pub mod client;
 pub mod database;
 pub mod keys;
 pub mod serve;
@@ -28,7 +30,8 @@ use crate::logging::LogFormat;
         with its data in <data dir>/pg."
 )]
 pub struct Cli {
-    #[command(flatten)]
+    // A heading of their own, so that in a command's help they stand apart from its flags.
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +77,11 @@ pub struct GlobalArgs {
         global = true
     )]
     pub log_format: LogFormat,
+    #[command(
+        flatten,
+        next_help_heading = "Client options (commands that call a server)"
+    )]
+    pub client: client::ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +96,8 @@ pub enum Command {
     /// Manage the keys that encrypt integration credentials.
     #[command(subcommand)]
     Keys(KeysCommand),
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 #[derive(Debug, Args)]

@@ -20,9 +20,6 @@ use crate::server::{self, TlsFiles};
 pub use super::admin_token_file::ADMIN_TOKEN_FILE;
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
-    if args.check_config {
-        return super::check_config::check(global, args).await;
-    }
     // Before anything starts: a refused address must not leave a database running.
     check_listen_is_protected(
         args.listen,

@@ -11,6 +11,7 @@ mod auth_matrix;
 mod auth_starvation;
 mod check_config;
 mod cited_tests;
+mod cli_client;
 mod client_tools;
 mod conformance;
 mod credential_destination;
