@@ -1,6 +1,6 @@
-//! The write side of the LDAP benchmark's floor: a raw binary COPY of exactly the rows the sync
-//! landed. Comparing the sync with COPYing its own output (rather than freshly generated rows)
-//! keeps the row shapes and sizes identical on both sides.
+//! The write side of the connector modes' floor (`--ldap`, `--scim`, `--mysql`): a raw binary
+//! COPY of exactly the rows the sync landed. Comparing the sync with COPYing its own output
+//! (rather than freshly generated rows) keeps the row shapes and sizes identical on both sides.
 //!
 //! The rows (accounts, account_attributes, resources, pulled_access) are read out with
 //! `COPY (SELECT …) TO STDOUT (FORMAT binary)` beforehand, untimed; only COPYing them into
@@ -17,27 +17,27 @@ use crate::settle;
 
 /// The COPY baseline: per table, rows and time; the total from the first COPY to the commit.
 #[derive(Debug, Clone, Default)]
-pub struct LdapCopy {
+pub struct LandedCopy {
     pub total: Duration,
     pub per_table: Vec<(&'static str, u64, Duration)>,
 }
 
 /// Reads the landed rows out (untimed), creates `LIKE … INCLUDING ALL` tables, then times the
 /// binary COPY of those rows into them, in one committed transaction.
-pub(super) async fn copy_baseline(
+pub async fn copy_baseline(
     client: &mut Client,
     integration_id: Uuid,
-) -> anyhow::Result<LdapCopy> {
+) -> anyhow::Result<LandedCopy> {
     let id = integration_id;
     let sources: [(&'static str, &str, String); 4] = [
         (
             "accounts",
-            "bench_ldap_accounts",
+            "bench_landed_accounts",
             format!("SELECT * FROM accounts WHERE integration_id = '{id}'"),
         ),
         (
             "account_attributes",
-            "bench_ldap_account_attributes",
+            "bench_landed_account_attributes",
             format!(
                 "SELECT aa.* FROM account_attributes aa JOIN accounts a ON a.id = aa.account_id \
                  WHERE a.integration_id = '{id}'"
@@ -45,12 +45,12 @@ pub(super) async fn copy_baseline(
         ),
         (
             "resources",
-            "bench_ldap_resources",
+            "bench_landed_resources",
             format!("SELECT * FROM resources WHERE integration_id = '{id}'"),
         ),
         (
             "pulled_access",
-            "bench_ldap_pulled_access",
+            "bench_landed_pulled_access",
             format!("SELECT * FROM pulled_access WHERE integration_id = '{id}'"),
         ),
     ];
@@ -70,7 +70,7 @@ pub(super) async fn copy_baseline(
     }
     settle(client).await?;
 
-    let mut result = LdapCopy::default();
+    let mut result = LandedCopy::default();
     let started = Instant::now();
     let tx = client.transaction().await?;
     for ((table, copy_table, _), chunks) in sources.iter().zip(data) {
