@@ -14,6 +14,7 @@ use oblique::connectors::IntegrationKind;
 use crate::connector_report::ConnectorReport;
 use crate::connector_sync::ConnectorSync;
 use crate::directory_sizes::DirectorySizes;
+use crate::measure::proc_status_mb;
 use crate::{landed_copy, measuring_client, start_engine};
 
 /// What a mode calls its figures. The metric names are an interface (see `report.rs`).
@@ -74,11 +75,17 @@ pub async fn prepare<S: SeededServer + 'static>(
     let started = Instant::now();
     let server = start.await?;
     let seeding = started.elapsed();
+    let prefix = server.names().prefix;
+    let peak = || proc_status_mb("VmHWM").unwrap_or_default();
     eprintln!(
-        "oblique-bench: {}: plain read (warm-up)",
-        server.names().prefix
+        "oblique-bench: {prefix}: plain read (warm-up; peak RSS after seeding {:.1} MB)",
+        peak()
     );
     server.plain_read().await?;
+    eprintln!(
+        "oblique-bench: {prefix}: ready (peak RSS so far {:.1} MB)",
+        peak()
+    );
     Ok(Prepared {
         server: Box::new(server),
         sizes,
@@ -90,7 +97,14 @@ pub async fn prepare<S: SeededServer + 'static>(
 pub async fn run_round(database_url: &str, prepared: &Prepared) -> anyhow::Result<ConnectorReport> {
     let server = prepared.server.as_ref();
     let names = server.names();
-    let step = |what: &str| eprintln!("oblique-bench: {}: {what}", names.prefix);
+    // With the peak RSS so far: what each step added to it shows where `peak_rss_mb` comes from.
+    let step = |what: &str| {
+        let peak = proc_status_mb("VmHWM").unwrap_or_default();
+        eprintln!(
+            "oblique-bench: {}: {what} (peak RSS so far {peak:.1} MB)",
+            names.prefix
+        );
+    };
     let engine = start_engine(database_url).await?;
     let mut client = measuring_client(database_url).await?;
     let setup = server.setup();
@@ -104,6 +118,7 @@ pub async fn run_round(database_url: &str, prepared: &Prepared) -> anyhow::Resul
     let landed = sync.landed(&client).await?;
     step("COPY baseline of the landed rows");
     let copy = landed_copy::copy_baseline(&mut client, sync.integration_id()).await?;
+    step("done");
     Ok(ConnectorReport {
         names,
         sizes: prepared.sizes,

@@ -25,6 +25,10 @@ const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 /// Requests in flight: the server is one Python process, more would only queue there.
 const CONCURRENT_BULKS: usize = 2;
+/// Bytes of a /Bulk request at most, below the service's own limit: a request is held as a
+/// serde_json tree several times its size, and the seeding must not set the process's peak
+/// RSS (the sync's figure). Quarter-megabyte requests keep the server just as busy.
+const BULK_REQUEST_BYTES: usize = 256 * 1024;
 const CONCURRENT_POSTS: usize = 8;
 
 /// What /Bulk accepts in one request.
@@ -143,7 +147,7 @@ fn batches(
     limits: BulkLimits,
     collection: &str,
 ) -> impl Iterator<Item = Vec<Value>> {
-    let budget = limits.payload_bytes * 9 / 10;
+    let budget = (limits.payload_bytes * 9 / 10).min(BULK_REQUEST_BYTES);
     let path = format!("/{collection}");
     let mut operations = resources.enumerate().map(move |(index, data)| {
         json!({"method": "POST", "path": path, "bulkId": format!("b{index}"), "data": data})
