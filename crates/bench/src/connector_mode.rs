@@ -17,9 +17,11 @@ use crate::directory_sizes::DirectorySizes;
 use crate::measure::proc_status_mb;
 use crate::{landed_copy, measuring_client, start_engine};
 
-/// What a mode calls its figures. The metric names are an interface (see `report.rs`).
+/// Which integration type a mode syncs, and what it calls its figures. The metric names are an
+/// interface (see `report.rs`).
 #[derive(Debug)]
 pub struct ModeNames {
+    pub kind: IntegrationKind,
     /// The metrics' prefix: `ldap`, `scim`, `mysql`.
     pub prefix: &'static str,
     /// What the server calls groups and memberships (`roles`, `grants` in MySQL).
@@ -43,8 +45,6 @@ pub struct BenchSetup {
 #[async_trait::async_trait]
 pub trait SeededServer: Send + Sync {
     fn names(&self) -> &'static ModeNames;
-
-    fn kind(&self) -> IntegrationKind;
 
     /// The integration's config and credentials.
     fn setup(&self) -> BenchSetup;
@@ -108,7 +108,7 @@ pub async fn run_round(database_url: &str, prepared: &Prepared) -> anyhow::Resul
     let engine = start_engine(database_url).await?;
     let mut client = measuring_client(database_url).await?;
     let setup = server.setup();
-    let sync = ConnectorSync::create(&engine, server.kind(), &setup).await?;
+    let sync = ConnectorSync::create(&engine, names.kind, &setup).await?;
     step("plain read (timed)");
     let started = Instant::now();
     server.plain_read().await?;

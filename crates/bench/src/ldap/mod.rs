@@ -19,6 +19,7 @@ pub use server::{PAGE_SIZE, ROOT_DN, SEARCH_FILTER, SUFFIX, ldapsearch};
 use server::{ROOT_PASSWORD, slapd_config};
 
 pub const NAMES: ModeNames = ModeNames {
+    kind: IntegrationKind::Ldap,
     prefix: "ldap",
     groups: "groups",
     memberships: "memberships",
@@ -48,10 +49,6 @@ pub async fn start(sizes: DirectorySizes) -> anyhow::Result<LdapServer> {
 impl SeededServer for LdapServer {
     fn names(&self) -> &'static ModeNames {
         &NAMES
-    }
-
-    fn kind(&self) -> IntegrationKind {
-        IntegrationKind::Ldap
     }
 
     /// The root DN, paging like `ldapsearch`.

@@ -17,6 +17,7 @@ use crate::connector_mode::{BenchSetup, ModeNames, SeededServer};
 use crate::directory_sizes::DirectorySizes;
 
 pub const NAMES: ModeNames = ModeNames {
+    kind: IntegrationKind::Mysql,
     prefix: "mysql",
     groups: "roles",
     memberships: "grants",
@@ -48,10 +49,6 @@ pub async fn start(sizes: DirectorySizes) -> anyhow::Result<MysqlBenchServer> {
 impl SeededServer for MysqlBenchServer {
     fn names(&self) -> &'static ModeNames {
         &NAMES
-    }
-
-    fn kind(&self) -> IntegrationKind {
-        IntegrationKind::Mysql
     }
 
     fn setup(&self) -> BenchSetup {

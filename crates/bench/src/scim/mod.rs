@@ -16,6 +16,7 @@ use crate::connector_mode::{BenchSetup, ModeNames, SeededServer};
 use crate::directory_sizes::DirectorySizes;
 
 pub const NAMES: ModeNames = ModeNames {
+    kind: IntegrationKind::Scim,
     prefix: "scim",
     groups: "groups",
     memberships: "memberships",
@@ -49,10 +50,6 @@ pub async fn start(sizes: DirectorySizes) -> anyhow::Result<ScimBenchServer> {
 impl SeededServer for ScimBenchServer {
     fn names(&self) -> &'static ModeNames {
         &NAMES
-    }
-
-    fn kind(&self) -> IntegrationKind {
-        IntegrationKind::Scim
     }
 
     fn setup(&self) -> BenchSetup {
