@@ -5,14 +5,26 @@
 //! public API.
 //!
 //! The free functions below (engine, measuring connection, settling, claiming and running a
-//! pull, counting what landed) are shared with the LDAP mode ([`ldap`]), so that both modes
-//! measure the same way.
+//! pull, counting what landed) are shared with the connector modes ([`ldap`], [`scim`],
+//! [`mysql`]), so that every mode measures the same way. Those modes share more among
+//! themselves: their sizes ([`directory_sizes`]), the timed sync of a real integration
+//! ([`connector_sync`]), the round ([`connector_mode`]), the COPY of the landed rows
+//! ([`landed_copy`]) and the report ([`connector_report`]); every report prints through
+//! [`mode_report::ModeReport`].
 
 pub mod baseline;
+pub mod connector_mode;
+pub mod connector_report;
+pub mod connector_sync;
 pub mod database;
+pub mod directory_sizes;
+pub mod landed_copy;
 pub mod ldap;
 pub mod measure;
+pub mod mode_report;
+pub mod mysql;
 pub mod report;
+pub mod scim;
 pub mod synthetic;
 
 use std::sync::Arc;

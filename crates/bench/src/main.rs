@@ -3,12 +3,19 @@
 //! binary COPY of the same rows into tables shaped like the synced ones). A benchmark program,
 //! never a timed test: it reports figures next to their targets and fails on none of them.
 //!
-//! This file only parses the flags and runs a mode; the work is in the crate's library
-//! (`oblique_bench`), the printed metrics in `oblique_bench::report`.
+//! `--ldap`, `--scim` and `--mysql` benchmark a real connector's initial sync instead, against
+//! a throwaway server of its type seeded with the same directory (see `connector_mode`).
+//!
+//! This file only parses the flags and runs a mode round after round; the work is in the
+//! crate's library (`oblique_bench`), the printed metrics in `oblique_bench::report`.
 
 use clap::Parser;
+use oblique_bench::connector_mode::{Prepared, prepare, run_round};
 use oblique_bench::database::BenchDatabase;
-use oblique_bench::ldap::LdapSizes;
+use oblique_bench::directory_sizes::{
+    DEFAULT_GROUPS, DEFAULT_MEMBERSHIPS, DEFAULT_USERS, DirectorySizes,
+};
+use oblique_bench::mode_report::ModeReport;
 use oblique_bench::report::{median_metrics, print_metrics_json, print_metrics_table};
 use oblique_bench::synthetic::Sizes;
 
@@ -37,19 +44,34 @@ struct Args {
     access: u64,
     /// Benchmark the `ldap` connector instead: its initial sync against a throwaway slapd,
     /// next to a paged ldapsearch of the same entries and a raw COPY of the landed rows.
-    #[arg(long)]
+    #[arg(long, group = "connector")]
     ldap: bool,
-    /// With --ldap: inetOrgPerson users in the directory.
-    #[arg(long, default_value_t = 20_000)]
-    ldap_users: u64,
-    /// With --ldap: groupOfNames groups in the directory.
-    #[arg(long, default_value_t = 2_000)]
-    ldap_groups: u64,
-    /// With --ldap: group memberships, spread evenly over the groups.
-    #[arg(long, default_value_t = 100_000)]
-    ldap_memberships: u64,
-    /// Rounds of the synthetic benchmark, each on a fresh database; with more than one, each
-    /// metric's median is reported too (with --json, only the medians).
+    /// Benchmark the `scim` connector instead: its initial sync against a throwaway
+    /// scim2-server, next to a paged GET loop over /Users and /Groups and a raw COPY of the
+    /// landed rows.
+    #[arg(long, group = "connector")]
+    scim: bool,
+    /// Benchmark the `mysql` connector instead: its initial sync against a throwaway MariaDB
+    /// (users, roles, role grants), next to plain SELECTs of its privilege tables and a raw
+    /// COPY of the landed rows.
+    #[arg(long, group = "connector")]
+    mysql: bool,
+    /// With --ldap, --scim or --mysql: users in the directory.
+    #[arg(long, alias = "ldap-users", default_value_t = DEFAULT_USERS)]
+    users: u64,
+    /// With --ldap, --scim or --mysql: groups (roles for --mysql).
+    #[arg(long, alias = "ldap-groups", default_value_t = DEFAULT_GROUPS)]
+    groups: u64,
+    /// With --ldap, --scim or --mysql: memberships (role grants), spread evenly over the groups.
+    #[arg(long, alias = "ldap-memberships", default_value_t = DEFAULT_MEMBERSHIPS)]
+    memberships: u64,
+    /// With --ldap, --scim or --mysql: multiplies --users, --groups and --memberships
+    /// (e.g. 0.01 for a quick try).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Rounds, each on a fresh database (the connector modes' server is seeded once and serves
+    /// every round); with more than one, each metric's median is reported too (with --json,
+    /// only the medians).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     repeat: u32,
     /// One JSON object per line on stdout: {"metric": …, "value": …, "unit": …}.
@@ -67,55 +89,71 @@ struct Args {
     database_url: Option<String>,
 }
 
+/// What is benchmarked: the synthetic directory, or a connector against its seeded server.
+enum Mode {
+    Synthetic(Sizes),
+    Connector(Prepared),
+}
+
+impl Mode {
+    /// Checks the sizes; for a connector, starts and seeds its server (untimed).
+    async fn prepare(args: &Args) -> anyhow::Result<Mode> {
+        if !(args.ldap || args.scim || args.mysql) {
+            let sizes = Sizes {
+                accounts: args.accounts,
+                attributes_per_account: args.attributes_per_account,
+                resources: args.resources,
+                access: args.access,
+            };
+            sizes.check()?;
+            return Ok(Mode::Synthetic(sizes));
+        }
+        let sizes = DirectorySizes {
+            users: args.users,
+            groups: args.groups,
+            memberships: args.memberships,
+        }
+        .scaled(args.scale)?;
+        let prepared = if args.ldap {
+            prepare(sizes, oblique_bench::ldap::start(sizes)).await?
+        } else if args.scim {
+            prepare(sizes, oblique_bench::scim::start(sizes)).await?
+        } else {
+            prepare(sizes, oblique_bench::mysql::start(sizes)).await?
+        };
+        Ok(Mode::Connector(prepared))
+    }
+
+    /// One round against the (fresh) database at `url`.
+    async fn round(&self, url: &str) -> anyhow::Result<Box<dyn ModeReport>> {
+        Ok(match self {
+            Mode::Synthetic(sizes) => Box::new(oblique_bench::run(url, *sizes).await?),
+            Mode::Connector(prepared) => Box::new(run_round(url, prepared).await?),
+        })
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     oblique::logging::init(oblique::logging::LogFormat::Text);
     let args = Args::parse();
-    let sizes = Sizes {
-        accounts: args.accounts,
-        attributes_per_account: args.attributes_per_account,
-        resources: args.resources,
-        access: args.access,
-    };
-    let ldap_sizes = LdapSizes {
-        users: args.ldap_users,
-        groups: args.ldap_groups,
-        memberships: args.ldap_memberships,
-    };
-    if args.ldap {
-        ldap_sizes.check()?;
-    } else {
-        sizes.check()?;
-    }
-    if !args.ldap && args.repeat > 1 {
-        return repeated(&args, sizes).await;
+    // The connector modes' server is dropped (stopped, its files removed) on every way out.
+    let mode = interruptible(Mode::prepare(&args)).await?;
+    if args.repeat > 1 {
+        return repeated(&args, &mode).await;
     }
     let db = BenchDatabase::open(
         args.database_url.as_deref(),
         args.session_options.as_deref(),
     )
     .await?;
-    let outcome = if args.ldap {
-        interruptible(oblique_bench::ldap::run(&db.url, ldap_sizes))
-            .await
-            .map(|report| {
-                if args.json {
-                    report.print_json()
-                } else {
-                    report.print_table()
-                }
-            })
-    } else {
-        interruptible(oblique_bench::run(&db.url, sizes))
-            .await
-            .map(|report| {
-                if args.json {
-                    report.print_json()
-                } else {
-                    report.print_table()
-                }
-            })
-    };
+    let outcome = interruptible(mode.round(&db.url)).await.map(|report| {
+        if args.json {
+            report.print_json()
+        } else {
+            report.print_table()
+        }
+    });
     if outcome.is_ok() && args.keep {
         eprintln!("oblique-bench: keeping {} until Ctrl-C", db.url);
         let _ = tokio::signal::ctrl_c().await;
@@ -133,9 +171,8 @@ async fn interruptible<T>(run: impl Future<Output = anyhow::Result<T>>) -> anyho
     }
 }
 
-/// `--repeat`: the synthetic benchmark round after round, each on a fresh database, then the
-/// medians.
-async fn repeated(args: &Args, sizes: Sizes) -> anyhow::Result<()> {
+/// `--repeat`: round after round, each on a fresh database, then the medians.
+async fn repeated(args: &Args, mode: &Mode) -> anyhow::Result<()> {
     let mut rounds = Vec::new();
     for round in 1..=args.repeat {
         eprintln!("oblique-bench: round {round} of {}", args.repeat);
@@ -144,7 +181,7 @@ async fn repeated(args: &Args, sizes: Sizes) -> anyhow::Result<()> {
             args.session_options.as_deref(),
         )
         .await?;
-        let outcome = interruptible(oblique_bench::run(&db.url, sizes)).await;
+        let outcome = interruptible(mode.round(&db.url)).await;
         db.close().await?;
         let report = outcome?;
         if !args.json {

@@ -2,8 +2,9 @@
 //! is one, its target, as a table or as JSON lines. The names, units and targets are an interface
 //! (README.md documents them and users compare runs by them): change them only on purpose.
 //!
-//! [`Report`] is the synthetic benchmark's; the LDAP mode's metrics are built next to its report
-//! in [`super::ldap`], from the same pieces.
+//! [`Report`] is the synthetic benchmark's; the connector modes' is
+//! [`crate::connector_report::ConnectorReport`], built from the same pieces. Both print through
+//! [`ModeReport`].
 
 use std::time::Duration;
 
@@ -11,12 +12,14 @@ use oblique::model::run_stats::{ChangeCounts, RunStats};
 use serde_json::{Value, json};
 
 use super::baseline::CopyBaseline;
+use super::mode_report::ModeReport;
 use super::synthetic::Sizes;
 use super::{Landed, RunResult};
 
 /// One reported figure.
 pub struct Metric {
-    pub name: &'static str,
+    /// Owned: the connector modes make theirs from their prefix (`ldap_`, `scim_`, `mysql_`).
+    pub name: String,
     pub value: Value,
     pub unit: &'static str,
     /// The target, and whether the figure meets it.
@@ -24,9 +27,9 @@ pub struct Metric {
 }
 
 /// A metric without a target.
-pub fn metric(name: &'static str, value: impl Into<Value>, unit: &'static str) -> Metric {
+pub fn metric(name: impl Into<String>, value: impl Into<Value>, unit: &'static str) -> Metric {
     Metric {
-        name,
+        name: name.into(),
         value: value.into(),
         unit,
         target: None,
@@ -147,8 +150,8 @@ pub struct Report {
     pub peak_rss_mb: f64,
 }
 
-impl Report {
-    pub fn metrics(&self) -> Vec<Metric> {
+impl ModeReport for Report {
+    fn metrics(&self) -> Vec<Metric> {
         let s = &self.sizes;
         let mut m = vec![
             metric("accounts", s.accounts, "count"),
@@ -200,7 +203,7 @@ impl Report {
             ),
         ]);
         for m in &mut m {
-            m.target = match m.name {
+            m.target = match m.name.as_str() {
                 "noop_rows_written" => Some(("= 0".into(), self.noop.writes.total() == 0)),
                 "incremental_rows_written" => {
                     Some((format!("= rows changed ({changed})"), written == changed))
@@ -212,18 +215,15 @@ impl Report {
         m
     }
 
-    pub fn print_json(&self) {
-        print_metrics_json(self.metrics());
-    }
-
-    pub fn print_table(&self) {
+    fn heading(&self) -> String {
         let s = &self.sizes;
-        println!(
+        format!(
             "oblique-bench: {} accounts x {} attributes, {} resources, {} access pairs",
             s.accounts, s.attributes_per_account, s.resources, s.access
-        );
-        print_metrics_table(self.metrics());
-        println!();
+        )
+    }
+
+    fn print_details(&self) {
         for (label, run) in [
             ("initial", &self.initial),
             ("no-change", &self.noop),
@@ -248,7 +248,7 @@ impl Report {
         println!(
             "landed by the initial sync: {:?}{}",
             self.landed,
-            as_generated(&self.landed, &Landed::expected(s))
+            as_generated(&self.landed, &Landed::expected(&self.sizes))
         );
         for (label, steps) in [
             ("copy baseline", &self.copy.per_table),
