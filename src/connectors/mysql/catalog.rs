@@ -1,6 +1,9 @@
 //! The SQL a sync reads accounts, roles and role grants with, for each flavour. Every listing is
-//! paged by key (keyset pagination, see `pages.rs`): its first `key_len` columns are the key,
-//! it compares them with the previous page's last key and returns at most a page.
+//! paged by key (keyset pagination, see `pages.rs`): some of its columns are the key, it
+//! compares them with the previous page's last key and returns at most a page. The key is the
+//! order of the table's own unique index (Host before User in every grant table), so that each
+//! page is a short walk along that index: ordered by anything else, every page sorted the whole
+//! table (`oblique-bench --mysql`: 100,000 role grants took 65 times their plain read).
 //!
 //! Parameters, in order: the user pattern twice (when the listing filters accounts by it),
 //! the previous key's columns, the page size. Left out everywhere: anonymous accounts, root and
@@ -14,8 +17,9 @@ use super::flavour::Flavour;
 pub(super) struct Listing {
     pub mariadb: &'static str,
     pub mysql: &'static str,
-    /// How many leading columns make the key.
-    pub key_len: usize,
+    /// The columns (by position) that make the key, in the order the SQL pages by.
+    pub mariadb_key: &'static [usize],
+    pub mysql_key: &'static [usize],
     /// Whether the user pattern is bound (twice) before the key.
     pub uses_pattern: bool,
 }
@@ -25,6 +29,13 @@ impl Listing {
         match flavour {
             Flavour::MariaDb => self.mariadb,
             Flavour::Mysql => self.mysql,
+        }
+    }
+
+    pub fn key(&self, flavour: Flavour) -> &'static [usize] {
+        match flavour {
+            Flavour::MariaDb => self.mariadb_key,
+            Flavour::Mysql => self.mysql_key,
         }
     }
 }
@@ -106,8 +117,8 @@ pub(super) const ACCOUNTS: Listing = Listing {
          FROM mysql.global_priv u
          WHERE ",
         mariadb_account!(),
-        " AND (u.User, u.Host) > (?, ?)
-         ORDER BY u.User, u.Host LIMIT ?"
+        " AND (u.Host, u.User) > (?, ?)
+         ORDER BY u.Host, u.User LIMIT ?"
     ),
     mysql: concat!(
         "SELECT u.User, u.Host, u.account_locked = 'Y', u.password_expired = 'Y',
@@ -117,10 +128,11 @@ pub(super) const ACCOUNTS: Listing = Listing {
          FROM mysql.user u
          WHERE ",
         mysql_account!(),
-        " AND (u.User, u.Host) > (?, ?)
-         ORDER BY u.User, u.Host LIMIT ?"
+        " AND (u.Host, u.User) > (?, ?)
+         ORDER BY u.Host, u.User LIMIT ?"
     ),
-    key_len: 2,
+    mariadb_key: &[1, 0],
+    mysql_key: &[1, 0],
     uses_pattern: true,
 };
 
@@ -129,14 +141,15 @@ pub(super) const ROLES: Listing = Listing {
     mariadb: concat!(
         "SELECT r.User, r.Host FROM mysql.global_priv r WHERE ",
         mariadb_role!(),
-        " AND (r.User, r.Host) > (?, ?) ORDER BY r.User, r.Host LIMIT ?"
+        " AND (r.Host, r.User) > (?, ?) ORDER BY r.Host, r.User LIMIT ?"
     ),
     mysql: concat!(
         "SELECT r.User, r.Host FROM mysql.user r WHERE ",
         mysql_role!(),
-        " AND (r.User, r.Host) > (?, ?) ORDER BY r.User, r.Host LIMIT ?"
+        " AND (r.Host, r.User) > (?, ?) ORDER BY r.Host, r.User LIMIT ?"
     ),
-    key_len: 2,
+    mariadb_key: &[1, 0],
+    mysql_key: &[1, 0],
     uses_pattern: false,
 };
 
@@ -151,8 +164,8 @@ pub(super) const GRANTS: Listing = Listing {
         mariadb_account!(),
         " AND ",
         mariadb_role!(),
-        " AND (m.Role, r.Host, m.User, m.Host) > (?, ?, ?, ?)
-         ORDER BY m.Role, r.Host, m.User, m.Host LIMIT ?"
+        " AND (m.Host, m.User, m.Role) > (?, ?, ?)
+         ORDER BY m.Host, m.User, m.Role LIMIT ?"
     ),
     mysql: concat!(
         "SELECT e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST
@@ -163,10 +176,13 @@ pub(super) const GRANTS: Listing = Listing {
         mysql_account!(),
         " AND ",
         mysql_role!(),
-        " AND (e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST) > (?, ?, ?, ?)
-         ORDER BY e.FROM_USER, e.FROM_HOST, e.TO_USER, e.TO_HOST LIMIT ?"
+        " AND (e.FROM_HOST, e.FROM_USER, e.TO_HOST, e.TO_USER) > (?, ?, ?, ?)
+         ORDER BY e.FROM_HOST, e.FROM_USER, e.TO_HOST, e.TO_USER LIMIT ?"
     ),
-    key_len: 4,
+    // roles_mapping's unique key is (Host, User, Role); role_edges' primary key is
+    // (FROM_HOST, FROM_USER, TO_HOST, TO_USER).
+    mariadb_key: &[3, 2, 0],
+    mysql_key: &[1, 0, 3, 2],
     uses_pattern: true,
 };
 

@@ -77,6 +77,8 @@ struct Open {
     conn: Conn,
     sql: &'static str,
     listing: &'static Listing,
+    /// The positions of the key's columns.
+    key_columns: &'static [usize],
     /// The last row's key; empty strings before the first page (no listed name is empty).
     key: Vec<String>,
 }
@@ -90,7 +92,8 @@ impl Open {
         let flavour = Flavour::detect(&mut conn, &settings).await?;
         Ok(Open {
             sql: listing.sql(flavour),
-            key: vec![String::new(); listing.key_len],
+            key_columns: listing.key(flavour),
+            key: vec![String::new(); listing.key(flavour).len()],
             settings,
             conn,
             listing,
@@ -120,8 +123,10 @@ impl Open {
         let Some(last) = rows.last() else {
             return Ok(false);
         };
-        self.key = (0..self.listing.key_len)
-            .map(|index| text(last, index))
+        self.key = self
+            .key_columns
+            .iter()
+            .map(|&index| text(last, index))
             .collect::<Result<_, _>>()
             .map_err(|error| ConnectorError::Remote(format!("cannot read a row's key: {error}")))?;
         Ok(rows.len() == PAGE_SIZE)
