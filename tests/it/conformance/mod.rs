@@ -3,5 +3,6 @@
 //! system as an administrator would, and the list of checks it runs.
 
 mod ldap;
+mod mysql;
 mod postgres;
 mod scim;

@@ -112,6 +112,31 @@ impl MysqlService {
             .collect()
     }
 
+    /// Every row of the grant tables, one line each in a stable order: equal for two calls
+    /// when nothing changed on the server.
+    pub async fn grant_tables(&self) -> String {
+        let mut admin = self.server.admin().await.expect("root connection");
+        let users: Vec<(String, String, String)> = admin
+            .query("SELECT User, Host, Priv FROM mysql.global_priv ORDER BY Host, User")
+            .await
+            .expect("reading global_priv");
+        let grants: Vec<(String, String, String, String)> = admin
+            .query(
+                "SELECT Host, User, Role, Admin_option FROM mysql.roles_mapping
+                 ORDER BY Host, User, Role",
+            )
+            .await
+            .expect("reading roles_mapping");
+        admin.disconnect().await.expect("disconnect");
+        let users = users
+            .into_iter()
+            .map(|(user, host, privileges)| format!("{user}@{host} {privileges}"));
+        let grants = grants
+            .into_iter()
+            .map(|(host, user, role, admin)| format!("{user}@{host} has {role} {admin}"));
+        users.chain(grants).collect::<Vec<_>>().join("\n")
+    }
+
     /// Whether a role (or user) named `name` with an empty host exists.
     pub async fn role_exists(&self, name: &str) -> bool {
         let mut admin = self.server.admin().await.expect("root connection");
