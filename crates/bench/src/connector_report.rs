@@ -3,11 +3,11 @@
 //! floor of reading the same data plainly plus COPYing the rows the sync landed.
 
 use crate::Landed;
-use crate::connector_mode::ModeNames;
 use crate::connector_sync::ConnectorRun;
 use crate::directory_sizes::DirectorySizes;
 use crate::landed_copy::LandedCopy;
 use crate::measure::proc_status_mb;
+use crate::mode_names::ModeNames;
 use crate::mode_report::ModeReport;
 use crate::report::{
     Metric, as_generated, describe_copy_steps, describe_stats, metric, ratio, seconds,

@@ -16,8 +16,8 @@ use oblique::model::run_stats::RunStats;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::connector_mode::BenchSetup;
 use crate::measure::{TableWrites, settled_writes};
+use crate::mode_names::BenchSetup;
 use crate::{Landed, claim_run, landed, pull, settle};
 
 /// The timed sync.

@@ -21,6 +21,8 @@ pub mod directory_sizes;
 pub mod landed_copy;
 pub mod ldap;
 pub mod measure;
+pub mod metric;
+pub mod mode_names;
 pub mod mode_report;
 pub mod mysql;
 pub mod report;
