@@ -98,14 +98,25 @@ impl MariaDb {
         self.dir.join("mysqld.sock")
     }
 
-    /// A connection as `root`, over the socket.
+    /// A connection as `root`, over the socket. A loaded machine can refuse it for a moment
+    /// (seen in CI: the socket refused a connection right after start), so a refusal is tried
+    /// again for up to half a minute before it fails the test.
     pub async fn admin(&self) -> anyhow::Result<mysql_async::Conn> {
-        let options = mysql_async::OptsBuilder::default()
-            .socket(Some(self.socket().display().to_string()))
-            .user(Some("root"));
-        mysql_async::Conn::new(options)
-            .await
-            .context("connecting to mariadbd as root over its socket")
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let options = mysql_async::OptsBuilder::default()
+                .socket(Some(self.socket().display().to_string()))
+                .user(Some("root"));
+            match mysql_async::Conn::new(options).await {
+                Ok(conn) => return Ok(conn),
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(error) => {
+                    return Err(error).context("connecting to mariadbd as root over its socket");
+                }
+            }
+        }
     }
 
     /// Stops the server (SIGTERM; SIGKILL if it lingers) and returns once the process is gone:
