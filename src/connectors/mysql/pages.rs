@@ -110,7 +110,7 @@ impl Open {
             };
             params.extend([pattern.clone(), pattern]);
         }
-        params.extend(self.key.iter().map(|part| Value::from(part.as_str())));
+        params.extend(key_params(&self.key));
         params.push(Value::from(PAGE_SIZE as u64));
         let query = self.conn.exec(self.sql, Params::Positional(params));
         answer(&self.settings, query)
@@ -131,6 +131,19 @@ impl Open {
             .map_err(|error| ConnectorError::Remote(format!("cannot read a row's key: {error}")))?;
         Ok(rows.len() == PAGE_SIZE)
     }
+}
+
+/// The last key's columns as the spelled-out comparison `a > ? OR (a = ? AND (b > ? OR (b = ?
+/// AND c > ?)))` binds them: every column but the last twice.
+fn key_params(key: &[String]) -> Vec<Value> {
+    let last = key.len().saturating_sub(1);
+    key.iter()
+        .enumerate()
+        .flat_map(|(index, part)| {
+            let times = if index == last { 1 } else { 2 };
+            std::iter::repeat_n(Value::from(part.as_str()), times)
+        })
+        .collect()
 }
 
 /// Column `index` as text: names are never NULL and always UTF-8 (utf8mb3 columns).
@@ -157,5 +170,35 @@ pub(super) fn number(row: &Row, index: usize) -> Result<i64, String> {
         Some(Ok(number)) => Ok(number),
         Some(Err(error)) => Err(format!("column {index}: {error}")),
         None => Err(format!("column {index} is missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_columns_but_the_last_are_bound_twice() {
+        let key = ["%", "ann", "admins"].map(String::from);
+        let bound: Vec<Value> = ["%", "%", "ann", "ann", "admins"]
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        assert_eq!(key_params(&key), bound);
+    }
+
+    /// Each listing binds as many values as its SQL has placeholders.
+    #[test]
+    fn every_listing_binds_what_its_sql_asks_for() {
+        use super::super::catalog::{ACCOUNTS, GRANTS, ROLES};
+        for listing in [&ACCOUNTS, &ROLES, &GRANTS] {
+            for flavour in [Flavour::MariaDb, Flavour::Mysql] {
+                let placeholders = listing.sql(flavour).matches('?').count();
+                let key = vec![String::new(); listing.key(flavour).len()];
+                let pattern = if listing.uses_pattern { 2 } else { 0 };
+                let bound = pattern + key_params(&key).len() + 1;
+                assert_eq!(placeholders, bound, "{}", listing.sql(flavour));
+            }
+        }
     }
 }

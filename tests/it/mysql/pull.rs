@@ -1,10 +1,10 @@
 //! What the initial sync pulls from the server: user accounts with their attributes, roles, and
 //! the roles granted to accounts; root, the system accounts and the connecting user left out;
-//! `user_pattern` limiting the accounts.
+//! `user_pattern` limiting the accounts. A role granted to a role is not an account's access.
 
 use super::{MysqlService, pair};
 use crate::harness::TestApp;
-use crate::harness::calls::{accounts, attribute, memberships, resources, synced};
+use crate::harness::calls::{accounts, attribute, memberships, resources, run_messages, synced};
 
 #[tokio::test]
 async fn the_initial_sync_brings_users_attributes_roles_and_grants() {
@@ -12,6 +12,7 @@ async fn the_initial_sync_brings_users_attributes_roles_and_grants() {
     let service = MysqlService::start().await;
     service.role("readers").await;
     service.role("`we'ird `` role %`").await;
+    service.role("auditors").await;
     service
         .sql(
             r"CREATE USER 'alice'@'%' IDENTIFIED BY 'a' PASSWORD EXPIRE;
@@ -21,13 +22,21 @@ async fn the_initial_sync_brings_users_attributes_roles_and_grants() {
               GRANT readers TO 'alice'@'%';
               SET DEFAULT ROLE readers FOR 'alice'@'%';
               GRANT `we'ird `` role %` TO 'alice'@'%', 'o''b\\r'@'10.0.%';
-              GRANT readers TO 'root'@'localhost'",
+              GRANT readers TO 'root'@'localhost';
+              GRANT readers TO auditors",
         )
         .await;
 
     let (integration, run) = synced(&app, service.create_request("db")).await;
     let stats = run.stats.unwrap();
     assert_eq!(stats.errors, 0);
+    let messages = run_messages(&app, &run).await;
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("outside the synced ones")),
+        "the role granted to a role is not listed as access: {messages:?}"
+    );
     let accounts = accounts(&app, &integration, false).await;
     let usernames: Vec<&str> = accounts.iter().map(|a| a.username.as_str()).collect();
     assert_eq!(
@@ -77,6 +86,7 @@ async fn the_initial_sync_brings_users_attributes_roles_and_grants() {
     assert_eq!(
         listed,
         [
+            ("auditors", "'auditors'@''", "role"),
             ("readers", "'readers'@''", "role"),
             (r"we'ird ` role %", r"'we\'ird ` role %'@''", "role"),
         ]
