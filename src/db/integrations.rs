@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::models::{IntegrationChanges, IntegrationRow, NewIntegration, SyncRunRow};
 use super::runs;
-use super::schema::{accounts, integrations, resources};
+use super::schema::{accounts, integrations, resources, sync_runs};
 
 /// An integration with what is derived from its other rows.
 #[derive(Debug, Clone)]
@@ -137,6 +137,48 @@ pub async fn mark_deleted(
         .returning(IntegrationRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// One integration (deleted or not) with its counts and last run: four statements sent
+/// together on the connection (pipelined), one round trip, each by the integration's id.
+/// `GetIntegration` is the service's most frequent call (`oblique-bench --rpc`).
+pub async fn find_view(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<IntegrationView>> {
+    // A shared connection takes queries concurrently (diesel-async's pipelining).
+    let shared: &AsyncPgConnection = conn;
+    let (mut c1, mut c2, mut c3, mut c4) = (shared, shared, shared, shared);
+    let row = integrations::table
+        .find(id)
+        .select(IntegrationRow::as_select())
+        .first(&mut c1);
+    let resource_count = resources::table
+        .filter(resources::integration_id.eq(id))
+        .filter(resources::deleted_at.is_null())
+        .count()
+        .get_result(&mut c2);
+    let account_count = accounts::table
+        .filter(accounts::integration_id.eq(id))
+        .filter(accounts::deleted_at.is_null())
+        .count()
+        .get_result(&mut c3);
+    let last_sync_run = sync_runs::table
+        .filter(sync_runs::integration_id.eq(id))
+        .order(sync_runs::id.desc())
+        .select(SyncRunRow::as_select())
+        .first(&mut c4);
+    let (row, resource_count, account_count, last_sync_run) =
+        futures::join!(row, resource_count, account_count, last_sync_run);
+    let Some(row) = row.optional()? else {
+        return Ok(None);
+    };
+    Ok(Some(IntegrationView {
+        row,
+        resource_count: resource_count?,
+        account_count: account_count?,
+        last_sync_run: last_sync_run.optional()?,
+    }))
 }
 
 /// Adds counts and last runs to `rows` with three set-based queries, whatever the page size.

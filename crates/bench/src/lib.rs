@@ -26,6 +26,7 @@ pub mod mode_names;
 pub mod mode_report;
 pub mod mysql;
 pub mod report;
+pub mod rpc;
 pub mod scim;
 pub mod synthetic;
 

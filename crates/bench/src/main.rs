@@ -5,6 +5,7 @@
 //!
 //! `--ldap`, `--scim` and `--mysql` benchmark a real connector's initial sync instead, against
 //! a throwaway server of its type seeded with the same directory (see `connector_mode`).
+//! `--rpc` measures unary calls against pgbench instead (see `rpc`).
 //!
 //! This file only parses the flags and runs a mode round after round; the work is in the
 //! crate's library (`oblique_bench`), the printed metrics in `oblique_bench::report`.
@@ -17,6 +18,7 @@ use oblique_bench::directory_sizes::{
 };
 use oblique_bench::mode_report::ModeReport;
 use oblique_bench::report::{median_metrics, print_metrics_json, print_metrics_table};
+use oblique_bench::rpc::RpcLoad;
 use oblique_bench::synthetic::Sizes;
 
 #[derive(Parser, Debug)]
@@ -56,6 +58,17 @@ struct Args {
     /// COPY of the landed rows.
     #[arg(long, group = "connector")]
     mysql: bool,
+    /// Benchmark unary calls instead: GetIntegration from --callers concurrent callers (each
+    /// its own HTTP/2 connection) for --seconds against the server in this process, then
+    /// pgbench running the same indexed SELECT with as many clients for as long.
+    #[arg(long, group = "connector")]
+    rpc: bool,
+    /// With --rpc: concurrent callers (and pgbench clients).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
+    callers: u16,
+    /// With --rpc: how long each side runs.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
     /// With --ldap, --scim or --mysql: users in the directory.
     #[arg(long, alias = "ldap-users", default_value_t = DEFAULT_USERS)]
     users: u64,
@@ -93,11 +106,19 @@ struct Args {
 enum Mode {
     Synthetic(Sizes),
     Connector(Prepared),
+    Rpc(RpcLoad),
 }
 
 impl Mode {
     /// Checks the sizes; for a connector, starts and seeds its server (untimed).
     async fn prepare(args: &Args) -> anyhow::Result<Mode> {
+        if args.rpc {
+            return Ok(Mode::Rpc(RpcLoad {
+                callers: args.callers.into(),
+                duration: std::time::Duration::from_secs(args.seconds),
+                ..RpcLoad::default()
+            }));
+        }
         if !(args.ldap || args.scim || args.mysql) {
             let sizes = Sizes {
                 accounts: args.accounts,
@@ -129,6 +150,7 @@ impl Mode {
         Ok(match self {
             Mode::Synthetic(sizes) => Box::new(oblique_bench::run(url, *sizes).await?),
             Mode::Connector(prepared) => Box::new(run_round(url, prepared).await?),
+            Mode::Rpc(load) => Box::new(oblique_bench::rpc::run_round(url, *load).await?),
         })
     }
 }

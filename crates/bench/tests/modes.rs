@@ -122,3 +122,15 @@ fn synthetic_mode_reports_the_documented_metrics() {
         number(&metrics, name);
     }
 }
+
+/// `--rpc` at a tiny load: the server answered every call, pgbench ran, and the ratio is there.
+#[test]
+fn rpc_mode_answers_every_call_and_runs_pgbench() {
+    let metrics = run_json(&["--rpc", "--callers", "4", "--seconds", "1"]);
+    assert_eq!(number(&metrics, "rpc_failed_calls"), 0.0);
+    assert!(number(&metrics, "rpc_calls_per_s") > 0.0, "{metrics:?}");
+    assert!(number(&metrics, "pgbench_tps") > 0.0, "{metrics:?}");
+    for name in ["rpc_p50_ms", "rpc_p99_ms", "rpc_vs_pgbench_ratio"] {
+        number(&metrics, name);
+    }
+}

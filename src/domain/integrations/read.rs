@@ -12,8 +12,9 @@ use crate::error::{AppError, AppResult};
 /// The integration, deleted or not, with its counts and last run.
 pub async fn get(ctx: &AppContext, id: Uuid) -> AppResult<IntegrationView> {
     let mut conn = ctx.pool.get().await?;
-    let row = find_row(&mut conn, id).await?;
-    view(&mut conn, row).await
+    store::find_view(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("integration {id}")))
 }
 
 /// Up to `limit` integrations in creation order after `after`, each with its counts and last
