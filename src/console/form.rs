@@ -135,6 +135,7 @@ pub fn setup_inputs(
                 }
                 p.help id=(help_id) {
                     (field.description)
+                    @if !field.description.ends_with('.') { "." }
                     @if let Some(default) = field.default { " Default: " code { (default) } "." }
                     @if field.secret && keep_secrets { " Leave blank to keep the stored one." }
                 }

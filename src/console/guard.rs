@@ -31,7 +31,8 @@ pub async fn guard(State(console): State<Console>, request: Request, next: Next)
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it a browser sends `Origin: null` on the console's own forms.
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -146,10 +147,9 @@ async fn with_checked_csrf(request: Request, signed: &Signed) -> Result<Request,
 /// False when the browser says the request comes from another site. Clients that are not
 /// browsers send neither header; they cannot ride on a signed-in browser's cookie anyway.
 fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return false;
+    // Browsers that send it say exactly this; older ones send only `Origin`.
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
