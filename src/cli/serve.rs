@@ -263,4 +263,14 @@ mod tests {
             assert!(check_listen_is_protected(address(network), false, true).is_ok());
         }
     }
+
+    #[test]
+    fn the_console_beyond_loopback_needs_the_explicit_flag() {
+        let address = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert!(check_console_is_protected(address("127.0.0.1:8080"), false).is_ok());
+        let refused = check_console_is_protected(address("0.0.0.0:8080"), false);
+        let message = format!("{:#}", refused.unwrap_err());
+        assert!(message.contains("--allow-insecure-listen"), "{message}");
+        assert!(check_console_is_protected(address("0.0.0.0:8080"), true).is_ok());
+    }
 }
