@@ -1,10 +1,11 @@
 //! The admin console (src/console/): the real server's console on a free port beside the gRPC
 //! server of a `TestApp`, over plain HTTP. `http` checks what a browser is sent (cookie flags,
 //! escaping, CSRF and role refusals) with a plain HTTP client; `browser` drives Debian's
-//! chromium through the whole story with Playwright.
+//! chromium through the whole story with Playwright; `serve` runs the real binary with the flag.
 
 mod browser;
 mod http;
+mod serve;
 
 use oblique::auth::Role;
 use oblique::console::Console;
