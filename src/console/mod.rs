@@ -25,6 +25,7 @@ mod session;
 mod settings;
 mod sign_in;
 mod tab_audit;
+pub mod tls;
 
 use std::sync::Arc;
 
