@@ -1,11 +1,15 @@
 //! The admin console (src/console/): the real server's console on a free port beside the gRPC
 //! server of a `TestApp`, over plain HTTP. `http` checks what a browser is sent (cookie flags,
 //! escaping, CSRF and role refusals) with a plain HTTP client; `browser` drives Debian's
-//! chromium through the whole story with Playwright; `serve` runs the real binary with the flag.
+//! chromium through the whole story with Playwright; `live` follows a run over
+//! server-sent events; `tls` serves HTTPS; `serve` runs the real binary with the flag.
 
 mod browser;
 mod http;
+mod live;
 mod serve;
+mod tls;
+mod visitor;
 
 use oblique::auth::Role;
 use oblique::console::Console;

@@ -1,7 +1,7 @@
 //! `oblique serve --console-listen` (here through its environment variable): the real binary
 //! serves the console beside gRPC, and stops it when it stops.
 
-use super::http::Visitor;
+use super::visitor::Visitor;
 use crate::harness::servers::create_test_database;
 use crate::serve_binary::{DataDir, DropDatabase, Server, oblique, wait_for_token};
 
