@@ -44,10 +44,18 @@ pub struct SignInForm {
     token: String,
 }
 
-pub async fn sign_in(State(console): State<Console>, Form(input): Form<SignInForm>) -> Response {
+pub async fn sign_in(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(input): Form<SignInForm>,
+) -> Response {
     let presented = SecretString::from(input.token.trim().to_string());
     match authenticate(&console, &presented).await {
         Ok((principal, token_id)) => {
+            // Signing in again (as someone else, perhaps) ends the browser's earlier session.
+            if let Some(earlier) = session::session_id(&headers) {
+                console.sessions.end(&earlier);
+            }
             tracing::info!(token = %principal.name, role = %principal.role, "console sign-in");
             let id = console.sessions.start(principal, token_id);
             let cookie = session::cookie(&id, console.secure_cookies);
