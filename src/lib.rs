@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod connectors;
+pub mod console;
 pub mod context;
 pub mod credentials;
 pub mod crypto;

@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// unless set.
     #[arg(long, env = "OBLIQUE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve the admin console (web pages: sign in with an API token) at http://ADDR/ (e.g.
+    /// 127.0.0.1:8080); with --tls-cert, over HTTPS with that certificate. Off unless set. Like
+    /// --listen, plain HTTP beyond loopback needs --allow-insecure-listen (a TLS-terminating
+    /// proxy in front; the session cookie is then marked Secure).
+    #[arg(long, env = "OBLIQUE_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
     /// Check the flags, the TLS files, the database and the credentials key as serving would,
     /// print what was found, and exit (non-zero on the first problem) without serving or
     /// changing anything.

@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 
 use super::{GlobalArgs, ServeArgs, admin_token_file, database::Database, keys};
 use crate::auth::{Principal, Role, token};
+use crate::console::Console;
 use crate::context::AppContext;
 use crate::crypto::Keys;
 use crate::db::{self, tokens};
@@ -26,6 +27,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         args.tls_cert.is_some(),
         args.allow_insecure_listen,
     )?;
+    if let Some(console) = args.console_listen {
+        check_console_is_protected(console, args.tls_cert.is_some(), args.allow_insecure_listen)?;
+    }
     super::database::ensure_data_dir(&global.data_dir)?;
     let database = resolve(global, true).await?;
     let result = serve_on(global, args, &database).await;
@@ -92,6 +96,26 @@ async fn serve_on(
         tracing::info!(address = %metrics.local_addr()?, "serving metrics at /metrics");
         tokio::spawn(server::metrics_endpoint::serve(ctx.clone(), metrics));
     }
+    if let Some(address) = args.console_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening for the console on {address}"))?;
+        match &tls {
+            // The gRPC port's certificate serves the console too (no client certificate asked).
+            Some(files) => {
+                let config = crate::console::tls::server_config(&files.cert, &files.key)?;
+                tracing::info!(address = %listener.local_addr()?, "serving the console over HTTPS");
+                let console = Console::new(ctx.clone(), true);
+                tokio::spawn(crate::console::tls::serve(console, listener, config));
+            }
+            None => {
+                tracing::info!(address = %listener.local_addr()?, "serving the console over HTTP");
+                // Beyond loopback, a TLS-terminating proxy is in front: the browser speaks HTTPS.
+                let console = Console::new(ctx.clone(), !is_loopback(address));
+                tokio::spawn(crate::console::serve(console, listener));
+            }
+        }
+    }
     // The server stops on a signal, or when the embedded PostgreSQL is gone for good: then
     // this process exits non-zero for its supervisor (systemd, Kubernetes) to act on.
     let gave_up = Arc::new(Mutex::new(None));
@@ -144,6 +168,25 @@ pub(super) fn check_listen_is_protected(
          would cross the network unencrypted. Configure TLS (--tls-cert and --tls-key), listen \
          on a loopback address (e.g. 127.0.0.1:50051), or pass --allow-insecure-listen when a \
          TLS-terminating proxy is in front"
+    )
+}
+
+/// The console carries tokens (at sign-in) and session cookies: plaintext on loopback only,
+/// unless it serves TLS (with --tls-cert) or the operator says a TLS-terminating proxy is in
+/// front.
+fn check_console_is_protected(
+    listen: SocketAddr,
+    tls: bool,
+    allow_insecure: bool,
+) -> anyhow::Result<()> {
+    if tls || allow_insecure || is_loopback(listen) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve the console over plain HTTP on {listen}: API tokens and session \
+         cookies would cross the network unencrypted. Configure TLS (--tls-cert and --tls-key \
+         serve the console too), listen on a loopback address (e.g. 127.0.0.1:8080), or pass \
+         --allow-insecure-listen when a TLS-terminating proxy is in front"
     )
 }
 
@@ -235,5 +278,16 @@ mod tests {
             assert!(check_listen_is_protected(address(network), true, false).is_ok());
             assert!(check_listen_is_protected(address(network), false, true).is_ok());
         }
+    }
+
+    #[test]
+    fn the_console_beyond_loopback_needs_tls_or_the_explicit_flag() {
+        let address = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert!(check_console_is_protected(address("127.0.0.1:8080"), false, false).is_ok());
+        let refused = check_console_is_protected(address("0.0.0.0:8080"), false, false);
+        let message = format!("{:#}", refused.unwrap_err());
+        assert!(message.contains("--allow-insecure-listen"), "{message}");
+        assert!(check_console_is_protected(address("0.0.0.0:8080"), true, false).is_ok());
+        assert!(check_console_is_protected(address("0.0.0.0:8080"), false, true).is_ok());
     }
 }

@@ -11,4 +11,5 @@ pub mod resources;
 pub mod runs;
 pub mod sync_mode;
 pub mod teams;
+pub mod tokens;
 pub mod users;

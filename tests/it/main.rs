@@ -14,6 +14,7 @@ mod cited_tests;
 mod cli_client;
 mod client_tools;
 mod conformance;
+mod console;
 mod credential_destination;
 mod db_roles;
 mod db_tls;

@@ -1,0 +1,111 @@
+//! The admin console: server-rendered HTML pages served by the service itself
+//! (`oblique serve --console-listen ADDR`), beside the gRPC API. It is a second edge over the same
+//! use cases: each page calls the `domain` functions the gRPC handlers call, with the same role
+//! checks (the signed-in token's role) and so the same audit events; it never touches storage
+//! itself.
+//!
+//! Addresses follow the API's names: `/` (sign-in, then the integrations), `/integrations/new`,
+//! `/integrations/new/{type}`, `/integrations/{id}` and its tabs (`/resources`, `/destination`,
+//! `/settings`, `/audit`). Every page is plain HTML that works without a mouse and without
+//! JavaScript; a few lines of JavaScript (static, allowed by the Content-Security-Policy) only
+//! follow a running sync live.
+
+mod add;
+mod assets;
+mod destination;
+mod events;
+mod failure;
+mod form;
+mod guard;
+mod list;
+mod overview;
+mod page;
+mod resources;
+mod session;
+mod settings;
+mod sign_in;
+mod tab_audit;
+pub mod tls;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::context::AppContext;
+use session::Sessions;
+
+/// What every console handler shares.
+#[derive(Clone)]
+pub struct Console {
+    ctx: AppContext,
+    sessions: Arc<Sessions>,
+    /// Served over TLS (directly or, as the operator says, behind a TLS-terminating proxy):
+    /// the session cookie is then `Secure`.
+    secure_cookies: bool,
+}
+
+impl Console {
+    pub fn new(ctx: AppContext, secure_cookies: bool) -> Self {
+        Console {
+            ctx,
+            sessions: Arc::new(Sessions::default()),
+            secure_cookies,
+        }
+    }
+
+    /// Every page and form of the console, behind the session and CSRF guard.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(sign_in::home))
+            .route("/sign-in", post(sign_in::sign_in))
+            .route("/sign-out", post(sign_in::sign_out))
+            .route("/static/{file}", get(assets::asset))
+            .route("/integrations", get(list::page))
+            .route("/integrations/new", get(add::pick_type))
+            .route(
+                "/integrations/new/{type}",
+                get(add::setup_form).post(add::create),
+            )
+            .route("/integrations/{id}", get(overview::page))
+            .route("/integrations/{id}/events", get(events::stream))
+            .route("/integrations/{id}/sync", post(overview::sync_now))
+            .route("/integrations/{id}/resources", get(resources::page))
+            .route(
+                "/integrations/{id}/resources/{resource_id}/sync-mode",
+                post(resources::set_sync_mode),
+            )
+            .route(
+                "/integrations/{id}/destination",
+                get(destination::page).post(destination::save),
+            )
+            .route(
+                "/integrations/{id}/settings",
+                get(settings::page).post(settings::save),
+            )
+            .route(
+                "/integrations/{id}/delete",
+                get(settings::confirm_delete).post(settings::delete),
+            )
+            .route("/integrations/{id}/audit", get(tab_audit::page))
+            .route(
+                "/resources/{resource_id}/access-history",
+                get(tab_audit::access_history),
+            )
+            .fallback(guard::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                guard::guard,
+            ))
+            .with_state(self)
+    }
+}
+
+/// Serves the console on `listener` until the context's shutdown fires.
+pub async fn serve(console: Console, listener: TcpListener) -> std::io::Result<()> {
+    let shutdown = console.ctx.shutdown.clone();
+    axum::serve(listener, console.router())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,76 @@
+//! The Overview tab follows a running sync over server-sent events.
+
+use super::serve_console;
+use super::visitor::Visitor;
+use crate::harness::remote::RemoteRoles;
+
+#[tokio::test]
+async fn the_overview_follows_a_running_sync_over_server_sent_events() {
+    use oblique::db::run_events::{self as events, EventDraft, EventKind};
+    use oblique::model::RunPhase;
+
+    // No workers: the initial run stays queued until the test says what happens to it.
+    let app = crate::harness::TestApp::spawn_without_sync().await;
+    let base = serve_console(&app, false).await;
+    let token = app
+        .issue_token("console-admin", oblique::auth::Role::Admin)
+        .await;
+    let roles = RemoteRoles::new().await;
+    let integration = app
+        .admin
+        .integrations
+        .clone()
+        .create_integration(roles.create_request("followed").await)
+        .await
+        .expect("create")
+        .into_inner();
+    let id: uuid::Uuid = integration.id.parse().unwrap();
+    let mut visitor = Visitor::new(&base);
+    visitor.sign_in(&token).await;
+    let overview = visitor.get(&format!("/integrations/{id}")).await;
+    let events_path = format!("/integrations/{id}/events");
+    assert!(
+        overview
+            .body
+            .contains(&format!(r#"data-events="{events_path}""#)),
+        "{}",
+        overview.body
+    );
+
+    let mut stream = visitor
+        .client
+        .get(format!("{base}{events_path}"))
+        .header("cookie", visitor.cookie.clone().unwrap())
+        .send()
+        .await
+        .expect("GET events");
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    // The queued run gets events stored and NOTIFYed the way a worker's are; cancelling it
+    // ends it with its FINISHED event.
+    let run_id = integration.last_sync_run.expect("the initial run").id;
+    let run: uuid::Uuid = run_id.parse().unwrap();
+    let mut progress = EventDraft::new(EventKind::Progress)
+        .phase(RunPhase::Accounts)
+        .progress(12);
+    progress.total = 40;
+    let mut conn = app.conn().await;
+    events::emit(&mut conn, run, progress).await.expect("emit");
+    app.admin
+        .sync
+        .clone()
+        .cancel_sync_run(oblique::pb::CancelSyncRunRequest { id: run_id })
+        .await
+        .expect("cancel");
+    let mut received = String::new();
+    while let Some(chunk) = stream.chunk().await.expect("a chunk") {
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        received.contains("event: progress\ndata: queued: accounts (12 of 40)"),
+        "{received}"
+    );
+    assert!(
+        received.contains("event: finished\ndata: cancelled"),
+        "{received}"
+    );
+}
