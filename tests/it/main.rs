@@ -17,6 +17,7 @@ mod conformance;
 mod credential_destination;
 mod db_roles;
 mod db_tls;
+mod dry_run_changes;
 mod embedded_restart;
 mod faults;
 mod fixtures;
