@@ -25,6 +25,8 @@ use crate::model::run_stats::RunStats;
 /// The difference, spooled to disk while the merge transaction is still open.
 pub struct Spooled {
     file: tokio::fs::File,
+    bytes: u64,
+    took: std::time::Duration,
 }
 
 /// Streams the difference the merge made in `tx` to a temporary file.
@@ -34,6 +36,7 @@ pub async fn spool(
     run_id: uuid::Uuid,
     access_compared: bool,
 ) -> anyhow::Result<Spooled> {
+    let started = std::time::Instant::now();
     let file = tokio::task::spawn_blocking(tempfile::tempfile).await??;
     let mut out = BufWriter::new(tokio::fs::File::from_std(file));
     let sql = merge::difference_copy_sql(integration_id, run_id, access_compared);
@@ -44,8 +47,13 @@ pub async fn spool(
     }
     out.flush().await?;
     let mut file = out.into_inner();
+    let bytes = file.stream_position().await?;
     file.rewind().await?;
-    Ok(Spooled { file })
+    Ok(Spooled {
+        file,
+        bytes,
+        took: started.elapsed(),
+    })
 }
 
 /// Ends the dry run as succeeded with `stats` and `summary` (its FINISHED message), after its
@@ -63,6 +71,7 @@ pub async fn finish(
     // A run stopped meanwhile has already been ended by whoever stopped it.
     handle.check_not_stopped()?;
     let run_id = handle.run.id;
+    let started = std::time::Instant::now();
     let tx = staging.client().transaction().await.map_err(internal)?;
     let listed = run_changes::copy_in(&tx, spooled.file)
         .await
@@ -85,6 +94,15 @@ pub async fn finish(
         return Err(Stopped::Cancelled);
     }
     tx.commit().await.map_err(internal)?;
+    // What the list cost a large dry run: its time inside the merge transaction, and after.
+    tracing::info!(
+        %run_id,
+        changes = listed,
+        spooled_bytes = spooled.bytes,
+        spool_ms = spooled.took.as_millis() as u64,
+        store_ms = started.elapsed().as_millis() as u64,
+        "dry run changes recorded"
+    );
     Ok(stats)
 }
 

@@ -286,3 +286,91 @@ async fn cancel(app: &TestApp, run_id: &str) {
         .await
         .expect("cancel");
 }
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let counted: Count = diesel::sql_query(sql)
+        .get_result(&mut app.conn().await)
+        .await
+        .expect("counting");
+    counted.count
+}
+
+/// Cancelled after its difference was read out and before it was stored: the test holds a lock
+/// that storing needs, cancels the run meanwhile, then lets go. The run ends CANCELLED with no
+/// list at all, not a part of one.
+#[tokio::test]
+async fn a_dry_run_cancelled_while_storing_its_changes_keeps_none() {
+    let app = TestApp::spawn().await;
+    let roles = RemoteRoles::new().await;
+    roles.sql("CREATE ROLE {p}_alice LOGIN").await;
+    let (integration, _) = synced(&app, roles.create_request("directory").await).await;
+    roles
+        .sql("CREATE ROLE {p}_bob LOGIN; CREATE ROLE {p}_readers NOLOGIN; GRANT {p}_readers TO {p}_bob")
+        .await;
+
+    let mut holder = app.owner_conn().await;
+    use diesel_async::SimpleAsyncConnection;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE sync_run_changes IN SHARE MODE")
+        .await
+        .expect("locking sync_run_changes");
+    let run = app
+        .service
+        .sync
+        .clone()
+        .trigger_sync(pb::TriggerSyncRequest {
+            integration_id: integration.id.clone(),
+            dry_run: true,
+            allow_mass_deletion: false,
+        })
+        .await
+        .expect("trigger")
+        .into_inner();
+    crate::harness::eventually("the dry run to wait to store its changes", || async {
+        let waiting = count(
+            &app,
+            "SELECT count(*) AS count FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query LIKE 'COPY sync_run_changes%'",
+        )
+        .await;
+        (waiting > 0).then_some(())
+    })
+    .await;
+    cancel(&app, &run.id).await;
+    holder.batch_execute("ROLLBACK").await.expect("unlocking");
+    crate::harness::eventually("the run's staging connection to close", || async {
+        let open = count(
+            &app,
+            "SELECT count(*) AS count FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'oblique-sync'",
+        )
+        .await;
+        (open == 0).then_some(())
+    })
+    .await;
+
+    let stored = count(
+        &app,
+        &format!(
+            "SELECT count(*) AS count FROM sync_run_changes WHERE run_id = '{}'",
+            run.id
+        ),
+    )
+    .await;
+    assert_eq!(stored, 0, "a cancelled dry run stored changes");
+    let ended = crate::harness::wait_for_run(&app.admin, &run.id).await;
+    assert_eq!(ended.state(), SyncRunState::Cancelled, "{ended:?}");
+    let messages = run_messages(&app, &ended).await;
+    assert!(
+        !messages.iter().any(|m| m.starts_with("dry run:")),
+        "{messages:?}"
+    );
+    expect_code(page(&app, &run.id, 0, "").await, Code::FailedPrecondition);
+}
