@@ -10,6 +10,7 @@ pub mod integration_service;
 pub mod paging;
 #[cfg(test)]
 mod redaction_tests;
+pub mod run_changes;
 pub mod sync_service;
 pub mod sync_streams;
 pub mod team_service;

@@ -1,10 +1,12 @@
-//! SyncService: the run queue as callers see it, run errors, and streamed progress.
+//! SyncService: the run queue as callers see it, run errors, dry runs' changes, and streamed
+//! progress.
 
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_optional_id};
 use super::convert_access;
 use super::paging::{ListQuery, Page};
+use super::run_changes;
 use super::sync_streams::{self, EventStream};
 use crate::auth::{Role, require};
 use crate::context::AppContext;
@@ -90,6 +92,23 @@ impl SyncService for SyncApi {
         let next_page_token = page.finish(&mut rows, |row| row.object.clone());
         Ok(Response::new(pb::ListSyncErrorsResponse {
             errors: rows.into_iter().map(convert_access::sync_error).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_sync_run_changes(
+        &self,
+        request: Request<pb::ListSyncRunChangesRequest>,
+    ) -> Reply<pb::ListSyncRunChangesResponse> {
+        require(&request, Role::Viewer)?;
+        let request = request.into_inner();
+        let run_id = parse_id("run_id", &request.run_id)?;
+        let query = ListQuery::new("ListSyncRunChanges").filter("run_id", run_id);
+        let page = Page::<i64>::parse(request.page_size, &request.page_token, &query)?;
+        let mut rows = runs::changes(&self.ctx, run_id, page.after, page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut rows, |row| row.seq);
+        Ok(Response::new(pb::ListSyncRunChangesResponse {
+            changes: rows.into_iter().map(run_changes::run_change).collect(),
             next_page_token,
         }))
     }

@@ -20,6 +20,7 @@ pub fn needed_role(path: &str) -> Role {
         | "SyncService/GetSyncRun"
         | "SyncService/ListSyncRuns"
         | "SyncService/ListSyncErrors"
+        | "SyncService/ListSyncRunChanges"
         | "SyncService/WatchSyncRun"
         | "SyncService/SubscribeSyncEvents"
         | "UserService/ListUsers"

@@ -18,6 +18,7 @@ pub mod propagations;
 pub mod resources;
 pub mod retry;
 pub mod roles;
+pub mod run_changes;
 pub mod run_events;
 pub mod runs;
 pub mod schema;

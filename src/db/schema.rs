@@ -169,6 +169,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_run_changes (run_id, seq) {
+        run_id -> Uuid,
+        seq -> Int8,
+        kind -> Text,
+        resource_id -> Nullable<Uuid>,
+        resource_external_id -> Nullable<Text>,
+        resource_name -> Nullable<Text>,
+        account_id -> Nullable<Uuid>,
+        account_external_id -> Nullable<Text>,
+        account_username -> Nullable<Text>,
+        account_display_name -> Nullable<Text>,
+        inherited -> Bool,
+    }
+}
+
+diesel::table! {
     sync_runs (id) {
         id -> Uuid,
         integration_id -> Uuid,
@@ -234,6 +250,7 @@ diesel::joinable!(resources -> integrations (integration_id));
 diesel::joinable!(resources -> teams (team_id));
 diesel::joinable!(sync_errors -> integrations (integration_id));
 diesel::joinable!(sync_events -> sync_runs (run_id));
+diesel::joinable!(sync_run_changes -> sync_runs (run_id));
 diesel::joinable!(sync_runs -> integrations (integration_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -251,6 +268,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     sync_errors,
     sync_events,
+    sync_run_changes,
     sync_runs,
     team_members,
     teams,

@@ -1,8 +1,10 @@
-//! The end of a pull: the merge, the mass-deletion guard, dry runs, and finishing the run in
-//! the same transaction as the changes it applies.
+//! The end of a pull: the merge, the mass-deletion guard, dry runs (their ending is
+//! [`super::dry_run`]'s), and finishing the run in the same transaction as the changes it
+//! applies.
 
 use serde_json::json;
 
+use super::dry_run;
 use super::merge::{self, LinkReport, Merged};
 use super::run_handle::RunHandle;
 use super::stage::Staging;
@@ -15,9 +17,6 @@ use crate::model::RunPhase;
 use crate::model::principal::SYSTEM_NAME;
 use crate::model::run_stats::{ChangeCounts, RunStats};
 use crate::model::{AuditAction, Role};
-
-/// How many changes a dry run reports as events.
-const PREVIEW_CHANGES: i64 = 20;
 
 /// Merges in one transaction. A dry run, a tripped mass-deletion guard or a run that stopped
 /// being ours rolls everything back. With `finish`, the same transaction ends the run; without
@@ -39,22 +38,16 @@ pub async fn apply(
         return Err(Stopped::Failed(refusal));
     }
     if run.dry_run {
-        let preview = merge::preview(&tx, integration.id, PREVIEW_CHANGES)
+        let spooled = dry_run::spool(&tx, integration.id, run.id, merged.access_compared)
             .await
             .map_err(internal)?;
         tx.rollback().await.map_err(internal)?;
-        return finish_dry_run(handle, &merged, preview).await;
+        let summary = format!("dry run, nothing applied: {}", summary(&stats));
+        return dry_run::finish(handle, staging, stats, summary, warnings(&merged), spooled).await;
     }
     // Before the run's state changes: afterwards only its FINISHED event is taken.
-    if merged.unresolved_access > 0 {
-        emit_in(&tx, run.id, unresolved_warning(&merged))
-            .await
-            .map_err(internal)?;
-    }
-    if merged.links.held > 0 {
-        emit_in(&tx, run.id, held_links_warning(&merged.links))
-            .await
-            .map_err(internal)?;
+    for warning in warnings(&merged) {
+        emit_in(&tx, run.id, warning).await.map_err(internal)?;
     }
     // Either way the run's row stays locked until commit, so a cancellation lands either before
     // (nothing applied) or after.
@@ -141,27 +134,16 @@ fn mass_deletion(
     })
 }
 
-async fn finish_dry_run(
-    run: &RunHandle<'_>,
-    merged: &Merged,
-    preview: Vec<String>,
-) -> Result<RunStats, Stopped> {
-    let stats = merged.stats;
-    for change in preview {
-        run.emit(EventDraft::new(EventKind::Warning).message(format!("dry run: {change}")))
-            .await?;
-    }
+/// What the run warns of, whether it applies or not.
+fn warnings(merged: &Merged) -> Vec<EventDraft> {
+    let mut warnings = Vec::new();
     if merged.unresolved_access > 0 {
-        run.emit(unresolved_warning(merged)).await?;
+        warnings.push(unresolved_warning(merged));
     }
     if merged.links.held > 0 {
-        run.emit(held_links_warning(&merged.links)).await?;
+        warnings.push(held_links_warning(&merged.links));
     }
-    run.succeed(
-        stats,
-        format!("dry run, nothing applied: {}", summary(&stats)),
-    )
-    .await
+    warnings
 }
 
 fn unresolved_warning(merged: &Merged) -> EventDraft {

@@ -31,6 +31,7 @@ const NEEDED: &[(&str, Role)] = &[
     ("SyncService/ListSyncRuns", Role::Viewer),
     ("SyncService/CancelSyncRun", Role::Admin),
     ("SyncService/ListSyncErrors", Role::Viewer),
+    ("SyncService/ListSyncRunChanges", Role::Viewer),
     ("SyncService/WatchSyncRun", Role::Viewer),
     ("SyncService/SubscribeSyncEvents", Role::Viewer),
     ("UserService/ListUsers", Role::Viewer),

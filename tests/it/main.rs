@@ -18,6 +18,7 @@ mod console;
 mod credential_destination;
 mod db_roles;
 mod db_tls;
+mod dry_run_changes;
 mod embedded_restart;
 mod faults;
 mod fixtures;

@@ -317,9 +317,17 @@ async fn a_dry_run_reports_the_difference_and_applies_nothing() {
     );
     assert_eq!(accounts(&app, &integration, true).await.len(), 1);
 
+    // The difference is listed by ListSyncRunChanges (tests/it/dry_run_changes.rs); the events
+    // point there.
     let messages = run_messages(&app, &run).await;
-    let expected = format!("dry run: account created: {}", roles.name("newcomer"));
-    assert!(messages.contains(&expected), "{messages:?}");
+    let expected = format!(
+        "dry run: 1 change listed; see ListSyncRunChanges with run_id {}",
+        run.id
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with(&expected)),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use oblique::model::{
     AccessSource, AuditAction, LinkUsersBy, PropagationStatus, PushOp, RemoteOp, ResourceType,
-    Role, RunPhase, RunState, RunTrigger, SyncMode,
+    Role, RunChangeKind, RunPhase, RunState, RunTrigger, SyncMode,
 };
 
 use oblique::engine::stage::ObjectKind;
@@ -70,6 +70,10 @@ fn typed_columns() -> BTreeMap<(&'static str, &'static str), BTreeSet<String>> {
         (
             ("api_tokens", "role"),
             words(Role::ALL.iter().map(|v| v.as_str())),
+        ),
+        (
+            ("sync_run_changes", "kind"),
+            words(RunChangeKind::ALL.iter().map(|v| v.as_str())),
         ),
     ])
 }

@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod output;
 pub mod progress;
 pub mod resolve;
+pub mod run_changes;
 pub mod runs;
 pub mod setup_input;
 pub mod sync;

@@ -40,6 +40,7 @@ proto_names!(
     ListIntegrationTypesResponse,
     SyncRun,
     ListSyncRunsResponse,
+    ListSyncRunChangesResponse,
     SyncEvent,
     Grant,
     ListAccessResponse,

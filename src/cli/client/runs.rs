@@ -1,4 +1,4 @@
-//! `oblique runs list|get|watch|cancel`.
+//! `oblique runs list|get|watch|cancel|changes`.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use super::failure::Answer;
 use super::integration_view::run_state_word;
 use super::output::{OutputFormat, Table, enum_word, or_dash, print_json, time};
 use super::resolve;
+use super::run_changes;
 use super::watch::{follow, show_run};
 use crate::pb;
 
@@ -29,6 +30,14 @@ pub enum RunsCommand {
     Watch { run_id: String },
     /// Cancel a queued or running run (admin).
     Cancel { run_id: String },
+    /// What a dry run found, change by change: access added, removed or changed between direct
+    /// and inherited; accounts and resources created, updated or deleted.
+    Changes {
+        run_id: String,
+        /// At most this many changes; 0 for all of them.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
 }
 
 /// Runs asked for per page.
@@ -67,6 +76,9 @@ pub async fn run(
                 .await
                 .answer(&format!("cancelling run {run_id}"))?;
             show_run(&run, format)?;
+        }
+        RunsCommand::Changes { run_id, limit } => {
+            run_changes::show(calls, format, &run_id, limit).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

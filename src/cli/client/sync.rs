@@ -1,6 +1,8 @@
 //! `oblique sync INTEGRATION [--dry-run] [--watch]`: queues a run now (or answers the one
-//! already queued or running) and, with --watch, follows it to its end.
+//! already queued or running) and, with --watch, follows it to its end. A dry run ends with
+//! its first changes (watched) or with where to see them.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -9,6 +11,7 @@ use super::connection::Calls;
 use super::failure::Answer;
 use super::output::OutputFormat;
 use super::resolve;
+use super::run_changes;
 use super::watch::{follow, show_run};
 use crate::pb;
 
@@ -48,8 +51,19 @@ pub async fn run(calls: &Calls, format: OutputFormat, args: SyncArgs) -> anyhow:
                 integration.name
             );
         }
-        return follow(calls, format, &run).await;
+        let ended = follow(calls, format, &run).await?;
+        if run.dry_run && format == OutputFormat::Table && ended == ExitCode::SUCCESS {
+            run_changes::show_first(calls, &run.id).await?;
+        }
+        return Ok(ended);
     }
     show_run(&run, format)?;
+    if run.dry_run && format == OutputFormat::Table {
+        writeln!(
+            std::io::stdout(),
+            "Once it has succeeded, `oblique runs changes {}` lists what it found.",
+            run.id
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }

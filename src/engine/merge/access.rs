@@ -113,6 +113,8 @@ const CLOSE: &str = "
 pub struct AccessMerged {
     pub counts: ChangeCounts,
     pub unresolved: i64,
+    /// Some resource was compared pair by pair: `access_changes` holds the differences.
+    pub compared: bool,
 }
 
 pub async fn merge(
@@ -129,6 +131,7 @@ pub async fn merge(
         return Ok(AccessMerged {
             counts: counts(open_before, 0, 0, 0),
             unresolved: 0,
+            compared: false,
         });
     }
     tx.batch_execute(ANALYZE_CHANGED).await?;
@@ -142,5 +145,6 @@ pub async fn merge(
     Ok(AccessMerged {
         counts: counts(listed, opened, updated, closed),
         unresolved,
+        compared: true,
     })
 }

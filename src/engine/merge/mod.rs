@@ -11,9 +11,11 @@ use crate::model::run_stats::{ChangeCounts, RunStats};
 mod access;
 mod accounts;
 mod attributes;
+mod difference;
 mod links;
 mod resources;
 
+pub use difference::copy_out_sql as difference_copy_sql;
 pub use links::LinkReport;
 
 /// Every merge statement joins whole sets, often against rows this same transaction just wrote
@@ -67,6 +69,8 @@ pub struct Merged {
     pub live_resources_before: i64,
     /// Access pairs naming accounts or resources outside the synced ones.
     pub unresolved_access: i64,
+    /// The access merge compared pairs (see [`difference_copy_sql`]'s `with_access`).
+    pub access_compared: bool,
     /// What re-checking the accounts' links to users changed, and which links are held.
     pub links: LinkReport,
 }
@@ -96,6 +100,7 @@ pub async fn apply(
     let access = access::merge(tx, integration_id).await?;
     merged.stats.access = access.counts;
     merged.unresolved_access = access.unresolved;
+    merged.access_compared = access.compared;
 
     tx.execute(RECORD_PROBLEMS, &[id]).await?;
     tx.execute(CLEAR_PROBLEMS, &[id]).await?;
@@ -111,28 +116,4 @@ pub(super) fn counts(listed: i64, created: i64, updated: i64, deleted: i64) -> C
         deleted,
         unchanged: (listed - created - updated).max(0),
     }
-}
-
-/// The first changes of a merge, for a dry run's report: rows this transaction created,
-/// restored or soft deleted carry its start time (`now()`).
-pub async fn preview(
-    tx: &Transaction<'_>,
-    integration_id: Uuid,
-    limit: i64,
-) -> Result<Vec<String>, tokio_postgres::Error> {
-    let rows = tx
-        .query(
-            "(SELECT 'account ' || CASE WHEN deleted_at = now() THEN 'deleted'
-                     WHEN created_at = now() THEN 'created' ELSE 'updated' END || ': ' || username
-              FROM accounts WHERE integration_id = $1
-                AND (created_at = now() OR updated_at = now()) LIMIT $2)
-             UNION ALL
-             (SELECT 'resource ' || CASE WHEN deleted_at = now() THEN 'deleted'
-                     WHEN created_at = now() THEN 'created' ELSE 'updated' END || ': ' || name
-              FROM resources WHERE integration_id = $1
-                AND (created_at = now() OR updated_at = now()) LIMIT $2)",
-            &[&integration_id, &limit],
-        )
-        .await?;
-    Ok(rows.into_iter().map(|row| row.get(0)).collect())
 }

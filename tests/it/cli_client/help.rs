@@ -29,7 +29,7 @@ fn help_lists_the_client_commands_and_offers_no_flag_for_a_secret() {
     ] {
         assert!(top.contains(command), "--help lacks {command}:\n{top}");
     }
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 13] = [
         &["integrations", "list"],
         &["integrations", "get"],
         &["integrations", "create"],
@@ -40,6 +40,7 @@ fn help_lists_the_client_commands_and_offers_no_flag_for_a_secret() {
         &["runs", "list"],
         &["runs", "watch"],
         &["runs", "cancel"],
+        &["runs", "changes"],
         &["access", "grant"],
         &["audit"],
     ];

@@ -7,6 +7,7 @@ mod access;
 mod failures;
 mod help;
 mod integrations;
+mod run_changes;
 mod runs;
 mod terminal;
 mod tls;

@@ -84,6 +84,24 @@ impl Values {
         }
     }
 
+    /// Until the current integration has no queued or running run.
+    async fn wait_idle(&self) {
+        let request = pb::ListSyncRunsRequest {
+            integration_id: self.integration().to_string(),
+            ..Default::default()
+        };
+        let sync = self.admin.sync.clone();
+        eventually("no active run", || {
+            let (mut sync, request) = (sync.clone(), request.clone());
+            async move {
+                let runs = sync.list_sync_runs(request).await.ok()?.into_inner().runs;
+                let active = [pb::SyncRunState::Queued, pb::SyncRunState::Running];
+                (!runs.iter().any(|run| active.contains(&run.state()))).then_some(())
+            }
+        })
+        .await;
+    }
+
     fn integration(&self) -> &str {
         self.integrations
             .last()
@@ -319,6 +337,11 @@ async fn every_grpcurl_example_in_readme_runs_as_written() {
         }
         if method == "UpdateIntegration" {
             update_example = Some(command.clone());
+        }
+        if method == "TriggerSync" {
+            // TriggerSync answers the run already active, if any: the examples after it are
+            // about the run it asks for (a dry run's changes).
+            values.wait_idle().await;
         }
         let (ok, stdout, stderr) = run(&mut shell(dir.path(), &remote, &prelude, &command));
         assert!(

@@ -25,21 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15oblique/v1/sync.proto\x12\noblique.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x0c\x43hangeCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\"\xf4\x01\n\tSyncStats\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12,\n\nattributes\x18\x02 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12+\n\tresources\x18\x03 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12(\n\x06\x61\x63\x63\x65ss\x18\x04 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x03\x12&\n\x04push\x18\x06 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\"\xb0\x03\n\x07SyncRun\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12(\n\x07trigger\x18\x03 \x01(\x0e\x32\x17.oblique.v1.SyncTrigger\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.oblique.v1.SyncRunState\x12$\n\x05phase\x18\x05 \x01(\x0e\x32\x15.oblique.v1.SyncPhase\x12$\n\x05stats\x18\x06 \x01(\x0b\x32\x15.oblique.v1.SyncStats\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x61llow_mass_deletion\x18\r \x01(\x08\"\xb9\x02\n\tSyncEvent\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x03\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04kind\x18\x05 \x01(\x0e\x32\x19.oblique.v1.SyncEventKind\x12$\n\x05phase\x18\x06 \x01(\x0e\x32\x15.oblique.v1.SyncPhase\x12\x11\n\tprocessed\x18\x07 \x01(\x03\x12\r\n\x05total\x18\x08 \x01(\x03\x12$\n\x05stats\x18\t \x01(\x0b\x32\x15.oblique.v1.SyncStats\x12\'\n\x05state\x18\n \x01(\x0e\x32\x18.oblique.v1.SyncRunState\x12\x0f\n\x07message\x18\x0b \x01(\t\"\x9a\x01\n\tSyncError\x12\x0e\n\x06object\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12.\n\nfirst_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x05 \x01(\x03\"Z\n\x12TriggerSyncRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12\x1b\n\x13\x61llow_mass_deletion\x18\x03 \x01(\x08\"\x1f\n\x11GetSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"T\n\x13ListSyncRunsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x14ListSyncRunsResponse\x12!\n\x04runs\x18\x01 \x03(\x0b\x32\x13.oblique.v1.SyncRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x14\x43\x61ncelSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"V\n\x15ListSyncErrorsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"X\n\x16ListSyncErrorsResponse\x12%\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x15.oblique.v1.SyncError\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x13WatchSyncRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"4\n\x1aSubscribeSyncEventsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t*\xa9\x01\n\x0bSyncTrigger\x12\x1c\n\x18SYNC_TRIGGER_UNSPECIFIED\x10\x00\x12\x18\n\x14SYNC_TRIGGER_CREATED\x10\x01\x12\x1a\n\x16SYNC_TRIGGER_SCHEDULED\x10\x02\x12\x17\n\x13SYNC_TRIGGER_MANUAL\x10\x03\x12\x15\n\x11SYNC_TRIGGER_TEAM\x10\x04\x12\x16\n\x12SYNC_TRIGGER_GRANT\x10\x05*\xbc\x01\n\x0cSyncRunState\x12\x1e\n\x1aSYNC_RUN_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15SYNC_RUN_STATE_QUEUED\x10\x01\x12\x1a\n\x16SYNC_RUN_STATE_RUNNING\x10\x02\x12\x1c\n\x18SYNC_RUN_STATE_SUCCEEDED\x10\x03\x12\x19\n\x15SYNC_RUN_STATE_FAILED\x10\x04\x12\x1c\n\x18SYNC_RUN_STATE_CANCELLED\x10\x05*\x86\x01\n\tSyncPhase\x12\x1a\n\x16SYNC_PHASE_UNSPECIFIED\x10\x00\x12\x17\n\x13SYNC_PHASE_ACCOUNTS\x10\x01\x12\x18\n\x14SYNC_PHASE_RESOURCES\x10\x02\x12\x15\n\x11SYNC_PHASE_ACCESS\x10\x03\x12\x13\n\x0fSYNC_PHASE_PUSH\x10\x04*\xf3\x01\n\rSyncEventKind\x12\x1f\n\x1bSYNC_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSYNC_EVENT_KIND_STATE_CHANGED\x10\x01\x12!\n\x1dSYNC_EVENT_KIND_PHASE_STARTED\x10\x02\x12\x1c\n\x18SYNC_EVENT_KIND_PROGRESS\x10\x03\x12\x1b\n\x17SYNC_EVENT_KIND_WARNING\x10\x04\x12\"\n\x1eSYNC_EVENT_KIND_PHASE_FINISHED\x10\x05\x12\x1c\n\x18SYNC_EVENT_KIND_FINISHED\x10\x06\x32\xa9\x04\n\x0bSyncService\x12\x42\n\x0bTriggerSync\x12\x1e.oblique.v1.TriggerSyncRequest\x1a\x13.oblique.v1.SyncRun\x12@\n\nGetSyncRun\x12\x1d.oblique.v1.GetSyncRunRequest\x1a\x13.oblique.v1.SyncRun\x12Q\n\x0cListSyncRuns\x12\x1f.oblique.v1.ListSyncRunsRequest\x1a .oblique.v1.ListSyncRunsResponse\x12\x46\n\rCancelSyncRun\x12 .oblique.v1.CancelSyncRunRequest\x1a\x13.oblique.v1.SyncRun\x12W\n\x0eListSyncErrors\x12!.oblique.v1.ListSyncErrorsRequest\x1a\".oblique.v1.ListSyncErrorsResponse\x12H\n\x0cWatchSyncRun\x12\x1f.oblique.v1.WatchSyncRunRequest\x1a\x15.oblique.v1.SyncEvent0\x01\x12V\n\x13SubscribeSyncEvents\x12&.oblique.v1.SubscribeSyncEventsRequest\x1a\x15.oblique.v1.SyncEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15oblique/v1/sync.proto\x12\noblique.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x0c\x43hangeCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\"\xf4\x01\n\tSyncStats\x12*\n\x08\x61\x63\x63ounts\x18\x01 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12,\n\nattributes\x18\x02 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12+\n\tresources\x18\x03 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12(\n\x06\x61\x63\x63\x65ss\x18\x04 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x03\x12&\n\x04push\x18\x06 \x01(\x0b\x32\x18.oblique.v1.ChangeCounts\"\xb0\x03\n\x07SyncRun\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12(\n\x07trigger\x18\x03 \x01(\x0e\x32\x17.oblique.v1.SyncTrigger\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.oblique.v1.SyncRunState\x12$\n\x05phase\x18\x05 \x01(\x0e\x32\x15.oblique.v1.SyncPhase\x12$\n\x05stats\x18\x06 \x01(\x0b\x32\x15.oblique.v1.SyncStats\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x12\x14\n\x0crequested_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x61llow_mass_deletion\x18\r \x01(\x08\"\xb9\x02\n\tSyncEvent\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x03\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04kind\x18\x05 \x01(\x0e\x32\x19.oblique.v1.SyncEventKind\x12$\n\x05phase\x18\x06 \x01(\x0e\x32\x15.oblique.v1.SyncPhase\x12\x11\n\tprocessed\x18\x07 \x01(\x03\x12\r\n\x05total\x18\x08 \x01(\x03\x12$\n\x05stats\x18\t \x01(\x0b\x32\x15.oblique.v1.SyncStats\x12\'\n\x05state\x18\n \x01(\x0e\x32\x18.oblique.v1.SyncRunState\x12\x0f\n\x07message\x18\x0b \x01(\t\"\x82\x02\n\rSyncRunChange\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.oblique.v1.SyncRunChangeKind\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x1c\n\x14resource_external_id\x18\x03 \x01(\t\x12\x15\n\rresource_name\x18\x04 \x01(\t\x12\x12\n\naccount_id\x18\x05 \x01(\t\x12\x1b\n\x13\x61\x63\x63ount_external_id\x18\x06 \x01(\t\x12\x18\n\x10\x61\x63\x63ount_username\x18\x07 \x01(\t\x12\x1c\n\x14\x61\x63\x63ount_display_name\x18\x08 \x01(\t\x12\x11\n\tinherited\x18\t \x01(\x08\"\x9a\x01\n\tSyncError\x12\x0e\n\x06object\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12.\n\nfirst_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x05 \x01(\x03\"Z\n\x12TriggerSyncRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12\x1b\n\x13\x61llow_mass_deletion\x18\x03 \x01(\x08\"\x1f\n\x11GetSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"T\n\x13ListSyncRunsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x14ListSyncRunsResponse\x12!\n\x04runs\x18\x01 \x03(\x0b\x32\x13.oblique.v1.SyncRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x14\x43\x61ncelSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"V\n\x15ListSyncErrorsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"X\n\x16ListSyncErrorsResponse\x12%\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x15.oblique.v1.SyncError\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x13WatchSyncRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"R\n\x19ListSyncRunChangesRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x1aListSyncRunChangesResponse\x12*\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x19.oblique.v1.SyncRunChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x1aSubscribeSyncEventsRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t*\xa9\x01\n\x0bSyncTrigger\x12\x1c\n\x18SYNC_TRIGGER_UNSPECIFIED\x10\x00\x12\x18\n\x14SYNC_TRIGGER_CREATED\x10\x01\x12\x1a\n\x16SYNC_TRIGGER_SCHEDULED\x10\x02\x12\x17\n\x13SYNC_TRIGGER_MANUAL\x10\x03\x12\x15\n\x11SYNC_TRIGGER_TEAM\x10\x04\x12\x16\n\x12SYNC_TRIGGER_GRANT\x10\x05*\xbc\x01\n\x0cSyncRunState\x12\x1e\n\x1aSYNC_RUN_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15SYNC_RUN_STATE_QUEUED\x10\x01\x12\x1a\n\x16SYNC_RUN_STATE_RUNNING\x10\x02\x12\x1c\n\x18SYNC_RUN_STATE_SUCCEEDED\x10\x03\x12\x19\n\x15SYNC_RUN_STATE_FAILED\x10\x04\x12\x1c\n\x18SYNC_RUN_STATE_CANCELLED\x10\x05*\x86\x01\n\tSyncPhase\x12\x1a\n\x16SYNC_PHASE_UNSPECIFIED\x10\x00\x12\x17\n\x13SYNC_PHASE_ACCOUNTS\x10\x01\x12\x18\n\x14SYNC_PHASE_RESOURCES\x10\x02\x12\x15\n\x11SYNC_PHASE_ACCESS\x10\x03\x12\x13\n\x0fSYNC_PHASE_PUSH\x10\x04*\xf3\x01\n\rSyncEventKind\x12\x1f\n\x1bSYNC_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSYNC_EVENT_KIND_STATE_CHANGED\x10\x01\x12!\n\x1dSYNC_EVENT_KIND_PHASE_STARTED\x10\x02\x12\x1c\n\x18SYNC_EVENT_KIND_PROGRESS\x10\x03\x12\x1b\n\x17SYNC_EVENT_KIND_WARNING\x10\x04\x12\"\n\x1eSYNC_EVENT_KIND_PHASE_FINISHED\x10\x05\x12\x1c\n\x18SYNC_EVENT_KIND_FINISHED\x10\x06*\xb1\x03\n\x11SyncRunChangeKind\x12$\n SYNC_RUN_CHANGE_KIND_UNSPECIFIED\x10\x00\x12%\n!SYNC_RUN_CHANGE_KIND_ACCESS_ADDED\x10\x01\x12\'\n#SYNC_RUN_CHANGE_KIND_ACCESS_REMOVED\x10\x02\x12\'\n#SYNC_RUN_CHANGE_KIND_ACCESS_UPDATED\x10\x03\x12(\n$SYNC_RUN_CHANGE_KIND_ACCOUNT_CREATED\x10\x04\x12(\n$SYNC_RUN_CHANGE_KIND_ACCOUNT_UPDATED\x10\x05\x12(\n$SYNC_RUN_CHANGE_KIND_ACCOUNT_DELETED\x10\x06\x12)\n%SYNC_RUN_CHANGE_KIND_RESOURCE_CREATED\x10\x07\x12)\n%SYNC_RUN_CHANGE_KIND_RESOURCE_UPDATED\x10\x08\x12)\n%SYNC_RUN_CHANGE_KIND_RESOURCE_DELETED\x10\t2\x8e\x05\n\x0bSyncService\x12\x42\n\x0bTriggerSync\x12\x1e.oblique.v1.TriggerSyncRequest\x1a\x13.oblique.v1.SyncRun\x12@\n\nGetSyncRun\x12\x1d.oblique.v1.GetSyncRunRequest\x1a\x13.oblique.v1.SyncRun\x12Q\n\x0cListSyncRuns\x12\x1f.oblique.v1.ListSyncRunsRequest\x1a .oblique.v1.ListSyncRunsResponse\x12\x46\n\rCancelSyncRun\x12 .oblique.v1.CancelSyncRunRequest\x1a\x13.oblique.v1.SyncRun\x12W\n\x0eListSyncErrors\x12!.oblique.v1.ListSyncErrorsRequest\x1a\".oblique.v1.ListSyncErrorsResponse\x12H\n\x0cWatchSyncRun\x12\x1f.oblique.v1.WatchSyncRunRequest\x1a\x15.oblique.v1.SyncEvent0\x01\x12V\n\x13SubscribeSyncEvents\x12&.oblique.v1.SubscribeSyncEventsRequest\x1a\x15.oblique.v1.SyncEvent0\x01\x12\x63\n\x12ListSyncRunChanges\x12%.oblique.v1.ListSyncRunChangesRequest\x1a&.oblique.v1.ListSyncRunChangesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oblique.v1.sync_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SYNCTRIGGER']._serialized_start=1914
-  _globals['_SYNCTRIGGER']._serialized_end=2083
-  _globals['_SYNCRUNSTATE']._serialized_start=2086
-  _globals['_SYNCRUNSTATE']._serialized_end=2274
-  _globals['_SYNCPHASE']._serialized_start=2277
-  _globals['_SYNCPHASE']._serialized_end=2411
-  _globals['_SYNCEVENTKIND']._serialized_start=2414
-  _globals['_SYNCEVENTKIND']._serialized_end=2657
+  _globals['_SYNCTRIGGER']._serialized_start=2358
+  _globals['_SYNCTRIGGER']._serialized_end=2527
+  _globals['_SYNCRUNSTATE']._serialized_start=2530
+  _globals['_SYNCRUNSTATE']._serialized_end=2718
+  _globals['_SYNCPHASE']._serialized_start=2721
+  _globals['_SYNCPHASE']._serialized_end=2855
+  _globals['_SYNCEVENTKIND']._serialized_start=2858
+  _globals['_SYNCEVENTKIND']._serialized_end=3101
+  _globals['_SYNCRUNCHANGEKIND']._serialized_start=3104
+  _globals['_SYNCRUNCHANGEKIND']._serialized_end=3537
   _globals['_CHANGECOUNTS']._serialized_start=70
   _globals['_CHANGECOUNTS']._serialized_end=154
   _globals['_SYNCSTATS']._serialized_start=157
@@ -48,26 +50,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNCRUN']._serialized_end=836
   _globals['_SYNCEVENT']._serialized_start=839
   _globals['_SYNCEVENT']._serialized_end=1152
-  _globals['_SYNCERROR']._serialized_start=1155
-  _globals['_SYNCERROR']._serialized_end=1309
-  _globals['_TRIGGERSYNCREQUEST']._serialized_start=1311
-  _globals['_TRIGGERSYNCREQUEST']._serialized_end=1401
-  _globals['_GETSYNCRUNREQUEST']._serialized_start=1403
-  _globals['_GETSYNCRUNREQUEST']._serialized_end=1434
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=1436
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=1520
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=1522
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=1604
-  _globals['_CANCELSYNCRUNREQUEST']._serialized_start=1606
-  _globals['_CANCELSYNCRUNREQUEST']._serialized_end=1640
-  _globals['_LISTSYNCERRORSREQUEST']._serialized_start=1642
-  _globals['_LISTSYNCERRORSREQUEST']._serialized_end=1728
-  _globals['_LISTSYNCERRORSRESPONSE']._serialized_start=1730
-  _globals['_LISTSYNCERRORSRESPONSE']._serialized_end=1818
-  _globals['_WATCHSYNCRUNREQUEST']._serialized_start=1820
-  _globals['_WATCHSYNCRUNREQUEST']._serialized_end=1857
-  _globals['_SUBSCRIBESYNCEVENTSREQUEST']._serialized_start=1859
-  _globals['_SUBSCRIBESYNCEVENTSREQUEST']._serialized_end=1911
-  _globals['_SYNCSERVICE']._serialized_start=2660
-  _globals['_SYNCSERVICE']._serialized_end=3213
+  _globals['_SYNCRUNCHANGE']._serialized_start=1155
+  _globals['_SYNCRUNCHANGE']._serialized_end=1413
+  _globals['_SYNCERROR']._serialized_start=1416
+  _globals['_SYNCERROR']._serialized_end=1570
+  _globals['_TRIGGERSYNCREQUEST']._serialized_start=1572
+  _globals['_TRIGGERSYNCREQUEST']._serialized_end=1662
+  _globals['_GETSYNCRUNREQUEST']._serialized_start=1664
+  _globals['_GETSYNCRUNREQUEST']._serialized_end=1695
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=1697
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=1781
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=1783
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=1865
+  _globals['_CANCELSYNCRUNREQUEST']._serialized_start=1867
+  _globals['_CANCELSYNCRUNREQUEST']._serialized_end=1901
+  _globals['_LISTSYNCERRORSREQUEST']._serialized_start=1903
+  _globals['_LISTSYNCERRORSREQUEST']._serialized_end=1989
+  _globals['_LISTSYNCERRORSRESPONSE']._serialized_start=1991
+  _globals['_LISTSYNCERRORSRESPONSE']._serialized_end=2079
+  _globals['_WATCHSYNCRUNREQUEST']._serialized_start=2081
+  _globals['_WATCHSYNCRUNREQUEST']._serialized_end=2118
+  _globals['_LISTSYNCRUNCHANGESREQUEST']._serialized_start=2120
+  _globals['_LISTSYNCRUNCHANGESREQUEST']._serialized_end=2202
+  _globals['_LISTSYNCRUNCHANGESRESPONSE']._serialized_start=2204
+  _globals['_LISTSYNCRUNCHANGESRESPONSE']._serialized_end=2301
+  _globals['_SUBSCRIBESYNCEVENTSREQUEST']._serialized_start=2303
+  _globals['_SUBSCRIBESYNCEVENTSREQUEST']._serialized_end=2355
+  _globals['_SYNCSERVICE']._serialized_start=3540
+  _globals['_SYNCSERVICE']._serialized_end=4194
 # @@protoc_insertion_point(module_scope)

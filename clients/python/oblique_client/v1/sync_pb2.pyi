@@ -112,6 +112,56 @@ SYNC_EVENT_KIND_PHASE_FINISHED: SyncEventKind.ValueType  # 5
 SYNC_EVENT_KIND_FINISHED: SyncEventKind.ValueType  # 6
 Global___SyncEventKind: _TypeAlias = SyncEventKind  # noqa: Y015
 
+class _SyncRunChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SyncRunChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SyncRunChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SYNC_RUN_CHANGE_KIND_UNSPECIFIED: _SyncRunChangeKind.ValueType  # 0
+    SYNC_RUN_CHANGE_KIND_ACCESS_ADDED: _SyncRunChangeKind.ValueType  # 1
+    """A membership the remote now lists."""
+    SYNC_RUN_CHANGE_KIND_ACCESS_REMOVED: _SyncRunChangeKind.ValueType  # 2
+    """A membership the remote no longer lists (also every one of a resource or account deleted)."""
+    SYNC_RUN_CHANGE_KIND_ACCESS_UPDATED: _SyncRunChangeKind.ValueType  # 3
+    """A membership now held through a member group only, or now held directly (see inherited)."""
+    SYNC_RUN_CHANGE_KIND_ACCOUNT_CREATED: _SyncRunChangeKind.ValueType  # 4
+    SYNC_RUN_CHANGE_KIND_ACCOUNT_UPDATED: _SyncRunChangeKind.ValueType  # 5
+    """Its username, email, display name, attributes or link to an Oblique user changed, or it
+    re-appeared after being soft deleted.
+    """
+    SYNC_RUN_CHANGE_KIND_ACCOUNT_DELETED: _SyncRunChangeKind.ValueType  # 6
+    """Soft deleted: no longer listed."""
+    SYNC_RUN_CHANGE_KIND_RESOURCE_CREATED: _SyncRunChangeKind.ValueType  # 7
+    SYNC_RUN_CHANGE_KIND_RESOURCE_UPDATED: _SyncRunChangeKind.ValueType  # 8
+    """Its type, name or description changed, or it re-appeared after being soft deleted."""
+    SYNC_RUN_CHANGE_KIND_RESOURCE_DELETED: _SyncRunChangeKind.ValueType  # 9
+    """Soft deleted: no longer listed."""
+
+class SyncRunChangeKind(_SyncRunChangeKind, metaclass=_SyncRunChangeKindEnumTypeWrapper):
+    """What one change of a dry run's difference is."""
+
+SYNC_RUN_CHANGE_KIND_UNSPECIFIED: SyncRunChangeKind.ValueType  # 0
+SYNC_RUN_CHANGE_KIND_ACCESS_ADDED: SyncRunChangeKind.ValueType  # 1
+"""A membership the remote now lists."""
+SYNC_RUN_CHANGE_KIND_ACCESS_REMOVED: SyncRunChangeKind.ValueType  # 2
+"""A membership the remote no longer lists (also every one of a resource or account deleted)."""
+SYNC_RUN_CHANGE_KIND_ACCESS_UPDATED: SyncRunChangeKind.ValueType  # 3
+"""A membership now held through a member group only, or now held directly (see inherited)."""
+SYNC_RUN_CHANGE_KIND_ACCOUNT_CREATED: SyncRunChangeKind.ValueType  # 4
+SYNC_RUN_CHANGE_KIND_ACCOUNT_UPDATED: SyncRunChangeKind.ValueType  # 5
+"""Its username, email, display name, attributes or link to an Oblique user changed, or it
+re-appeared after being soft deleted.
+"""
+SYNC_RUN_CHANGE_KIND_ACCOUNT_DELETED: SyncRunChangeKind.ValueType  # 6
+"""Soft deleted: no longer listed."""
+SYNC_RUN_CHANGE_KIND_RESOURCE_CREATED: SyncRunChangeKind.ValueType  # 7
+SYNC_RUN_CHANGE_KIND_RESOURCE_UPDATED: SyncRunChangeKind.ValueType  # 8
+"""Its type, name or description changed, or it re-appeared after being soft deleted."""
+SYNC_RUN_CHANGE_KIND_RESOURCE_DELETED: SyncRunChangeKind.ValueType  # 9
+"""Soft deleted: no longer listed."""
+Global___SyncRunChangeKind: _TypeAlias = SyncRunChangeKind  # noqa: Y015
+
 @_typing.final
 class ChangeCounts(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -293,6 +343,58 @@ class SyncEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SyncEvent: _TypeAlias = SyncEvent  # noqa: Y015
+
+@_typing.final
+class SyncRunChange(_message.Message):
+    """One change of a dry run's difference. Access changes name a resource and an account,
+    account changes an account, resource changes a resource; the other fields are empty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    RESOURCE_ID_FIELD_NUMBER: _builtins.int
+    RESOURCE_EXTERNAL_ID_FIELD_NUMBER: _builtins.int
+    RESOURCE_NAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_EXTERNAL_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_USERNAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    INHERITED_FIELD_NUMBER: _builtins.int
+    kind: Global___SyncRunChangeKind.ValueType
+    resource_id: _builtins.str
+    """Empty when the resource is one the run would have created (it has no id yet)."""
+    resource_external_id: _builtins.str
+    resource_name: _builtins.str
+    account_id: _builtins.str
+    """Empty when the account is one the run would have created (it has no id yet)."""
+    account_external_id: _builtins.str
+    account_username: _builtins.str
+    account_display_name: _builtins.str
+    inherited: _builtins.bool
+    """Access changes: the membership is held through a member group only (ACCESS_UPDATED: from
+    now on; false there means it is now held directly).
+    """
+    def __init__(
+        self,
+        *,
+        kind: Global___SyncRunChangeKind.ValueType = ...,
+        resource_id: _builtins.str = ...,
+        resource_external_id: _builtins.str = ...,
+        resource_name: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        account_external_id: _builtins.str = ...,
+        account_username: _builtins.str = ...,
+        account_display_name: _builtins.str = ...,
+        inherited: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_display_name", b"account_display_name", "account_external_id", b"account_external_id", "account_id", b"account_id", "account_username", b"account_username", "inherited", b"inherited", "kind", b"kind", "resource_external_id", b"resource_external_id", "resource_id", b"resource_id", "resource_name", b"resource_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncRunChange: _TypeAlias = SyncRunChange  # noqa: Y015
 
 @_typing.final
 class SyncError(_message.Message):
@@ -509,6 +611,56 @@ class WatchSyncRunRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchSyncRunRequest: _TypeAlias = WatchSyncRunRequest  # noqa: Y015
+
+@_typing.final
+class ListSyncRunChangesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """A dry run's id."""
+    page_size: _builtins.int
+    """Default 100, at most 1000; 0 for the default."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSyncRunChangesRequest: _TypeAlias = ListSyncRunChangesRequest  # noqa: Y015
+
+@_typing.final
+class ListSyncRunChangesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___SyncRunChange]: ...
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___SyncRunChange] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSyncRunChangesResponse: _TypeAlias = ListSyncRunChangesResponse  # noqa: Y015
 
 @_typing.final
 class SubscribeSyncEventsRequest(_message.Message):

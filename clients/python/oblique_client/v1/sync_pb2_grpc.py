@@ -70,6 +70,11 @@ class SyncServiceStub:
                 request_serializer=oblique_dot_v1_dot_sync__pb2.SubscribeSyncEventsRequest.SerializeToString,
                 response_deserializer=oblique_dot_v1_dot_sync__pb2.SyncEvent.FromString,
                 _registered_method=True)
+        self.ListSyncRunChanges = channel.unary_unary(
+                '/oblique.v1.SyncService/ListSyncRunChanges',
+                request_serializer=oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesRequest.SerializeToString,
+                response_deserializer=oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesResponse.FromString,
+                _registered_method=True)
 
 
 class SyncServiceServicer:
@@ -123,6 +128,16 @@ class SyncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSyncRunChanges(self, request, context):
+        """The whole difference a succeeded dry run found, change by change, in a stable order (kind,
+        resource name, account username). Only dry runs record it: for another run
+        FAILED_PRECONDITION (its changes are in ListAccess, ListAccessHistory and the audit log),
+        as for a dry run still queued or running, or one that failed or was cancelled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SyncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +175,11 @@ def add_SyncServiceServicer_to_server(servicer, server):
                     servicer.SubscribeSyncEvents,
                     request_deserializer=oblique_dot_v1_dot_sync__pb2.SubscribeSyncEventsRequest.FromString,
                     response_serializer=oblique_dot_v1_dot_sync__pb2.SyncEvent.SerializeToString,
+            ),
+            'ListSyncRunChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSyncRunChanges,
+                    request_deserializer=oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesRequest.FromString,
+                    response_serializer=oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,6 +372,33 @@ class SyncService:
             '/oblique.v1.SyncService/SubscribeSyncEvents',
             oblique_dot_v1_dot_sync__pb2.SubscribeSyncEventsRequest.SerializeToString,
             oblique_dot_v1_dot_sync__pb2.SyncEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSyncRunChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oblique.v1.SyncService/ListSyncRunChanges',
+            oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesRequest.SerializeToString,
+            oblique_dot_v1_dot_sync__pb2.ListSyncRunChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

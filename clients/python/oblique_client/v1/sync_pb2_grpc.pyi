@@ -45,6 +45,12 @@ class SyncServiceStub:
     """Replays the run's events so far, then follows live; ends after the terminal event."""
     SubscribeSyncEvents: _grpc.UnaryStreamMultiCallable[_sync_pb2.SubscribeSyncEventsRequest, _sync_pb2.SyncEvent]
     """Live events of every run (optionally of one integration) until the caller hangs up."""
+    ListSyncRunChanges: _grpc.UnaryUnaryMultiCallable[_sync_pb2.ListSyncRunChangesRequest, _sync_pb2.ListSyncRunChangesResponse]
+    """The whole difference a succeeded dry run found, change by change, in a stable order (kind,
+    resource name, account username). Only dry runs record it: for another run
+    FAILED_PRECONDITION (its changes are in ListAccess, ListAccessHistory and the audit log),
+    as for a dry run still queued or running, or one that failed or was cancelled.
+    """
 
 @_typing.type_check_only
 class SyncServiceAsyncStub(SyncServiceStub):
@@ -63,6 +69,12 @@ class SyncServiceAsyncStub(SyncServiceStub):
     """Replays the run's events so far, then follows live; ends after the terminal event."""
     SubscribeSyncEvents: _aio.UnaryStreamMultiCallable[_sync_pb2.SubscribeSyncEventsRequest, _sync_pb2.SyncEvent]  # type: ignore[assignment]
     """Live events of every run (optionally of one integration) until the caller hangs up."""
+    ListSyncRunChanges: _aio.UnaryUnaryMultiCallable[_sync_pb2.ListSyncRunChangesRequest, _sync_pb2.ListSyncRunChangesResponse]  # type: ignore[assignment]
+    """The whole difference a succeeded dry run found, change by change, in a stable order (kind,
+    resource name, account username). Only dry runs record it: for another run
+    FAILED_PRECONDITION (its changes are in ListAccess, ListAccessHistory and the audit log),
+    as for a dry run still queued or running, or one that failed or was cancelled.
+    """
 
 class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
     """Sync runs: their queue, their results and their streamed progress."""
@@ -120,5 +132,17 @@ class SyncServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_sync_pb2.SyncEvent], _abc.AsyncIterator[_sync_pb2.SyncEvent]]:
         """Live events of every run (optionally of one integration) until the caller hangs up."""
+
+    @_abc_1.abstractmethod
+    def ListSyncRunChanges(
+        self,
+        request: _sync_pb2.ListSyncRunChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sync_pb2.ListSyncRunChangesResponse, _abc.Awaitable[_sync_pb2.ListSyncRunChangesResponse]]:
+        """The whole difference a succeeded dry run found, change by change, in a stable order (kind,
+        resource name, account username). Only dry runs record it: for another run
+        FAILED_PRECONDITION (its changes are in ListAccess, ListAccessHistory and the audit log),
+        as for a dry run still queued or running, or one that failed or was cancelled.
+        """
 
 def add_SyncServiceServicer_to_server(servicer: SyncServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
