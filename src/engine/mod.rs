@@ -6,6 +6,7 @@ pub mod access_key;
 pub mod apply;
 pub mod connector;
 pub mod copy_rows;
+pub mod first_sync;
 pub mod hub;
 mod intents;
 pub mod lease;

@@ -5,12 +5,15 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::engine::access_key::PairKeys;
+use crate::engine::first_sync::FirstSyncListing;
 use crate::model::LinkUsersBy;
 use crate::model::run_stats::{ChangeCounts, RunStats};
 
 mod access;
 mod accounts;
 mod attributes;
+mod first;
 mod links;
 mod resources;
 
@@ -97,10 +100,44 @@ pub async fn apply(
     merged.stats.access = access.counts;
     merged.unresolved_access = access.unresolved;
 
-    tx.execute(RECORD_PROBLEMS, &[id]).await?;
-    tx.execute(CLEAR_PROBLEMS, &[id]).await?;
-    merged.stats.errors = tx.query_one(COUNT_PROBLEMS, &[]).await?.get(0);
+    merged.stats.errors = record_problems(tx, integration_id).await?;
     Ok(merged)
+}
+
+/// [`apply`], unless the listing was a first sync's (`Staging::take_first_sync`): then the
+/// memberships it kept are landed straight into `pulled_access` (see [`first`]).
+pub async fn apply_listed(
+    tx: &Transaction<'_>,
+    integration_id: Uuid,
+    run_id: Uuid,
+    link_users_by: LinkUsersBy,
+    first_sync: Option<(FirstSyncListing, PairKeys)>,
+) -> Result<Merged, tokio_postgres::Error> {
+    match first_sync {
+        None => apply(tx, integration_id, run_id, link_users_by).await,
+        Some((listing, pair_keys)) => {
+            first::apply(
+                tx,
+                integration_id,
+                run_id,
+                link_users_by,
+                listing,
+                pair_keys,
+            )
+            .await
+        }
+    }
+}
+
+/// Records this run's unreadable objects as sync errors and clears the ones not seen again;
+/// returns how many there are.
+async fn record_problems(
+    tx: &Transaction<'_>,
+    integration_id: Uuid,
+) -> Result<i64, tokio_postgres::Error> {
+    tx.execute(RECORD_PROBLEMS, &[&integration_id]).await?;
+    tx.execute(CLEAR_PROBLEMS, &[&integration_id]).await?;
+    Ok(tx.query_one(COUNT_PROBLEMS, &[]).await?.get(0))
 }
 
 /// Listed objects that were neither created nor updated are unchanged.
