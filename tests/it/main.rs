@@ -19,6 +19,7 @@ mod db_roles;
 mod db_tls;
 mod embedded_restart;
 mod faults;
+mod first_sync;
 mod fixtures;
 mod fuzz_requests;
 mod graceful_shutdown;
