@@ -73,7 +73,7 @@ pub(super) async fn apply(
     let mut merged = Merged::default();
     merged.stats.resources = resources::merge(tx, integration_id, run_id, staged.get(1)).await?;
     (merged.stats.accounts, merged.links) =
-        accounts::merge(tx, integration_id, policy, staged.get(0)).await?;
+        accounts::merge(tx, integration_id, policy, staged.get(0), true).await?;
     let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
     merged.stats.attributes = if accounts_listed_once {
         let created = tx.execute(INSERT_ATTRIBUTES, &[id]).await? as i64;

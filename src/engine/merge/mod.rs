@@ -93,7 +93,7 @@ pub async fn apply(
     };
     merged.stats.resources = resources::merge(tx, integration_id, run_id, staged.get(1)).await?;
     (merged.stats.accounts, merged.links) =
-        accounts::merge(tx, integration_id, link_users_by, staged.get(0)).await?;
+        accounts::merge(tx, integration_id, link_users_by, staged.get(0), false).await?;
     let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
     merged.stats.attributes = attributes::merge(tx, integration_id, accounts_listed_once).await?;
     let access = access::merge(tx, integration_id).await?;
