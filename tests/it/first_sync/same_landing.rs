@@ -45,8 +45,10 @@ fn pages() -> Vec<StagedPage> {
 }
 
 /// Stages `pages` in a database of its own, merges them (as a first sync or not) in a
-/// committed transaction, and returns what landed and what the merge reported.
-async fn land(first_sync: bool, policy: LinkUsersBy) -> (Vec<String>, Merged) {
+/// committed transaction, and returns what landed and what the merge reported. `appeared`: a
+/// resource of the integration is made while it lists (as Oblique makes one for a new team),
+/// so that the merge finds the integration no longer empty.
+async fn land(first_sync: bool, policy: LinkUsersBy, appeared: bool) -> (Vec<String>, Merged) {
     let app = TestApp::spawn_without_sync().await;
     let integration_id = integration(&app, "same-landing").await;
     let secret = {
@@ -67,6 +69,17 @@ async fn land(first_sync: bool, policy: LinkUsersBy) -> (Vec<String>, Merged) {
         .await
         .unwrap();
     staging.finish().await.unwrap();
+    if appeared {
+        client(&app)
+            .await
+            .execute(
+                "INSERT INTO resources (id, integration_id, external_id, resource_type, name)
+                 VALUES (gen_random_uuid(), $1, 'team-devs', 'group', 'team-devs')",
+                &[&integration_id],
+            )
+            .await
+            .unwrap();
+    }
     let listing = staging.take_first_sync();
     assert_eq!(listing.is_some(), first_sync);
     let tx = staging.client().transaction().await.unwrap();
@@ -92,9 +105,9 @@ async fn land(first_sync: bool, policy: LinkUsersBy) -> (Vec<String>, Merged) {
     (landed, merged)
 }
 
-async fn same_as_the_normal_merge(policy: LinkUsersBy) {
-    let (normal, normal_merged) = land(false, policy).await;
-    let (first, first_merged) = land(true, policy).await;
+async fn same_as_the_normal_merge(policy: LinkUsersBy, appeared: bool) {
+    let (normal, normal_merged) = land(false, policy, appeared).await;
+    let (first, first_merged) = land(true, policy, appeared).await;
     assert_eq!(first, normal);
     assert_eq!(first_merged.stats, normal_merged.stats);
     assert_eq!(
@@ -124,10 +137,17 @@ async fn same_as_the_normal_merge(policy: LinkUsersBy) {
 
 #[tokio::test]
 async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_email() {
-    same_as_the_normal_merge(LinkUsersBy::Email).await;
+    same_as_the_normal_merge(LinkUsersBy::Email, false).await;
 }
 
 #[tokio::test]
 async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_username() {
-    same_as_the_normal_merge(LinkUsersBy::Username).await;
+    same_as_the_normal_merge(LinkUsersBy::Username, false).await;
+}
+
+/// The merge checks again that nothing landed meanwhile; when something did, the pairs kept
+/// for a first sync are staged and merged the normal way.
+#[tokio::test]
+async fn a_first_sync_that_finds_a_resource_made_meanwhile_merges_the_normal_way() {
+    same_as_the_normal_merge(LinkUsersBy::Email, true).await;
 }
