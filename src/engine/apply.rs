@@ -28,8 +28,10 @@ pub async fn apply(
     finish: bool,
 ) -> Result<RunStats, Stopped> {
     let (run, worker) = (handle.run, handle.worker);
+    let first_sync = staging.take_first_sync();
     let tx = staging.client().transaction().await.map_err(internal)?;
-    let merged = merge::apply(&tx, integration.id, run.id, integration.link_users_by)
+    let policy = integration.link_users_by;
+    let merged = merge::apply_listed(&tx, integration.id, run.id, policy, first_sync)
         .await
         .map_err(internal)?;
     let stats = merged.stats;

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod connector;
 pub mod copy_rows;
 mod dry_run;
+pub mod first_sync;
 pub mod hub;
 mod intents;
 pub mod lease;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::apply::{self, summary};
+use super::first_sync;
 use super::listing;
 use super::propagation::record_unreachable;
 use super::push;
@@ -74,6 +75,9 @@ async fn phases(
     let mut staging = Staging::open(&engine.database_url, pair_key_secret)
         .await
         .map_err(internal)?;
+    if !run.run.dry_run && is_first_sync(&mut staging, integration).await? {
+        staging.expect_first_sync();
+    }
     listing::list_all(run, connector, &mut staging).await?;
     run.check_not_stopped()?;
 
@@ -88,6 +92,20 @@ async fn phases(
     stats.push = pushed;
     stats.errors += failed;
     run.succeed(stats, summary(&stats)).await
+}
+
+/// A first sync lands its memberships straight into their table (see `first_sync`); the merge
+/// checks again that it still is one.
+async fn is_first_sync(
+    staging: &mut Staging,
+    integration: &IntegrationRow,
+) -> Result<bool, Stopped> {
+    let row = staging
+        .client()
+        .query_one(first_sync::IS_FIRST_SYNC, &[&integration.id])
+        .await
+        .map_err(internal)?;
+    Ok(row.get(0))
 }
 
 /// Push-mode resources to reconcile, or remote changes an earlier run left unresolved.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
 use crate::engine::access_key::PairKeys;
 use crate::engine::copy_rows::CopyRows;
+use crate::engine::first_sync::FirstSyncListing;
 
 pub use fit::{Fit, storable};
 
@@ -136,6 +137,8 @@ pub struct Staging {
     attributes: Vec<StagedAttribute>,
     /// Keys access pairs with the integration's secret (see `access_key`).
     pair_keys: PairKeys,
+    /// On a first sync: the ids made while listing and the memberships kept for the merge.
+    first_sync: Option<FirstSyncListing>,
 }
 
 impl Staging {
@@ -161,7 +164,21 @@ impl Staging {
             open: None,
             attributes: Vec::new(),
             pair_keys: PairKeys::new(&pair_key_secret),
+            first_sync: None,
         })
+    }
+
+    /// Lists for a first sync (see [`crate::engine::first_sync`]): called before anything is
+    /// staged, when the integration has no accounts and no resources and the run is no dry run.
+    pub fn expect_first_sync(&mut self) {
+        debug_assert!(self.open.is_none() && self.attributes.is_empty());
+        self.first_sync = Some(FirstSyncListing::default());
+    }
+
+    /// For the merge: what a first sync's listing kept beyond staging, and the pair keys.
+    pub fn take_first_sync(&mut self) -> Option<(FirstSyncListing, PairKeys)> {
+        let listing = self.first_sync.take()?;
+        Some((listing, self.pair_keys.clone()))
     }
 
     /// The connection, for the merge; everything listed so far must have been `finish`ed.
@@ -191,16 +208,22 @@ impl Staging {
         if accounts.is_empty() {
             return Ok(());
         }
+        let mut first_sync = self.first_sync.take();
         let rows = self.rows_for(Table::Accounts).await?;
         for account in &accounts {
+            let (id, user_id) = match &mut first_sync {
+                Some(listing) => listing.account_ids(&account.external_id),
+                None => (Uuid::now_v7(), Uuid::now_v7()),
+            };
             rows.row(6)
-                .uuid(&Uuid::now_v7())
-                .uuid(&Uuid::now_v7())
+                .uuid(&id)
+                .uuid(&user_id)
                 .text(&account.external_id)
                 .text(&account.username)
                 .nullable_text(account.email.as_deref())
                 .text(&account.display_name);
         }
+        self.first_sync = first_sync;
         self.send_if_full().await?;
         for account in &mut accounts {
             let mut names = std::collections::HashSet::new();
@@ -238,19 +261,30 @@ impl Staging {
         if resources.is_empty() {
             return Ok(());
         }
+        let mut first_sync = self.first_sync.take();
         let rows = self.rows_for(Table::Resources).await?;
         for resource in resources {
+            let id = match &mut first_sync {
+                Some(listing) => listing.resource_id(&resource.external_id),
+                None => Uuid::now_v7(),
+            };
             rows.row(5)
-                .uuid(&Uuid::now_v7())
+                .uuid(&id)
                 .text(&resource.external_id)
                 .text(resource.resource_type.as_str())
                 .text(&resource.name)
                 .text(&resource.description);
         }
+        self.first_sync = first_sync;
         self.send_if_full().await
     }
 
     async fn access(&mut self, access: &[RemoteAccess]) -> Result<(), tokio_postgres::Error> {
+        // A first sync keeps the pairs it can resolve for the merge; the others are staged.
+        let access: Vec<&RemoteAccess> = match &mut self.first_sync {
+            Some(listing) => access.iter().filter(|pair| !listing.keep(pair)).collect(),
+            None => access.iter().collect(),
+        };
         if access.is_empty() {
             return Ok(());
         }

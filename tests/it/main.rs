@@ -21,6 +21,7 @@ mod db_tls;
 mod dry_run_changes;
 mod embedded_restart;
 mod faults;
+mod first_sync;
 mod fixtures;
 mod fuzz_requests;
 mod graceful_shutdown;

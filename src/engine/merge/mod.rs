@@ -5,6 +5,8 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::engine::access_key::PairKeys;
+use crate::engine::first_sync::FirstSyncListing;
 use crate::model::LinkUsersBy;
 use crate::model::run_stats::{ChangeCounts, RunStats};
 
@@ -12,6 +14,7 @@ mod access;
 mod accounts;
 mod attributes;
 mod difference;
+mod first;
 mod links;
 mod resources;
 
@@ -94,7 +97,7 @@ pub async fn apply(
     };
     merged.stats.resources = resources::merge(tx, integration_id, run_id, staged.get(1)).await?;
     (merged.stats.accounts, merged.links) =
-        accounts::merge(tx, integration_id, link_users_by, staged.get(0)).await?;
+        accounts::merge(tx, integration_id, link_users_by, staged.get(0), false).await?;
     let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
     merged.stats.attributes = attributes::merge(tx, integration_id, accounts_listed_once).await?;
     let access = access::merge(tx, integration_id).await?;
@@ -102,10 +105,44 @@ pub async fn apply(
     merged.unresolved_access = access.unresolved;
     merged.access_compared = access.compared;
 
-    tx.execute(RECORD_PROBLEMS, &[id]).await?;
-    tx.execute(CLEAR_PROBLEMS, &[id]).await?;
-    merged.stats.errors = tx.query_one(COUNT_PROBLEMS, &[]).await?.get(0);
+    merged.stats.errors = record_problems(tx, integration_id).await?;
     Ok(merged)
+}
+
+/// [`apply`], unless the listing was a first sync's (`Staging::take_first_sync`): then the
+/// memberships it kept are landed straight into `pulled_access` (see [`first`]).
+pub async fn apply_listed(
+    tx: &Transaction<'_>,
+    integration_id: Uuid,
+    run_id: Uuid,
+    link_users_by: LinkUsersBy,
+    first_sync: Option<(FirstSyncListing, PairKeys)>,
+) -> Result<Merged, tokio_postgres::Error> {
+    match first_sync {
+        None => apply(tx, integration_id, run_id, link_users_by).await,
+        Some((listing, pair_keys)) => {
+            first::apply(
+                tx,
+                integration_id,
+                run_id,
+                link_users_by,
+                listing,
+                pair_keys,
+            )
+            .await
+        }
+    }
+}
+
+/// Records this run's unreadable objects as sync errors and clears the ones not seen again;
+/// returns how many there are.
+async fn record_problems(
+    tx: &Transaction<'_>,
+    integration_id: Uuid,
+) -> Result<i64, tokio_postgres::Error> {
+    tx.execute(RECORD_PROBLEMS, &[&integration_id]).await?;
+    tx.execute(CLEAR_PROBLEMS, &[&integration_id]).await?;
+    Ok(tx.query_one(COUNT_PROBLEMS, &[]).await?.get(0))
 }
 
 /// Listed objects that were neither created nor updated are unchanged.

@@ -1,0 +1,153 @@
+//! The same listing merged into two fresh databases: once by a first sync, once by the normal
+//! merge (what any later sync runs). Both land the same rows, stats, links and warnings.
+
+use oblique::engine::merge::{self, Merged};
+use oblique::engine::stage::{ObjectKind, StagedPage, Staging};
+use oblique::model::LinkUsersBy;
+
+use super::{account, client, group, integration, landed, member, problem};
+use crate::harness::TestApp;
+
+/// A listing with everything a remote may send that the merge must treat with care: objects
+/// and pairs listed twice, a pair listed as direct and as inherited, pairs naming objects that
+/// were not listed, two accounts saying one email, an unreadable account, attributes.
+fn pages() -> Vec<StagedPage> {
+    let attrs: &[(&str, &[&str])] = &[("title", &["Boss"]), ("phones", &["1", "2"])];
+    vec![
+        StagedPage::Accounts(vec![
+            account("ann", Some("Ann@Example.org"), attrs),
+            account("bob", Some("shared@example.org"), &[("title", &["Dev"])]),
+            account("cid", Some("shared@example.org"), &[]),
+            account("dan", None, &[("title", &["Ops"])]),
+        ]),
+        StagedPage::Accounts(vec![
+            // Listed again, the same: one account.
+            account("ann", Some("Ann@Example.org"), attrs),
+            account("eve", None, &[]),
+        ]),
+        StagedPage::Resources(vec![group("admins"), group("devs")]),
+        StagedPage::Resources(vec![group("ops"), group("devs")]),
+        StagedPage::Access(vec![
+            member("devs", "bob", false),
+            member("devs", "ann", true),
+            member("admins", "ann", false),
+            member("devs", "bob", false),
+            member("ops", "dan", true),
+            member("devs", "ghost", false),
+            member("nowhere", "ann", false),
+        ]),
+        StagedPage::Access(vec![
+            member("devs", "ann", false),
+            member("ops", "eve", false),
+            member("nowhere", "ann", false),
+        ]),
+    ]
+}
+
+/// Stages `pages` in a database of its own, merges them (as a first sync or not) in a
+/// committed transaction, and returns what landed and what the merge reported. `appeared`: a
+/// resource of the integration is made while it lists (as Oblique makes one for a new team),
+/// so that the merge finds the integration no longer empty.
+async fn land(first_sync: bool, policy: LinkUsersBy, appeared: bool) -> (Vec<String>, Merged) {
+    let app = TestApp::spawn_without_sync().await;
+    let integration_id = integration(&app, "same-landing").await;
+    let secret = {
+        let mut conn = app.conn().await;
+        oblique::db::integrations::access_key_secret(&mut conn, integration_id)
+            .await
+            .unwrap()
+    };
+    let mut staging = Staging::open(&app.database_url, secret).await.unwrap();
+    if first_sync {
+        staging.expect_first_sync();
+    }
+    for page in pages() {
+        staging.stage(page).await.unwrap();
+    }
+    staging
+        .problems(ObjectKind::Account, &[problem("fay")])
+        .await
+        .unwrap();
+    staging.finish().await.unwrap();
+    if appeared {
+        client(&app)
+            .await
+            .execute(
+                "INSERT INTO resources (id, integration_id, external_id, resource_type, name)
+                 VALUES (gen_random_uuid(), $1, 'team-devs', 'group', 'team-devs')",
+                &[&integration_id],
+            )
+            .await
+            .unwrap();
+    }
+    let listing = staging.take_first_sync();
+    assert_eq!(listing.is_some(), first_sync);
+    let tx = staging.client().transaction().await.unwrap();
+    let run_id: uuid::Uuid = tx
+        .query_one(
+            "SELECT id FROM sync_runs WHERE integration_id = $1",
+            &[&integration_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tx.execute(
+        "UPDATE sync_runs SET started_at = now() WHERE id = $1",
+        &[&run_id],
+    )
+    .await
+    .unwrap();
+    let merged = merge::apply_listed(&tx, integration_id, run_id, policy, listing)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let landed = landed(&client(&app).await, integration_id).await;
+    (landed, merged)
+}
+
+async fn same_as_the_normal_merge(policy: LinkUsersBy, appeared: bool) {
+    let (normal, normal_merged) = land(false, policy, appeared).await;
+    let (first, first_merged) = land(true, policy, appeared).await;
+    assert_eq!(first, normal);
+    assert_eq!(first_merged.stats, normal_merged.stats);
+    assert_eq!(
+        first_merged.unresolved_access,
+        normal_merged.unresolved_access
+    );
+    assert_eq!(first_merged.links.changed, normal_merged.links.changed);
+    assert_eq!(first_merged.links.held, normal_merged.links.held);
+    assert_eq!(first_merged.links.named, normal_merged.links.named);
+    // What the listing holds, so that the comparison is not of two empty landings.
+    assert!(first.contains(&"access rows 5".to_string()), "{first:#?}");
+    assert!(
+        first.contains(&"access devs ann key ok true inherited false open true".to_string()),
+        "listed direct and inherited: direct; {first:#?}"
+    );
+    assert!(
+        first
+            .iter()
+            .filter(|row| row.starts_with("access "))
+            .all(|row| row.starts_with("access rows") || row.contains(" key ok true ")),
+        "{first:#?}"
+    );
+    assert_eq!(first_merged.unresolved_access, 2);
+    assert_eq!(first_merged.stats.errors, 1);
+    assert_eq!(first_merged.stats.accounts.created, 5);
+}
+
+#[tokio::test]
+async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_email() {
+    same_as_the_normal_merge(LinkUsersBy::Email, false).await;
+}
+
+#[tokio::test]
+async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_username() {
+    same_as_the_normal_merge(LinkUsersBy::Username, false).await;
+}
+
+/// The merge checks again that nothing landed meanwhile; when something did, the pairs kept
+/// for a first sync are staged and merged the normal way.
+#[tokio::test]
+async fn a_first_sync_that_finds_a_resource_made_meanwhile_merges_the_normal_way() {
+    same_as_the_normal_merge(LinkUsersBy::Email, true).await;
+}
