@@ -1,6 +1,7 @@
 //! Live progress of an integration's runs as server-sent events, fed by the same event hub as
 //! SubscribeSyncEvents. The hub never waits for a reader: a browser that falls behind skips
-//! events (the page shows the latest one anyway) and the stream ends at shutdown.
+//! events (the page shows the latest one anyway) and the stream ends at shutdown. Each open
+//! stream is counted in `oblique_subscribers`, as a SubscribeSyncEvents stream is.
 
 use std::convert::Infallible;
 
@@ -16,7 +17,8 @@ use uuid::Uuid;
 use super::session::Signed;
 use super::{Console, failure};
 use crate::domain::integrations;
-use crate::domain::runs::{self, SyncEvent};
+use crate::domain::runs::{self, SyncEvent, SyncRunRow};
+use crate::metrics::SubscriberGuard;
 
 pub async fn stream(
     State(console): State<Console>,
@@ -29,14 +31,29 @@ pub async fn stream(
     }
     // Subscribed before looking at the runs: a run that ends in between is seen either way.
     let receiver = ctx.hub.subscribe();
-    let running = match runs::list(ctx, Some(id), None, 1).await {
-        Ok(runs) => runs.first().is_some_and(|run| !run.state.is_finished()),
+    let last = match runs::list(ctx, Some(id), None, 1).await {
+        Ok(runs) => runs.into_iter().next(),
         Err(error) => return failure::page(error, Some(&signed)),
     };
-    let first = (!running).then(|| finished("no sync is running"));
-    Sse::new(events(id, receiver, first, ctx.shutdown.clone()))
+    // A run that ended before the browser connected (a quick first sync, often) is told at once.
+    let first = match &last {
+        Some(run) if run.state.is_finished() => Some(finished(&ended(run))),
+        Some(_) => None,
+        None => Some(finished("no sync is running")),
+    };
+    let open = SubscriberGuard::new(&ctx.metrics);
+    Sse::new(events(id, receiver, first, ctx.shutdown.clone(), open))
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// How a run that has ended ended, as its FINISHED event says it.
+fn ended(run: &SyncRunRow) -> String {
+    let mut text = run.state.as_str().to_string();
+    if let Some(error) = &run.error {
+        text.push_str(&format!(" · {error}"));
+    }
+    text.replace(['\n', '\r'], " ")
 }
 
 struct Follow {
@@ -45,6 +62,8 @@ struct Follow {
     pending: Option<Event>,
     done: bool,
     shutdown: CancellationToken,
+    /// Counted in `oblique_subscribers` until the stream ends or the browser leaves.
+    _open: SubscriberGuard,
 }
 
 fn events(
@@ -52,6 +71,7 @@ fn events(
     receiver: Receiver<std::sync::Arc<SyncEvent>>,
     first: Option<Event>,
     shutdown: CancellationToken,
+    open: SubscriberGuard,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let follow = Follow {
         integration_id,
@@ -59,6 +79,7 @@ fn events(
         done: false,
         pending: first,
         shutdown,
+        _open: open,
     };
     futures::stream::unfold(follow, |mut follow| async move {
         if follow.done {

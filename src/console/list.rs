@@ -35,7 +35,7 @@ pub async fn render(console: &Console, signed: &Signed) -> Response {
         @if views.is_empty() {
             p { "No integrations yet." }
         } @else {
-            table.integrations {
+            table.integrations.stack {
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Type" }
                     th scope="col" { "Status" } th scope="col" { "Last sync" }
                     th scope="col" { "Errors" } } }
@@ -57,11 +57,11 @@ fn row(view: &IntegrationView) -> Markup {
     };
     html! {
         tr {
-            td { a href=(format!("/integrations/{}", integration.id)) { (integration.name) } }
-            td { (integration.integration_type) }
-            td { (status) }
-            td { (last_sync(view)) }
-            td { (errors(view)) }
+            td data-label="Name" { a href=(format!("/integrations/{}", integration.id)) { (integration.name) } }
+            td data-label="Type" { (integration.integration_type) }
+            td data-label="Status" { (status) }
+            td data-label="Last sync" { (last_sync(view)) }
+            td data-label="Errors" { (errors(view)) }
         }
     }
 }

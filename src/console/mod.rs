@@ -25,6 +25,7 @@ mod session;
 mod settings;
 mod sign_in;
 mod tab_audit;
+mod throttle;
 pub mod tls;
 
 use std::sync::Arc;
@@ -35,12 +36,15 @@ use tokio::net::TcpListener;
 
 use crate::context::AppContext;
 use session::Sessions;
+pub use throttle::BURST as SIGN_IN_BURST;
 
 /// What every console handler shares.
 #[derive(Clone)]
 pub struct Console {
     ctx: AppContext,
     sessions: Arc<Sessions>,
+    /// Sign-in attempts per client address.
+    sign_ins: Arc<throttle::SignInLimiter>,
     /// Served over TLS (directly or, as the operator says, behind a TLS-terminating proxy):
     /// the session cookie is then `Secure`.
     secure_cookies: bool,
@@ -51,6 +55,7 @@ impl Console {
         Console {
             ctx,
             sessions: Arc::new(Sessions::default()),
+            sign_ins: Arc::new(throttle::SignInLimiter::default()),
             secure_cookies,
         }
     }
@@ -102,10 +107,28 @@ impl Console {
     }
 }
 
+impl Console {
+    /// The router as a service that knows each connection's peer address (sign-in attempts are
+    /// limited per address).
+    pub fn app(self) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, Peer> {
+        self.router().into_make_service_with_connect_info::<Peer>()
+    }
+}
+
+/// The address of the client at the other end of a connection, plain or TLS.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// Serves the console on `listener` until the context's shutdown fires.
 pub async fn serve(console: Console, listener: TcpListener) -> std::io::Result<()> {
     let shutdown = console.ctx.shutdown.clone();
-    axum::serve(listener, console.router())
+    axum::serve(listener, console.app())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -37,9 +37,13 @@ pub async fn page(
     let live = view.row.deleted_at.is_none();
     let body = html! {
         @if let Some(run) = active {
-            section #live aria-live="polite" data-events=(format!("/integrations/{id}/events")) {
-                h2 { "Sync in progress" }
+            // console.js follows the run here: each event's line in `data-progress`; at the end
+            // the run's state in `data-state` (and in its row below) and the link shows.
+            section #live aria-live="polite" aria-labelledby="live-heading"
+                data-events=(format!("/integrations/{id}/events")) data-run=(run.id) {
+                h2 #live-heading { "Sync in progress" }
                 p data-progress { (run.state.as_str()) @if let Some(phase) = run.phase { ": " (phase.as_str()) } }
+                p data-done hidden { a href=(format!("/integrations/{id}")) { "Show the run's results" } }
             }
         }
         @if live && signed.principal.role >= Role::Service {
@@ -61,23 +65,23 @@ fn runs_table(runs: &[SyncRunRow]) -> Markup {
         @if runs.is_empty() {
             p { "No runs yet." }
         } @else {
-            table.runs {
+            table.runs.stack {
                 thead { tr { th scope="col" { "Started" } th scope="col" { "Trigger" }
                     th scope="col" { "State" } th scope="col" { "Changes" } th scope="col" { "Error" } } }
                 tbody {
                     @for run in runs {
                         @let stats: RunStats = serde_json::from_value(run.stats.clone()).unwrap_or_default();
-                        tr {
-                            td { (page::time(run.started_at.or(Some(run.created_at)))) }
-                            td { (run.trigger.as_str()) @if run.dry_run { " (dry run)" } }
-                            td { span.state data-state=(run.state.as_str()) { (run.state.as_str()) } }
-                            td {
+                        tr data-run=(run.id) {
+                            td data-label="Started" { (page::time(run.started_at.or(Some(run.created_at)))) }
+                            td data-label="Trigger" { (run.trigger.as_str()) @if run.dry_run { " (dry run)" } }
+                            td data-label="State" { span.state data-state=(run.state.as_str()) { (run.state.as_str()) } }
+                            td data-label="Changes" {
                                 (stats.accounts.changed()) " accounts, "
                                 (stats.resources.changed()) " resources, "
                                 (stats.access.changed()) " access changed"
                                 @if stats.errors > 0 { "; " (stats.errors) " errors" }
                             }
-                            td { (run.error.as_deref().unwrap_or("")) }
+                            td data-label="Error" { (run.error.as_deref().unwrap_or("")) }
                         }
                     }
                 }
@@ -91,16 +95,16 @@ fn errors_table(errors: &[SyncErrorRow]) -> Markup {
         @if errors.is_empty() {
             p { "None." }
         } @else {
-            table.errors {
+            table.errors.stack {
                 thead { tr { th scope="col" { "Object" } th scope="col" { "Message" }
                     th scope="col" { "Last seen" } th scope="col" { "Times" } } }
                 tbody {
                     @for error in errors {
                         tr {
-                            td { (error.object) }
-                            td { (error.message) }
-                            td { (page::time(Some(error.last_seen))) }
-                            td { (error.count) }
+                            td data-label="Object" { (error.object) }
+                            td data-label="Message" { (error.message) }
+                            td data-label="Last seen" { (page::time(Some(error.last_seen))) }
+                            td data-label="Times" { (error.count) }
                         }
                     }
                 }

@@ -23,6 +23,7 @@ pub fn layout(title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
                 script src="/static/console.js" defer {}
             }
             body {
+                a.skip href="#main" { "Skip to content" }
                 header {
                     a.brand href="/" { "Oblique" }
                     @if let Some(signed) = signed {
@@ -38,7 +39,7 @@ pub fn layout(title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
                         }
                     }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
     }

@@ -39,7 +39,7 @@ pub async fn page(
         @if rows.is_empty() {
             p { "No resources synced yet." }
         } @else {
-            table.resources {
+            table.resources.stack {
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Type" }
                     th scope="col" { "Sync mode" } th scope="col" { "Propagation" }
                     @if page::is_admin(&signed) { th scope="col" { "Change" } } } }
@@ -60,15 +60,15 @@ fn resource_row(view: &IntegrationView, row: &ResourceRow, signed: &Signed) -> M
     );
     html! {
         tr {
-            td { a href=(format!("/resources/{}/access-history", row.id)) { (row.name) } }
-            td { (row.resource_type.as_str()) }
-            td { span.mode data-mode=(row.sync_mode.as_str()) { (row.sync_mode.as_str()) } }
-            td {
+            td data-label="Name" { a href=(format!("/resources/{}/access-history", row.id)) { (row.name) } }
+            td data-label="Type" { (row.resource_type.as_str()) }
+            td data-label="Sync mode" { span.mode data-mode=(row.sync_mode.as_str()) { (row.sync_mode.as_str()) } }
+            td data-label="Propagation" {
                 (row.propagation_status.as_str())
                 @if let Some(error) = &row.propagation_error { ": " (error) }
             }
             @if page::is_admin(signed) {
-                td {
+                td data-label="Change" {
                     @if live {
                         form method="post" action=(action) {
                             (page::csrf(signed))

@@ -1,7 +1,9 @@
 //! An integration's Settings tab: its name, setup and sync interval, changed as
 //! UpdateIntegration changes them (a new setup is checked against the system first; stored
 //! secrets are never shown and a blank secret keeps the stored one), and at the very bottom
-//! "Delete integration", confirmed on a page of its own that lists the push-mode resources.
+//! "Delete integration", confirmed in a dialog that lists the push-mode resources and, when
+//! there are any, needs "Delete anyway" ticked. Without JavaScript the same confirmation is a page
+//! of its own (`/integrations/{id}/delete`), which the Delete link leads to.
 
 use std::collections::BTreeMap;
 
@@ -29,10 +31,26 @@ pub async fn page(
     Extension(signed): Extension<Signed>,
     Path(id): Path<Uuid>,
 ) -> Response {
-    match integrations::get(&console.ctx, id).await {
-        Ok(view) => render(&view, &signed, None, None),
+    match loaded(&console, &signed, id).await {
+        Ok((view, pushed)) => render(&view, &pushed, &signed, None, None),
         Err(error) => failure::page(error, Some(&signed)),
     }
+}
+
+/// The integration, and for an admin who may delete it its push-mode resources (the dialog
+/// lists them).
+async fn loaded(
+    console: &Console,
+    signed: &Signed,
+    id: Uuid,
+) -> AppResult<(IntegrationView, Vec<resources::ResourceRow>)> {
+    let view = integrations::get(&console.ctx, id).await?;
+    let pushed = if page::is_admin(signed) && view.row.deleted_at.is_none() {
+        push_mode_resources(console, id).await?
+    } else {
+        Vec::new()
+    };
+    Ok((view, pushed))
 }
 
 fn stored_config(view: &IntegrationView) -> BTreeMap<String, String> {
@@ -42,6 +60,7 @@ fn stored_config(view: &IntegrationView) -> BTreeMap<String, String> {
 /// The tab; `entered` (a refused form's values) replaces the stored ones.
 fn render(
     view: &IntegrationView,
+    pushed: &[resources::ResourceRow],
     signed: &Signed,
     entered: Option<&Fields>,
     refusal: Option<&Refusal>,
@@ -106,7 +125,13 @@ fn render(
                     "Stops every sync of this integration at once. Nothing changes in the \
                      system itself; in Oblique its resources and accounts are kept as history."
                 }
-                a.button.danger href=(format!("/integrations/{id}/delete")) { "Delete integration" }
+                // Opens the dialog; without JavaScript, the confirmation page.
+                a.button.danger href=(format!("/integrations/{id}/delete"))
+                    data-opens="delete-dialog" aria-haspopup="dialog" { "Delete integration" }
+            }
+            dialog #delete-dialog aria-labelledby="delete-dialog-heading" {
+                h2 #delete-dialog-heading { "Delete integration " (view.row.name) "?" }
+                (delete_form(id, pushed, signed, "dialog-"))
             }
         } @else {
             (read_only(&name, &interval, &config))
@@ -135,8 +160,8 @@ pub async fn save(
     if !page::is_admin(&signed) {
         return failure::admin_only(&signed);
     }
-    let view = match integrations::get(&console.ctx, id).await {
-        Ok(view) => view,
+    let (view, pushed) = match loaded(&console, &signed, id).await {
+        Ok(loaded) => loaded,
         Err(error) => return failure::page(error, Some(&signed)),
     };
     let saved = match update_of(&view, &fields) {
@@ -145,7 +170,13 @@ pub async fn save(
     };
     match saved {
         Ok(_) => Redirect::to(&format!("/integrations/{id}/settings")).into_response(),
-        Err(error) => render(&view, &signed, Some(&fields), Some(&Refusal::of(error))),
+        Err(error) => render(
+            &view,
+            &pushed,
+            &signed,
+            Some(&fields),
+            Some(&Refusal::of(error)),
+        ),
     }
 }
 
@@ -216,32 +247,50 @@ async fn confirmation(
         @if let Some(refusal) = &refusal {
             p.message.error role="alert" { (refusal.general(&[]).unwrap_or_default()) }
         }
-        @if pushed.is_empty() {
-            p { "No resource is in push mode." }
-        } @else {
-            p {
-                "These resources are in push mode. Stop syncing them first (Resources tab), or \
-                 delete anyway: they stay in the system with their last pushed members."
-            }
-            ul.pushed { @for row in &pushed { li { (row.name) } } }
-        }
-        form.card method="post" action=(format!("/integrations/{id}/delete")) {
-            (page::csrf(signed))
-            @if !pushed.is_empty() {
-                div.field.check {
-                    input #force type="checkbox" name="force";
-                    label for="force" { "Delete anyway, leaving the push-mode resources as they are" }
-                }
-            }
-            a href=(format!("/integrations/{id}/settings")) { "Cancel" }
-            " "
-            button.danger type="submit" { "Delete integration" }
-        }
+        (delete_form(id, &pushed, signed, ""))
     };
     let status = refusal
         .as_ref()
         .map_or(http::StatusCode::OK, |refusal| refusal.status);
     (status, page::integration(&view, "Settings", signed, body)).into_response()
+}
+
+/// The confirmation: the push-mode resources, "Delete anyway" when there are any (required by
+/// the browser; the use case refuses without it too), Cancel and Delete. In the dialog (`ids`
+/// "dialog-") Cancel closes it; on the page it goes back to Settings.
+fn delete_form(id: Uuid, pushed: &[resources::ResourceRow], signed: &Signed, ids: &str) -> Markup {
+    let in_dialog = !ids.is_empty();
+    let force = format!("{ids}force");
+    let force_help = format!("{ids}force-help");
+    html! {
+        @if pushed.is_empty() {
+            p { "No resource is in push mode." }
+        } @else {
+            p id=(force_help) {
+                "These resources are in push mode. Stop syncing them first (Resources tab), or \
+                 delete anyway: they stay in the system with their last pushed members."
+            }
+            ul.pushed { @for row in pushed { li { (row.name) } } }
+        }
+        form.card method="post" action=(format!("/integrations/{id}/delete")) {
+            (page::csrf(signed))
+            @if !pushed.is_empty() {
+                div.field.check {
+                    input id=(force) type="checkbox" name="force" required[in_dialog]
+                        aria-describedby=(force_help);
+                    label for=(force) { "Delete anyway, leaving the push-mode resources as they are" }
+                }
+            }
+            div.actions {
+                @if in_dialog {
+                    button type="submit" formmethod="dialog" formnovalidate { "Cancel" }
+                } @else {
+                    a href=(format!("/integrations/{id}/settings")) { "Cancel" }
+                }
+                button.danger type="submit" { "Delete integration" }
+            }
+        }
+    }
 }
 
 pub async fn delete(

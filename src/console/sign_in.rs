@@ -1,6 +1,8 @@
 //! Signing in with an API token (the token the gRPC API takes, checked the same way) and out.
 
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr};
+
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use http::{HeaderMap, StatusCode, header};
@@ -9,7 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::session::{self, Signed};
-use super::{Console, failure, list, page};
+use super::{Console, Peer, failure, list, page};
 use crate::auth::token;
 use crate::error::AppError;
 
@@ -46,9 +48,25 @@ pub struct SignInForm {
 
 pub async fn sign_in(
     State(console): State<Console>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
     headers: HeaderMap,
     Form(input): Form<SignInForm>,
 ) -> Response {
+    // Before the token is looked at: a refusal here tells nothing about it.
+    let address = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.0.0.ip());
+    if let Err(wait) = console.sign_ins.attempt(address) {
+        let seconds = wait.as_secs() + 1;
+        tracing::warn!(%address, "console sign-in refused: too many attempts");
+        let message = format!(
+            "Too many sign-in attempts from your address. Wait {seconds} seconds, then try again."
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, seconds.to_string())],
+            page::layout("Sign in", None, form(Some(&message))),
+        )
+            .into_response();
+    }
     let presented = SecretString::from(input.token.trim().to_string());
     match authenticate(&console, &presented).await {
         Ok((principal, token_id)) => {

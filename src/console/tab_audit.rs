@@ -42,16 +42,16 @@ pub async fn page(
         @if events.is_empty() {
             p { "No events." }
         } @else {
-            table.audit {
+            table.audit.stack {
                 thead { tr { th scope="col" { "When" } th scope="col" { "Who" }
                     th scope="col" { "Action" } th scope="col" { "Details" } } }
                 tbody {
                     @for event in &events {
                         tr {
-                            td { (page::time(Some(event.at))) }
-                            td { (event.actor_name) " (" (event.actor_role) ")" }
-                            td.action { (event.action.as_str()) }
-                            td { code { (event.details.to_string()) } }
+                            td data-label="When" { (page::time(Some(event.at))) }
+                            td data-label="Who" { (event.actor_name) " (" (event.actor_role) ")" }
+                            td.action data-label="Action" { (event.action.as_str()) }
+                            td data-label="Details" { code { (event.details.to_string()) } }
                         }
                     }
                 }
@@ -91,18 +91,18 @@ pub async fn access_history(
         @if history.rows.is_empty() {
             p { "No grants or revocations." }
         } @else {
-            table.history {
+            table.history.stack {
                 thead { tr { th scope="col" { "When" } th scope="col" { "What" }
                     th scope="col" { "User" } th scope="col" { "By" } th scope="col" { "Reason" } } }
                 tbody {
                     @for row in &history.rows {
                         @let grant = history.grants.get(&row.grant_id).map(|view| &view.grant);
                         tr {
-                            td { (page::time(Some(row.at))) }
-                            td { (row.action.as_str()) }
-                            td { (grant.map(|g| g.user_id.to_string()).unwrap_or_default()) }
-                            td { (grant.map(|g| g.granted_by.as_str()).unwrap_or_default()) }
-                            td { (grant.map(|g| g.reason.as_str()).unwrap_or_default()) }
+                            td data-label="When" { (page::time(Some(row.at))) }
+                            td data-label="What" { (row.action.as_str()) }
+                            td data-label="User" { (grant.map(|g| g.user_id.to_string()).unwrap_or_default()) }
+                            td data-label="By" { (grant.map(|g| g.granted_by.as_str()).unwrap_or_default()) }
+                            td data-label="Reason" { (grant.map(|g| g.reason.as_str()).unwrap_or_default()) }
                         }
                     }
                 }

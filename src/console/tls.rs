@@ -50,7 +50,7 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let (ready, handshaken) = mpsc::channel(BACKLOG);
     let accepting = tokio::spawn(accept(listener, TlsAcceptor::from(config), ready));
-    let served = axum::serve(TlsListener { handshaken, local }, console.router())
+    let served = axum::serve(TlsListener { handshaken, local }, console.app())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
     accepting.abort();
@@ -83,6 +83,14 @@ async fn accept(
                 Err(_) => tracing::debug!(%peer, "console: TLS handshake timed out"),
             }
         });
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
+    for super::Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        super::Peer(*stream.remote_addr())
     }
 }
 

@@ -2,52 +2,101 @@
 //! Playwright for Python (story.py, from the venv `.ci/run` makes), against the real server's
 //! console and the test's remote PostgreSQL. Between the script's two acts this test creates a
 //! team over gRPC (the console has no Teams page yet) and checks the remote system itself.
+//!
+//! The console's server starts without sync workers: the first sync stays queued until the
+//! script has the integration's Overview open and says so (`awaiting: workers` on its stdout);
+//! only then does a replica with workers start, so the page sees the run end live, every time.
 
+use std::future::Future;
 use std::path::Path;
 use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use oblique::pb;
 use uuid::Uuid;
 
-use super::spawn_console;
+use oblique::auth::Role;
+
+use super::serve_console;
 use crate::harness::remote::{READER, READER_PASSWORD, RemoteRoles, remote_postgres};
-use crate::harness::{eventually, get_integration};
+use crate::harness::{eventually, get_integration, test_engine};
 use crate::teams::{create_team, remote_members};
 
 /// The venv `.ci/run` installs Playwright into.
 const PYTHON: &str = "/opt/oblique-browser-venv/bin/python";
 
-/// Runs one act of story.py with `env`; its stdout.
-async fn act(name: &str, env: &[(&str, String)]) -> String {
+/// What the script prints when it waits for the test to start the sync workers.
+const AWAITING_WORKERS: &str = "awaiting: workers";
+
+/// Runs one act of story.py with `env`; its stdout. When the script prints
+/// [`AWAITING_WORKERS`], `release` runs, then the script is told to go on (a line on its stdin).
+async fn act(
+    name: &str,
+    env: &[(&str, String)],
+    release: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>>,
+) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/console/story.py");
     let mut command = tokio::process::Command::new(PYTHON);
     command
         .arg(&script)
         .arg(name)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command
-        .output()
-        .await
+    let mut child = command
+        .spawn()
         .unwrap_or_else(|error| panic!("running {PYTHON} (see .ci/run): {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let stderr_text = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut stdout = String::new();
+    let mut release = release;
+    while let Some(line) = lines.next_line().await.expect("the script's stdout") {
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line == AWAITING_WORKERS {
+            let release = release
+                .take()
+                .unwrap_or_else(|| panic!("story.py {name} awaits workers twice"));
+            release.await;
+            stdin
+                .write_all(b"go\n")
+                .await
+                .expect("telling the script to go on");
+            stdin.flush().await.expect("flush");
+        }
+    }
+    let status = child.wait().await.expect("the script's exit");
+    let stderr = stderr_text.await.unwrap_or_default();
     assert!(
-        output.status.success(),
-        "story.py {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        status.success(),
+        "story.py {name} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        release.is_none(),
+        "story.py {name} never awaited the workers:\n{stdout}"
     );
     stdout
 }
 
 #[tokio::test]
 async fn an_admin_adds_watches_pushes_and_deletes_an_integration_in_a_real_browser() {
-    let console = spawn_console(false).await;
-    let app = &console.app;
+    // No workers yet (see the top of this file).
+    let app = &crate::harness::TestApp::spawn_without_sync().await;
+    let base = serve_console(app, false).await;
+    let admin_token = app.issue_token("console-admin", Role::Admin).await;
     let roles = RemoteRoles::new().await;
     roles
         .sql(
@@ -58,8 +107,8 @@ async fn an_admin_adds_watches_pushes_and_deletes_an_integration_in_a_real_brows
     let remote = remote_postgres().await;
     let team_name = roles.name("eng");
     let mut env = vec![
-        ("CONSOLE_URL", console.base.clone()),
-        ("ADMIN_TOKEN", console.admin_token.clone()),
+        ("CONSOLE_URL", base),
+        ("ADMIN_TOKEN", admin_token),
         ("INTEGRATION_NAME", "Warehouse database".to_string()),
         ("PG_PORT", remote.port.to_string()),
         ("PG_USERNAME", READER.to_string()),
@@ -73,7 +122,12 @@ async fn an_admin_adds_watches_pushes_and_deletes_an_integration_in_a_real_brows
         env.push(("SCREENSHOTS", dir.to_string_lossy().to_string()));
     }
 
-    let added = act("add", &env).await;
+    let mut workers = None;
+    let start_workers = Box::pin(async {
+        workers = Some(app.spawn_replica(test_engine()).await);
+    });
+    let added = act("add", &env, Some(start_workers)).await;
+    let _workers = workers.expect("the sync workers started");
     let id = added
         .lines()
         .find_map(|line| line.strip_prefix("integration_id="))
@@ -102,7 +156,7 @@ async fn an_admin_adds_watches_pushes_and_deletes_an_integration_in_a_real_brows
     .await;
 
     env.push(("INTEGRATION_ID", id.clone()));
-    act("remove", &env).await;
+    act("remove", &env, None).await;
     let deleted = get_integration(&app.admin, &id).await;
     assert!(deleted.deleted_at.is_some(), "{deleted:?}");
     // The remote system is as it was: the pulled role and the team's role keep their members.

@@ -206,3 +206,57 @@ async fn names_sent_as_markup_render_as_text() {
     );
     assert!(!resources.body.contains("<script>alert"));
 }
+
+/// Sign-in attempts are limited per client address (SECURITY.md): past the burst every attempt
+/// is refused with 429 and the same page, whether its token is garbage, unknown or valid, before
+/// the token is looked at; another address is not held up.
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address_and_a_refusal_tells_nothing_of_the_token() {
+    let console = spawn_console(false).await;
+    let guesser = Visitor::new(&console.base);
+    let unknown = format!("obl_{}_guessed", uuid::Uuid::now_v7().simple());
+    for attempt in 0..oblique::console::SIGN_IN_BURST {
+        let wrong = if attempt % 2 == 0 {
+            "obl_nonsense"
+        } else {
+            &unknown
+        };
+        let refused = guesser
+            .send_post("/sign-in", &[("token", wrong)], &[])
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    let mut bodies = Vec::new();
+    for token in [
+        "obl_nonsense",
+        unknown.as_str(),
+        console.admin_token.as_str(),
+    ] {
+        let refused = guesser
+            .send_post("/sign-in", &[("token", token)], &[])
+            .await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().get(SET_COOKIE).is_none());
+        let wait: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body = refused.text().await.unwrap();
+        assert!(
+            body.contains(r#"id="token-error" role="alert">Too many sign-in attempts"#),
+            "{body}"
+        );
+        bodies.push(body.replace(&format!("Wait {wait} seconds"), "Wait N seconds"));
+    }
+    assert!(bodies.windows(2).all(|two| two[0] == two[1]), "{bodies:?}");
+    // Another address (127.0.0.2, on the same loopback) signs in as usual.
+    let mut colleague = Visitor::from_address(&console.base, "127.0.0.2".parse().unwrap());
+    let cookie = colleague.sign_in(&console.admin_token).await;
+    assert!(cookie.is_some(), "another address has a bucket of its own");
+}

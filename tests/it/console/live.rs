@@ -74,3 +74,73 @@ async fn the_overview_follows_a_running_sync_over_server_sent_events() {
         "{received}"
     );
 }
+
+/// Each open events stream counts in `oblique_subscribers`, as a SubscribeSyncEvents stream
+/// does, until it ends or its browser leaves; one opened after the run ended is told how it
+/// ended at once (and is not left counted).
+#[tokio::test]
+async fn console_event_streams_count_as_subscribers_while_open() {
+    let app = crate::harness::TestApp::spawn_without_sync().await;
+    let base = serve_console(&app, false).await;
+    let token = app
+        .issue_token("console-admin", oblique::auth::Role::Admin)
+        .await;
+    let roles = RemoteRoles::new().await;
+    let integration = app
+        .admin
+        .integrations
+        .clone()
+        .create_integration(roles.create_request("counted").await)
+        .await
+        .expect("create")
+        .into_inner();
+    let mut visitor = Visitor::new(&base);
+    visitor.sign_in(&token).await;
+    let events_url = format!("{base}/integrations/{}/events", integration.id);
+    let open = || async {
+        visitor
+            .client
+            .get(&events_url)
+            .header("cookie", visitor.cookie.clone().unwrap())
+            .send()
+            .await
+            .expect("GET events")
+    };
+    let subscribers =
+        || crate::metrics::sample(&app.ctx.metrics.encode(), "oblique_subscribers") as i64;
+    assert_eq!(subscribers(), 0);
+    let first = open().await;
+    let mut second = open().await;
+    assert_eq!(subscribers(), 2);
+    // A browser that leaves: its stream is dropped with its connection.
+    drop(first);
+    crate::harness::eventually("the left stream no longer counted", || async {
+        (subscribers() == 1).then_some(())
+    })
+    .await;
+    // The run ends: the stream that stayed gets FINISHED and ends, uncounted.
+    app.admin
+        .sync
+        .clone()
+        .cancel_sync_run(oblique::pb::CancelSyncRunRequest {
+            id: integration.last_sync_run.expect("the initial run").id,
+        })
+        .await
+        .expect("cancel");
+    let mut received = String::new();
+    while let Some(chunk) = second.chunk().await.expect("a chunk") {
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        received.contains("event: finished\ndata: cancelled"),
+        "{received}"
+    );
+    crate::harness::eventually("no stream counted", || async {
+        (subscribers() == 0).then_some(())
+    })
+    .await;
+    // Opened after the end: told how the run ended, at once.
+    let late = open().await.text().await.expect("the late stream");
+    assert!(late.contains("event: finished\ndata: cancelled"), "{late}");
+    assert_eq!(subscribers(), 0);
+}

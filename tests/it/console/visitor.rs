@@ -22,8 +22,21 @@ impl Visitor {
         Visitor::trusting(base, rustls::RootCertStore::empty())
     }
 
+    /// Connecting from `address` (a loopback address other than 127.0.0.1: another client).
+    pub fn from_address(base: &str, address: std::net::IpAddr) -> Visitor {
+        Visitor::built(base, rustls::RootCertStore::empty(), Some(address))
+    }
+
     /// Over https, trusting `roots`.
     pub fn trusting(base: &str, roots: rustls::RootCertStore) -> Visitor {
+        Visitor::built(base, roots, None)
+    }
+
+    fn built(
+        base: &str,
+        roots: rustls::RootCertStore,
+        local_address: Option<std::net::IpAddr>,
+    ) -> Visitor {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -33,6 +46,7 @@ impl Visitor {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(local_address)
             .build()
             .expect("an HTTP client");
         Visitor {
