@@ -7,8 +7,8 @@
 //! Addresses follow the API's names: `/` (sign-in, then the integrations), `/integrations/new`,
 //! `/integrations/new/{type}`, `/integrations/{id}` and its tabs (`/resources`, `/destination`,
 //! `/settings`, `/audit`). Every page is plain HTML that works without a mouse and without
-//! JavaScript; a few lines of JavaScript (static, allowed by the Content-Security-Policy) only
-//! follow a running sync live.
+//! JavaScript; a few lines of JavaScript (static, allowed by the Content-Security-Policy) follow a
+//! running sync live and open the delete confirmation as a dialog.
 
 mod add;
 mod assets;
