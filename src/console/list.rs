@@ -1,10 +1,11 @@
 //! The Integrations page: every live integration with its type, status, last sync and errors.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::paging::{self, PageAt};
 use super::session::Signed;
 use super::{Console, failure, page};
 use crate::domain::integrations::{self, IntegrationView};
@@ -16,15 +17,23 @@ const PAGE_SIZE: i64 = 500;
 pub async fn page(
     State(console): State<Console>,
     Extension(signed): Extension<Signed>,
+    Query(at): Query<PageAt>,
 ) -> Response {
-    render(&console, &signed).await
+    render(&console, &signed, &at).await
 }
 
-pub async fn render(console: &Console, signed: &Signed) -> Response {
-    let views = match integrations::list(&console.ctx, None, PAGE_SIZE, false).await {
-        Ok(views) => views,
+pub async fn render(console: &Console, signed: &Signed, at: &PageAt) -> Response {
+    let loaded = async {
+        let after = at.after()?;
+        let views =
+            integrations::list(&console.ctx, after, paging::ask_for(PAGE_SIZE), false).await?;
+        Ok((after, views))
+    };
+    let (after, views) = match loaded.await {
+        Ok(loaded) => loaded,
         Err(error) => return failure::page(error, Some(signed)),
     };
+    let (views, next) = paging::split(views, PAGE_SIZE, |view| view.row.id);
     let body = html! {
         div.title-row {
             h1 { "Integrations" }
@@ -44,6 +53,7 @@ pub async fn render(console: &Console, signed: &Signed) -> Response {
                 }
             }
         }
+        (paging::links("/integrations", after, next))
     };
     page::layout("Integrations", Some(signed), body).into_response()
 }

@@ -20,6 +20,7 @@ mod guard;
 mod list;
 mod overview;
 mod page;
+mod paging;
 mod resources;
 mod session;
 mod settings;

@@ -1,13 +1,14 @@
 //! An integration's Resources tab: each resource's sync mode, switched as SetResourceSyncMode
 //! does ("Stop syncing" puts a push-mode resource back to pull).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::form::{self, Fields};
+use super::paging::{self, PageAt};
 use super::session::Signed;
 use super::{Console, failure, page};
 use crate::connectors::IntegrationKind;
@@ -17,24 +18,28 @@ use crate::domain::sync_mode;
 use crate::error::AppError;
 use crate::model::SyncMode;
 
-/// Resources shown on the tab (paging through more is not there yet).
-const RESOURCES_SHOWN: i64 = 1000;
+/// Resources shown on one page of the tab.
+const PAGE_SIZE: i64 = 1000;
 
 pub async fn page(
     State(console): State<Console>,
     Extension(signed): Extension<Signed>,
     Path(id): Path<Uuid>,
+    Query(at): Query<PageAt>,
 ) -> Response {
     let ctx = &console.ctx;
     let loaded = async {
+        let after = at.after()?;
         let view = integrations::get(ctx, id).await?;
-        let (rows, _) = resources::list(ctx, id, None, RESOURCES_SHOWN, false).await?;
-        Ok::<_, AppError>((view, rows))
+        let (rows, _) = resources::list(ctx, id, after, paging::ask_for(PAGE_SIZE), false).await?;
+        Ok::<_, AppError>((after, view, rows))
     };
-    let (view, rows) = match loaded.await {
+    let (after, view, rows) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return failure::page(error, Some(&signed)),
     };
+    let (rows, next) = paging::split(rows, PAGE_SIZE, |row| row.id);
+    let path = format!("/integrations/{id}/resources");
     let body = html! {
         @if rows.is_empty() {
             p { "No resources synced yet." }
@@ -46,6 +51,7 @@ pub async fn page(
                 tbody { @for row in &rows { (resource_row(&view, row, &signed)) } }
             }
         }
+        (paging::links(&path, after, next))
     };
     page::integration(&view, "Resources", &signed, body)
 }

@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::paging::PageAt;
 use super::session::{self, Signed};
 use super::{Console, Peer, failure, list, page};
 use crate::auth::token;
@@ -18,7 +19,7 @@ use crate::error::AppError;
 /// `/`: the integrations for a signed-in browser, the sign-in form for any other.
 pub async fn home(State(console): State<Console>, signed: Option<Extension<Signed>>) -> Response {
     match signed {
-        Some(Extension(signed)) => list::render(&console, &signed).await,
+        Some(Extension(signed)) => list::render(&console, &signed, &PageAt::default()).await,
         None => page::layout("Sign in", None, form(None)).into_response(),
     }
 }

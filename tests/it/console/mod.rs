@@ -7,6 +7,7 @@
 mod browser;
 mod http;
 mod live;
+mod paging;
 mod serve;
 mod tls;
 mod visitor;
