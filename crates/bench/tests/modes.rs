@@ -149,11 +149,27 @@ fn watchers_mode_delivers_every_event_to_every_subscriber() {
         "--access",
         "500",
     ]);
-    assert_eq!(number(&metrics, "watchers_subscribers"), 40.0, "{metrics:?}");
+    assert_eq!(
+        number(&metrics, "watchers_subscribers"),
+        40.0,
+        "{metrics:?}"
+    );
     assert!(number(&metrics, "watchers_events") > 2.0, "{metrics:?}");
-    assert_eq!(number(&metrics, "watchers_events_missing"), 0.0, "{metrics:?}");
-    assert_eq!(number(&metrics, "watchers_failed_streams"), 0.0, "{metrics:?}");
-    assert_eq!(number(&metrics, "watchers_notifies_per_event"), 1.0, "{metrics:?}");
+    assert_eq!(
+        number(&metrics, "watchers_events_missing"),
+        0.0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        number(&metrics, "watchers_failed_streams"),
+        0.0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        number(&metrics, "watchers_notifies_per_event"),
+        1.0,
+        "{metrics:?}"
+    );
     assert_eq!(
         number(&metrics, "watchers_quiet_notifies_per_event"),
         1.0,
