@@ -29,6 +29,7 @@ pub mod report;
 pub mod rpc;
 pub mod scim;
 pub mod synthetic;
+pub mod watchers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,10 +143,22 @@ impl Bench {
 
     /// Queues, claims and runs one pull of the directory at `version`, timing `pull_from`.
     pub async fn sync(&self, version: u64) -> anyhow::Result<RunResult> {
+        let (result, ()) = self.sync_observed(version, async |_| Ok(())).await?;
+        Ok(result)
+    }
+
+    /// [`Bench::sync`], calling `claimed` (untimed) with the run once it is claimed and before
+    /// its pull starts: `--watchers` subscribes to the run there.
+    pub async fn sync_observed<T>(
+        &self,
+        version: u64,
+        claimed: impl AsyncFnOnce(&SyncRunRow) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(RunResult, T)> {
         settle(&self.client).await?;
         let before = settled_writes(&self.client).await?;
         let wal_before = wal_lsn(&self.client).await?;
         let run = claim_run(&self.engine, self.integration.id, WORKER).await?;
+        let observed = claimed(&run).await?;
         let source = SyntheticSource::new(Directory::new(self.sizes, version));
         let listed_at = source.listed_at();
         let started = Instant::now();
@@ -164,13 +177,18 @@ impl Bench {
             .and_then(|at| at.map(|at| at.duration_since(started)));
         let writes = settled_writes(&self.client).await?.since(&before);
         let wal_bytes = wal_lsn(&self.client).await? - wal_before;
-        Ok(RunResult {
+        let result = RunResult {
             elapsed,
             listing,
             stats,
             writes,
             wal_bytes,
-        })
+        };
+        Ok((result, observed))
+    }
+
+    pub fn integration_id(&self) -> Uuid {
+        self.integration.id
     }
 
     pub async fn landed(&self) -> anyhow::Result<Landed> {

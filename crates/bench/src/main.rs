@@ -5,7 +5,8 @@
 //!
 //! `--ldap`, `--scim` and `--mysql` benchmark a real connector's initial sync instead, against
 //! a throwaway server of its type seeded with the same directory (see `connector_mode`).
-//! `--rpc` measures unary calls against pgbench instead (see `rpc`).
+//! `--rpc` measures unary calls against pgbench instead (see `rpc`); `--watchers N` the sync
+//! with N streaming subscribers against the same sync with none (see `watchers`).
 //!
 //! This file only parses the flags and runs a mode round after round; the work is in the
 //! crate's library (`oblique_bench`), the printed metrics in `oblique_bench::report`.
@@ -20,6 +21,7 @@ use oblique_bench::mode_report::ModeReport;
 use oblique_bench::report::{median_metrics, print_metrics_json, print_metrics_table};
 use oblique_bench::rpc::RpcLoad;
 use oblique_bench::synthetic::Sizes;
+use oblique_bench::watchers::WatchersLoad;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,6 +71,11 @@ struct Args {
     /// With --rpc: how long each side runs.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     seconds: u64,
+    /// Benchmark streaming fan-out instead: the initial sync (sizes from --accounts etc.) with
+    /// no subscriber, then with N WatchSyncRun streams on its run and min(100, N)
+    /// SubscribeSyncEvents streams, through the server in this process.
+    #[arg(long, value_name = "N", group = "connector", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    watchers: Option<u64>,
     /// With --ldap, --scim or --mysql: users in the directory.
     #[arg(long, alias = "ldap-users", default_value_t = DEFAULT_USERS)]
     users: u64,
@@ -107,6 +114,7 @@ enum Mode {
     Synthetic(Sizes),
     Connector(Prepared),
     Rpc(RpcLoad),
+    Watchers(WatchersLoad),
 }
 
 impl Mode {
@@ -127,6 +135,10 @@ impl Mode {
                 access: args.access,
             };
             sizes.check()?;
+            if let Some(watchers) = args.watchers {
+                let watchers = watchers as usize;
+                return Ok(Mode::Watchers(WatchersLoad { sizes, watchers }));
+            }
             return Ok(Mode::Synthetic(sizes));
         }
         let sizes = DirectorySizes {
@@ -151,6 +163,7 @@ impl Mode {
             Mode::Synthetic(sizes) => Box::new(oblique_bench::run(url, *sizes).await?),
             Mode::Connector(prepared) => Box::new(run_round(url, prepared).await?),
             Mode::Rpc(load) => Box::new(oblique_bench::rpc::run_round(url, *load).await?),
+            Mode::Watchers(load) => Box::new(oblique_bench::watchers::run_round(url, *load).await?),
         })
     }
 }

@@ -134,3 +134,53 @@ fn rpc_mode_answers_every_call_and_runs_pgbench() {
         number(&metrics, name);
     }
 }
+
+/// `--watchers` at a tiny size: every WatchSyncRun and SubscribeSyncEvents subscriber received
+/// every event of the run in order, and each event went out as one NOTIFY.
+#[test]
+fn watchers_mode_delivers_every_event_to_every_subscriber() {
+    let metrics = run_json(&[
+        "--watchers",
+        "20",
+        "--accounts",
+        "200",
+        "--resources",
+        "10",
+        "--access",
+        "500",
+    ]);
+    assert_eq!(
+        number(&metrics, "watchers_subscribers"),
+        40.0,
+        "{metrics:?}"
+    );
+    assert!(number(&metrics, "watchers_events") > 2.0, "{metrics:?}");
+    assert_eq!(
+        number(&metrics, "watchers_events_missing"),
+        0.0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        number(&metrics, "watchers_failed_streams"),
+        0.0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        number(&metrics, "watchers_notifies_per_event"),
+        1.0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        number(&metrics, "watchers_quiet_notifies_per_event"),
+        1.0,
+        "{metrics:?}"
+    );
+    for name in [
+        "watchers_quiet_sync_s",
+        "watchers_sync_s",
+        "watchers_slowdown_ratio",
+        "watchers_memory_per_subscriber_kb",
+    ] {
+        number(&metrics, name);
+    }
+}
