@@ -10,12 +10,15 @@
 //! themselves: their sizes ([`directory_sizes`]), the timed sync of a real integration
 //! ([`connector_sync`]), the round ([`connector_mode`]), the COPY of the landed rows
 //! ([`landed_copy`]) and the report ([`connector_report`]); every report prints through
-//! [`mode_report::ModeReport`].
+//! [`mode_report::ModeReport`]. The scale curve ([`curve`]) runs the synthetic directory's
+//! initial and no-change syncs at several sizes, each in a child process.
 
 pub mod baseline;
 pub mod connector_mode;
 pub mod connector_report;
 pub mod connector_sync;
+pub mod curve;
+pub mod curve_report;
 pub mod database;
 pub mod directory_sizes;
 pub mod landed_copy;

@@ -6,13 +6,15 @@
 //! `--ldap`, `--scim` and `--mysql` benchmark a real connector's initial sync instead, against
 //! a throwaway server of its type seeded with the same directory (see `connector_mode`).
 //! `--rpc` measures unary calls against pgbench instead (see `rpc`); `--watchers N` the sync
-//! with N streaming subscribers against the same sync with none (see `watchers`).
+//! with N streaming subscribers against the same sync with none (see `watchers`). `--curve`
+//! runs the synthetic initial and no-change syncs at several sizes instead (see `curve`).
 //!
 //! This file only parses the flags and runs a mode round after round; the work is in the
 //! crate's library (`oblique_bench`), the printed metrics in `oblique_bench::report`.
 
 use clap::Parser;
 use oblique_bench::connector_mode::{Prepared, prepare, run_round};
+use oblique_bench::curve::{Curve, DEFAULT_FACTORS, Factors, parse_factors};
 use oblique_bench::database::BenchDatabase;
 use oblique_bench::directory_sizes::{
     DEFAULT_GROUPS, DEFAULT_MEMBERSHIPS, DEFAULT_USERS, DirectorySizes,
@@ -94,6 +96,15 @@ struct Args {
     /// only the medians).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     repeat: u32,
+    /// The scale curve instead: at each factor (default 0.1,1,10; `--curve 0.1,0.5` for
+    /// others) of --accounts, --resources and --access, one initial sync and one no-change re-sync on a fresh database,
+    /// each size in its own child process so that its peak RSS is its own; a table of times,
+    /// peak RSS and seconds per million access pairs. With --json the metrics are
+    /// `curve_x{factor}_{accounts, access, initial_s, noop_s, initial_peak_rss_mb, peak_rss_mb,
+    /// initial_s_per_m_access, noop_s_per_m_access}`, e.g. `curve_x0.1_initial_s`.
+    #[arg(long, value_name = "FACTORS", num_args = 0..=1, default_missing_value = DEFAULT_FACTORS,
+          value_parser = parse_factors, conflicts_with_all = ["connector", "repeat", "keep"])]
+    curve: Option<Factors>,
     /// One JSON object per line on stdout: {"metric": …, "value": …, "unit": …}.
     #[arg(long)]
     json: bool,
@@ -174,6 +185,16 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The connector modes' server is dropped (stopped, its files removed) on every way out.
     let mode = interruptible(Mode::prepare(&args)).await?;
+    if let (Some(factors), Mode::Synthetic(sizes)) = (&args.curve, &mode) {
+        let curve = Curve {
+            sizes: *sizes,
+            factors: factors.clone(),
+            database_url: args.database_url.as_deref(),
+            session_options: args.session_options.as_deref(),
+            json: args.json,
+        };
+        return interruptible(curve.run()).await;
+    }
     if args.repeat > 1 {
         return repeated(&args, &mode).await;
     }

@@ -123,6 +123,38 @@ fn synthetic_mode_reports_the_documented_metrics() {
     }
 }
 
+/// `--curve` at tiny sizes: a row of figures for each of the three sizes, scaled as asked.
+#[test]
+fn curve_mode_reports_every_size() {
+    let metrics = run_json(&[
+        "--curve",
+        "--accounts",
+        "1000",
+        "--attributes-per-account",
+        "2",
+        "--resources",
+        "50",
+        "--access",
+        "2000",
+    ]);
+    for (factor, accounts, access) in [
+        ("0.1", 100.0, 200.0),
+        ("1", 1000.0, 2000.0),
+        ("10", 10000.0, 20000.0),
+    ] {
+        let m = |name: &str| number(&metrics, &format!("curve_x{factor}_{name}"));
+        assert_eq!((m("accounts"), m("access")), (accounts, access));
+        for name in ["initial_s", "noop_s", "initial_peak_rss_mb", "peak_rss_mb"] {
+            assert!(m(name) > 0.0, "curve_x{factor}_{name} in {metrics:?}");
+        }
+        // A high-water mark: the peak after both syncs is at least the one after the first.
+        assert!(m("initial_peak_rss_mb") <= m("peak_rss_mb"), "{metrics:?}");
+        number(&metrics, &format!("curve_x{factor}_initial_s_per_m_access"));
+        number(&metrics, &format!("curve_x{factor}_noop_s_per_m_access"));
+    }
+    assert_eq!(metrics.len(), 3 * 8, "{metrics:?}");
+}
+
 /// `--rpc` at a tiny load: the server answered every call, pgbench ran, and the ratio is there.
 #[test]
 fn rpc_mode_answers_every_call_and_runs_pgbench() {
