@@ -124,8 +124,9 @@ struct OpenCopy {
     rows: CopyRows,
 }
 
-/// An account's attribute, staged: the account's external id, the name, the values.
-type StagedAttribute = (String, String, Vec<String>);
+/// An account's attributes, staged: the account's external id (once for all of them: an
+/// allocation per attribute fewer), and each name with its values.
+type StagedAttributes = (String, Vec<(String, Vec<String>)>);
 
 pub struct Staging {
     client: Client,
@@ -134,7 +135,9 @@ pub struct Staging {
     /// stores one page while the next is fetched, and ends when another table is written to or
     /// the listing is over (`finish`).
     open: Option<OpenCopy>,
-    attributes: Vec<StagedAttribute>,
+    attributes: Vec<StagedAttributes>,
+    /// Attributes in `attributes`, all accounts together.
+    attribute_count: usize,
     /// Keys access pairs with the integration's secret (see `access_key`).
     pair_keys: PairKeys,
     /// On a first sync: the ids made while listing and the memberships kept for the merge.
@@ -163,6 +166,7 @@ impl Staging {
             connection,
             open: None,
             attributes: Vec::new(),
+            attribute_count: 0,
             pair_keys: PairKeys::new(&pair_key_secret),
             first_sync: None,
         })
@@ -226,17 +230,14 @@ impl Staging {
         self.first_sync = first_sync;
         self.send_if_full().await?;
         for account in &mut accounts {
-            let mut names = std::collections::HashSet::new();
-            for (name, values) in std::mem::take(&mut account.attributes) {
-                // An account's attributes are a map: a name repeated keeps its first values,
-                // so staged names repeat only for an account listed twice.
-                if names.insert(name.clone()) {
-                    self.attributes
-                        .push((account.external_id.clone(), name, values));
-                }
+            let attributes = first_of_each_name(std::mem::take(&mut account.attributes));
+            if !attributes.is_empty() {
+                self.attribute_count += attributes.len();
+                self.attributes
+                    .push((std::mem::take(&mut account.external_id), attributes));
             }
         }
-        if self.attributes.len() >= ATTRIBUTE_BATCH {
+        if self.attribute_count >= ATTRIBUTE_BATCH {
             self.flush_attributes().await?;
         }
         Ok(())
@@ -247,9 +248,12 @@ impl Staging {
             return Ok(());
         }
         let attributes = std::mem::take(&mut self.attributes);
+        self.attribute_count = 0;
         let rows = self.rows_for(Table::Attributes).await?;
-        for (external_id, name, values) in &attributes {
-            rows.row(3).text(external_id).text(name).text_array(values);
+        for (external_id, attributes) in &attributes {
+            for (name, values) in attributes {
+                rows.row(3).text(external_id).text(name).text_array(values);
+            }
         }
         self.end_copy().await
     }
@@ -359,10 +363,42 @@ impl Staging {
     }
 }
 
+/// An account's attributes are a map: a name repeated keeps its first values, so staged names
+/// repeat only for an account listed twice.
+fn first_of_each_name(attributes: Vec<(String, Vec<String>)>) -> Vec<(String, Vec<String>)> {
+    let mut attributes = attributes;
+    let mut seen = std::collections::HashSet::with_capacity(attributes.len());
+    let repeated: Vec<bool> = attributes
+        .iter()
+        .map(|(name, _)| !seen.insert(name.as_str()))
+        .collect();
+    if repeated.contains(&true) {
+        let mut repeated = repeated.into_iter();
+        attributes.retain(|_| !repeated.next().unwrap_or(false));
+    }
+    attributes
+}
+
 impl Drop for Staging {
     fn drop(&mut self) {
         // The client going away closes the connection; the task would end by itself, this makes
         // it prompt.
         self.connection.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_of_each_name;
+
+    #[test]
+    fn a_repeated_attribute_name_keeps_its_first_values() {
+        let attribute = |name: &str, value: &str| (name.to_string(), vec![value.to_string()]);
+        let kept = first_of_each_name(vec![
+            attribute("mail", "a@x"),
+            attribute("cn", "Ann"),
+            attribute("mail", "b@x"),
+        ]);
+        assert_eq!(kept, [attribute("mail", "a@x"), attribute("cn", "Ann")]);
     }
 }

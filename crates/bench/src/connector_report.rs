@@ -64,6 +64,11 @@ impl ModeReport for ConnectorReport {
                 "s",
             ),
             metric(
+                format!("{p}_initial_sync_cpu_s"),
+                seconds(self.sync.cpu),
+                "s",
+            ),
+            metric(
                 format!("{p}_initial_rows_written"),
                 self.sync.writes.total(),
                 "rows",

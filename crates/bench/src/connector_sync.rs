@@ -16,7 +16,7 @@ use oblique::model::run_stats::RunStats;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::measure::{TableWrites, settled_writes};
+use crate::measure::{TableWrites, process_cpu, settled_writes};
 use crate::mode_names::BenchSetup;
 use crate::{Landed, claim_run, landed, pull, settle};
 
@@ -24,6 +24,8 @@ use crate::{Landed, claim_run, landed, pull, settle};
 #[derive(Debug, Clone)]
 pub struct ConnectorRun {
     pub elapsed: Duration,
+    /// This process's CPU time during the sync (see [`process_cpu`]).
+    pub cpu: Duration,
     pub stats: RunStats,
     pub writes: TableWrites,
 }
@@ -93,12 +95,15 @@ impl ConnectorSync {
         let connector = self.kind.connector(&self.setup).map_err(|error| {
             anyhow::anyhow!("building the {} connector: {error:?}", self.kind.name())
         })?;
+        let cpu_before = process_cpu().unwrap_or_default();
         let started = Instant::now();
         let stats = pull(engine, &worker, &run, &self.integration, connector).await?;
         let elapsed = started.elapsed();
+        let cpu = process_cpu().unwrap_or_default().saturating_sub(cpu_before);
         let writes = settled_writes(client).await?.since(&before);
         Ok(ConnectorRun {
             elapsed,
+            cpu,
             stats,
             writes,
         })

@@ -143,3 +143,16 @@ pub fn proc_status_mb(field: &str) -> Option<f64> {
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
+
+/// This process's CPU time so far (user + system, all threads), from `/proc/self/stat`: what
+/// the service itself spent, apart from the servers it waited on (PostgreSQL, slapd run in
+/// processes of their own) and from the time other programs on a loaded machine took.
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5), the 12th and 13th after the name, in
+    // clock ticks of 1/100 s (USER_HZ on Linux).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}

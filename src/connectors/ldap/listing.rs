@@ -24,11 +24,16 @@ pub(super) const UNIQUE_MEMBER: &str = "uniqueMember";
 pub(super) const MEMBER_UID: &str = "memberUid";
 
 /// Users by (normalised) DN and by (lowercased) username, to resolve group members to their
-/// ids. A 20,000-user directory makes a few MB.
+/// ids. Each id is stored once and both maps point at it by index, keys as boxed strings (no
+/// spare capacity): about 250 bytes a user with DNs of ~35 bytes (see RELIABILITY.md).
+///
+/// The maps keep std's DoS-resistant hashing: their keys are DNs and usernames the directory
+/// chooses.
 #[derive(Debug, Default)]
 pub(super) struct UserIndex {
-    pub(super) by_dn: HashMap<String, String>,
-    pub(super) by_username: HashMap<String, String>,
+    ids: Vec<Box<str>>,
+    by_dn: HashMap<Box<str>, u32>,
+    by_username: HashMap<Box<str>, u32>,
 }
 
 impl UserIndex {
@@ -36,12 +41,52 @@ impl UserIndex {
         let Ok(Some(uuid)) = settings.id_attribute.read(entry) else {
             return;
         };
+        // More users than u32 indexes would not fit in memory anyway.
+        let Ok(at) = u32::try_from(self.ids.len()) else {
+            return;
+        };
+        self.ids.push(uuid.into_boxed_str());
         self.by_dn
-            .insert(dn::normalize(&entry.dn), uuid.to_string());
+            .insert(dn::normalize(&entry.dn).into_boxed_str(), at);
         if let Ok(Some(username)) = entry.first_text(&settings.username_attribute) {
             self.by_username
-                .insert(username.to_lowercase(), uuid.to_string());
+                .insert(username.to_lowercase().into_boxed_str(), at);
         }
+    }
+
+    /// The id of the user whose DN has the key `dn_key` (see [`dn::normalize`]).
+    pub(super) fn by_dn(&self, dn_key: &str) -> Option<&str> {
+        self.by_dn.get(dn_key).map(|&at| &*self.ids[at as usize])
+    }
+
+    /// The id of the user named `username` (lowercased).
+    pub(super) fn by_username(&self, username: &str) -> Option<&str> {
+        self.by_username
+            .get(username)
+            .map(|&at| &*self.ids[at as usize])
+    }
+
+    /// The heap the index holds, as glibc's malloc counts it (each block rounded up to 16 bytes
+    /// with an 8-byte header, 32 at least), the tables' buckets from their capacity (7/8 full at
+    /// most) and control bytes.
+    #[cfg(test)]
+    pub(super) fn heap_bytes(&self) -> usize {
+        fn block(bytes: usize) -> usize {
+            if bytes == 0 {
+                0
+            } else {
+                ((bytes + 8).div_ceil(16) * 16).max(32)
+            }
+        }
+        fn table(map: &HashMap<Box<str>, u32>) -> usize {
+            let buckets = (map.capacity() * 8 / 7).next_power_of_two();
+            let slot = std::mem::size_of::<(Box<str>, u32)>();
+            block(buckets * slot + buckets + 16) + map.keys().map(|k| block(k.len())).sum::<usize>()
+        }
+        block(self.ids.capacity() * std::mem::size_of::<Box<str>>())
+            + self.ids.iter().map(|id| block(id.len())).sum::<usize>()
+            + table(&self.by_dn)
+            + table(&self.by_username)
     }
 }
 

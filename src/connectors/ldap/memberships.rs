@@ -77,14 +77,20 @@ pub(super) fn access(
                     closure.add(group, &entry.dn, members);
                     continue;
                 }
-                let direct: HashSet<&str> = members.iter().map(|m| m.account.as_str()).collect();
-                for member in &members {
-                    pages.push(Ok(pair(&group, &member.account, false))).await?;
+                // The members' ids move into their pairs: one allocation a pair fewer.
+                let direct: HashSet<String> = match settings.expand_nested_groups {
+                    true => members.iter().map(|m| m.account.clone()).collect(),
+                    false => HashSet::new(),
+                };
+                for member in members {
+                    pages
+                        .push(Ok(owned_pair(&group, member.account, false)))
+                        .await?;
                 }
                 if settings.expand_nested_groups {
                     for account in in_chain(&mut ldap, &settings, &entry.dn).await? {
-                        if !direct.contains(account.as_str()) {
-                            pages.push(Ok(pair(&group, &account, true))).await?;
+                        if !direct.contains(&account) {
+                            pages.push(Ok(owned_pair(&group, account, true))).await?;
                         }
                     }
                 }
@@ -98,9 +104,13 @@ pub(super) fn access(
 }
 
 fn pair(group: &str, account: &str, inherited: bool) -> RemoteAccess {
+    owned_pair(group, account.to_string(), inherited)
+}
+
+fn owned_pair(group: &str, account: String, inherited: bool) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: group.to_string(),
-        account_external_id: account.to_string(),
+        account_external_id: account,
         inherited,
     }
 }
@@ -128,9 +138,9 @@ async fn members(
     let by_dn = |value: &str| {
         let value = dn::without_unique_id(value);
         let key = dn::normalize(value);
-        let found = index.by_dn.get(&key);
+        let found = index.by_dn(&key);
         Member {
-            account: found.map_or(value, String::as_str).to_string(),
+            account: found.unwrap_or(value).to_string(),
             resolved: found.is_some(),
             dn_key: Some(key),
         }
@@ -153,9 +163,9 @@ async fn members(
         }
     }
     for value in entry.texts(MEMBER_UID).unwrap_or_default() {
-        let found = index.by_username.get(&value.to_lowercase());
+        let found = index.by_username(&value.to_lowercase());
         members.push(Member {
-            account: found.map_or(value, String::as_str).to_string(),
+            account: found.unwrap_or(value).to_string(),
             resolved: found.is_some(),
             dn_key: None,
         });

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::connectors::ldap::dn;
 use crate::connectors::ldap::entry::tests::entry;
 use crate::connectors::ldap::identity::IdAttribute;
 
@@ -120,5 +121,38 @@ fn an_active_directory_account_shows_its_flags_and_guid() {
     assert!(account_attributes(&settings).contains(&"userAccountControl".to_string()));
     assert!(
         !account_attributes(&super::tests::settings()).contains(&"userAccountControl".to_string())
+    );
+}
+
+/// What the index costs a user of the benchmark's directory (`uid=user<i>,ou=people,…`, an
+/// entryUUID each): RELIABILITY.md quotes it. Run with `--nocapture` to see the figure.
+#[test]
+fn the_user_index_costs_under_250_bytes_a_user() {
+    let settings = settings();
+    let mut index = UserIndex::default();
+    let users = 20_000;
+    for i in 0..users {
+        let dn = format!("uid=user{i},ou=people,dc=example,dc=org");
+        let uuid = format!("5f9c1a52-0000-4000-8000-{i:012}");
+        let uid = format!("user{i}");
+        let user = entry(
+            dn.as_bytes(),
+            &[
+                ("entryUUID", &[uuid.as_bytes()]),
+                ("uid", &[uid.as_bytes()]),
+            ],
+        );
+        index.insert(&user, &settings);
+    }
+    let per_user = index.heap_bytes() / users;
+    println!("user index: {per_user} bytes a user");
+    assert!(per_user < 250, "{per_user} bytes a user");
+    assert_eq!(
+        index.by_dn(&dn::normalize("UID=user7, ou=People,dc=example,dc=org")),
+        Some("5f9c1a52-0000-4000-8000-000000000007")
+    );
+    assert_eq!(
+        index.by_username("user7"),
+        Some("5f9c1a52-0000-4000-8000-000000000007")
     );
 }
