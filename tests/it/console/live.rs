@@ -2,15 +2,22 @@
 
 use super::serve_console;
 use super::visitor::Visitor;
+use crate::harness::TestApp;
 use crate::harness::remote::RemoteRoles;
 
-#[tokio::test]
-async fn the_overview_follows_a_running_sync_over_server_sent_events() {
-    use oblique::db::run_events::{self as events, EventDraft, EventKind};
-    use oblique::model::RunPhase;
+/// A console with no sync workers (an integration's initial run stays queued until the test
+/// says what happens to it), an admin signed in, and one integration named `name`.
+struct Watched {
+    app: TestApp,
+    base: String,
+    visitor: Visitor,
+    integration: oblique::pb::Integration,
+    /// The remote the integration syncs from: kept as long as the test runs.
+    _roles: RemoteRoles,
+}
 
-    // No workers: the initial run stays queued until the test says what happens to it.
-    let app = crate::harness::TestApp::spawn_without_sync().await;
+async fn watched(name: &str) -> Watched {
+    let app = TestApp::spawn_without_sync().await;
     let base = serve_console(&app, false).await;
     let token = app
         .issue_token("console-admin", oblique::auth::Role::Admin)
@@ -20,13 +27,34 @@ async fn the_overview_follows_a_running_sync_over_server_sent_events() {
         .admin
         .integrations
         .clone()
-        .create_integration(roles.create_request("followed").await)
+        .create_integration(roles.create_request(name).await)
         .await
         .expect("create")
         .into_inner();
-    let id: uuid::Uuid = integration.id.parse().unwrap();
     let mut visitor = Visitor::new(&base);
     visitor.sign_in(&token).await;
+    Watched {
+        app,
+        base,
+        visitor,
+        integration,
+        _roles: roles,
+    }
+}
+
+#[tokio::test]
+async fn the_overview_follows_a_running_sync_over_server_sent_events() {
+    use oblique::db::run_events::{self as events, EventDraft, EventKind};
+    use oblique::model::RunPhase;
+
+    let Watched {
+        app,
+        base,
+        visitor,
+        integration,
+        _roles,
+    } = watched("followed").await;
+    let id: uuid::Uuid = integration.id.parse().unwrap();
     let overview = visitor.get(&format!("/integrations/{id}")).await;
     let events_path = format!("/integrations/{id}/events");
     assert!(
@@ -80,22 +108,13 @@ async fn the_overview_follows_a_running_sync_over_server_sent_events() {
 /// ended at once (and is not left counted).
 #[tokio::test]
 async fn console_event_streams_count_as_subscribers_while_open() {
-    let app = crate::harness::TestApp::spawn_without_sync().await;
-    let base = serve_console(&app, false).await;
-    let token = app
-        .issue_token("console-admin", oblique::auth::Role::Admin)
-        .await;
-    let roles = RemoteRoles::new().await;
-    let integration = app
-        .admin
-        .integrations
-        .clone()
-        .create_integration(roles.create_request("counted").await)
-        .await
-        .expect("create")
-        .into_inner();
-    let mut visitor = Visitor::new(&base);
-    visitor.sign_in(&token).await;
+    let Watched {
+        app,
+        base,
+        visitor,
+        integration,
+        _roles,
+    } = watched("counted").await;
     let events_url = format!("{base}/integrations/{}/events", integration.id);
     let open = || async {
         visitor

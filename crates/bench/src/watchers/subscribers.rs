@@ -110,21 +110,13 @@ impl Subscribers {
         integration_id: &str,
         count: usize,
     ) -> anyhow::Result<()> {
-        let requests: Vec<_> = connections
-            .clients(count)
-            .into_iter()
-            .map(|client| {
-                let request = connections.request(SubscribeSyncEventsRequest {
-                    integration_id: integration_id.to_string(),
-                });
-                (client, request)
-            })
-            .collect();
-        let opened = futures::stream::iter(requests)
-            .map(async |(mut client, request)| client.subscribe_sync_events(request).await)
-            .buffer_unordered(OPENING_AT_ONCE)
-            .collect::<Vec<_>>()
-            .await;
+        let message = SubscribeSyncEventsRequest {
+            integration_id: integration_id.to_string(),
+        };
+        let opened = open(connections, count, message, async |mut client, request| {
+            client.subscribe_sync_events(request).await
+        })
+        .await;
         self.read_all(opened)
     }
 
@@ -135,28 +127,17 @@ impl Subscribers {
         run_id: &str,
         count: usize,
     ) -> anyhow::Result<()> {
-        let requests: Vec<_> = connections
-            .clients(count)
-            .into_iter()
-            .map(|client| {
-                let request = connections.request(WatchSyncRunRequest {
-                    run_id: run_id.to_string(),
-                });
-                (client, request)
-            })
-            .collect();
-        let opened = futures::stream::iter(requests)
-            .map(async |(mut client, request)| client.watch_sync_run(request).await)
-            .buffer_unordered(OPENING_AT_ONCE)
-            .collect::<Vec<_>>()
-            .await;
+        let message = WatchSyncRunRequest {
+            run_id: run_id.to_string(),
+        };
+        let opened = open(connections, count, message, async |mut client, request| {
+            client.watch_sync_run(request).await
+        })
+        .await;
         self.read_all(opened)
     }
 
-    fn read_all(
-        &mut self,
-        opened: Vec<Result<tonic::Response<Streaming<pb::SyncEvent>>, tonic::Status>>,
-    ) -> anyhow::Result<()> {
+    fn read_all(&mut self, opened: Vec<Opened>) -> anyhow::Result<()> {
         for stream in opened {
             let stream = stream
                 .map_err(|status| anyhow::anyhow!("opening a stream: {status}"))?
@@ -227,4 +208,26 @@ fn kind_name(kind: pb::SyncEventKind) -> String {
     kind.as_str_name()
         .trim_start_matches("SYNC_EVENT_KIND_")
         .to_lowercase()
+}
+
+type Opened = Result<tonic::Response<Streaming<pb::SyncEvent>>, tonic::Status>;
+
+/// Opens `count` streams with `call`, each asking for `message`, at most
+/// `OPENING_AT_ONCE` at a time.
+async fn open<T: Clone>(
+    connections: &mut Connections,
+    count: usize,
+    message: T,
+    call: impl AsyncFn(SyncServiceClient<Channel>, tonic::Request<T>) -> Opened,
+) -> Vec<Opened> {
+    let requests: Vec<_> = connections
+        .clients(count)
+        .into_iter()
+        .map(|client| (client, connections.request(message.clone())))
+        .collect();
+    futures::stream::iter(requests)
+        .map(|(client, request)| call(client, request))
+        .buffer_unordered(OPENING_AT_ONCE)
+        .collect()
+        .await
 }
