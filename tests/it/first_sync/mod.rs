@@ -18,19 +18,8 @@ pub(super) fn account(
     attributes: &[(&str, &[&str])],
 ) -> RemoteAccount {
     RemoteAccount {
-        external_id: id.into(),
-        username: id.into(),
         email: email.map(str::to_string),
-        display_name: id.to_uppercase(),
-        attributes: attributes
-            .iter()
-            .map(|(name, values)| {
-                (
-                    name.to_string(),
-                    values.iter().map(|v| v.to_string()).collect(),
-                )
-            })
-            .collect(),
+        ..crate::merge::account(id, attributes)
     }
 }
 
