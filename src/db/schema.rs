@@ -236,7 +236,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(account_attributes -> accounts (account_id));
 diesel::joinable!(accounts -> integrations (integration_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(audit_events -> integrations (integration_id));

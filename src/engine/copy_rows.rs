@@ -72,6 +72,16 @@ impl CopyRows {
         }
     }
 
+    pub fn nullable_uuid(&mut self, value: Option<&Uuid>) -> &mut Self {
+        match value {
+            Some(value) => self.uuid(value),
+            None => {
+                self.buf.put_i32(-1);
+                self
+            }
+        }
+    }
+
     /// A one-dimensional `text[]` without nulls (an empty one has no dimension).
     pub fn text_array(&mut self, values: &[String]) -> &mut Self {
         let body: usize = values.iter().map(|v| 4 + v.len()).sum();
@@ -137,6 +147,18 @@ mod tests {
         let mut expected = vec![0, 3, 0, 0, 0, 2, 0xc3, 0xa9, 0xff, 0xff, 0xff, 0xff];
         expected.extend([0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
         expected.extend([0xff, 0xff]); // trailer
+        assert_eq!(body(rows), expected);
+    }
+
+    #[test]
+    fn a_null_uuid_is_a_null_field() {
+        let mut rows = CopyRows::new();
+        rows.row(2)
+            .nullable_uuid(None)
+            .nullable_uuid(Some(&uuid::Uuid::from_u128(1)));
+        let mut expected = vec![0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 16];
+        expected.extend([0; 15]);
+        expected.extend([1, 0xff, 0xff]);
         assert_eq!(body(rows), expected);
     }
 

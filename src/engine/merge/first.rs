@@ -1,7 +1,8 @@
 //! The merge of a first sync (see [`crate::engine::first_sync`]): nothing is stored yet, so
 //! there is no difference to compute. Resources, accounts (with their users and links) and
 //! problems go through the normal statements, which are cheap on an empty integration;
-//! attributes are inserted without comparing; the memberships kept while listing are COPYed
+//! attributes are inserted without comparing, under the account ids they were staged with; the
+//! memberships kept while listing are COPYed
 //! straight into `pulled_access`, resource by resource. Pairs that did not resolve were staged
 //! and are counted, as the normal merge counts them.
 //!
@@ -24,12 +25,12 @@ use crate::engine::first_sync::{FirstSyncListing, IS_FIRST_SYNC};
 use crate::model::LinkUsersBy;
 use crate::model::run_stats::ChangeCounts;
 
-/// Attributes of accounts listed once: staging kept each account's names unique.
+/// Attributes of accounts listed once (staging kept each account's names unique), once every
+/// account landed with the id staged beside its attributes: no join, rows in the order of the
+/// primary key (ids are made in listing order).
 const INSERT_ATTRIBUTES: &str = "
     INSERT INTO account_attributes (account_id, name, attribute_values)
-    SELECT a.id, sa.name, sa.attribute_values
-    FROM stage_attributes sa
-    JOIN accounts a ON a.integration_id = $1 AND a.external_id = sa.external_id";
+    SELECT account_id, name, attribute_values FROM stage_attributes";
 
 /// Staged resources and accounts whose id is not the one their row has.
 const LANDED_ELSEWHERE: &str = "
@@ -75,13 +76,13 @@ pub(super) async fn apply(
     (merged.stats.accounts, merged.links) =
         accounts::merge(tx, integration_id, policy, staged.get(0), true).await?;
     let accounts_listed_once = staged.get::<_, i64>(0) == staged.get::<_, i64>(2);
-    merged.stats.attributes = if accounts_listed_once {
-        let created = tx.execute(INSERT_ATTRIBUTES, &[id]).await? as i64;
+    let elsewhere: i64 = tx.query_one(LANDED_ELSEWHERE, &[]).await?.get(0);
+    merged.stats.attributes = if accounts_listed_once && elsewhere == 0 {
+        let created = tx.execute(INSERT_ATTRIBUTES, &[]).await? as i64;
         counts(created, created, 0, 0)
     } else {
-        attributes::merge(tx, integration_id, false).await?
+        attributes::merge(tx, integration_id, accounts_listed_once).await?
     };
-    let elsewhere: i64 = tx.query_one(LANDED_ELSEWHERE, &[]).await?.get(0);
     if elsewhere > 0 {
         stage_pairs(tx, &listing, &pair_keys).await?;
         let access = access::merge(tx, integration_id).await?;

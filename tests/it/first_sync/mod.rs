@@ -96,6 +96,13 @@ pub(super) async fn landed(client: &Client, integration_id: Uuid) -> Vec<String>
          JOIN accounts a ON a.id = p.account_id JOIN integrations i ON i.id = p.integration_id
          WHERE p.integration_id = $1",
         "SELECT 'access rows ' || count(*) FROM pulled_access WHERE integration_id = $1",
+        // Each test lands one integration in a database of its own: every attribute row is
+        // its, and each must name one of its accounts (no foreign key says so).
+        "SELECT 'stored attributes ' || count(*) FROM account_attributes WHERE $1::uuid IS NOT NULL",
+        "SELECT 'orphaned attribute ' || aa.account_id || ' ' || aa.name
+         FROM account_attributes aa
+         WHERE $1::uuid IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = aa.account_id)",
         "SELECT 'error ' || object || ' ' || message || ' ' || count
          FROM sync_errors WHERE integration_id = $1",
         "SELECT 'users ' || count(*) FROM users WHERE $1::uuid IS NOT NULL",

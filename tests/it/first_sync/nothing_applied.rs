@@ -137,7 +137,7 @@ async fn assert_nothing_applied(app: &TestApp, integration_id: Uuid) {
     let client = client(app).await;
     assert_eq!(
         landed(&client, integration_id).await,
-        ["access rows 0", "users 0"],
+        ["access rows 0", "stored attributes 0", "users 0"],
         "a stopped first sync applied something"
     );
     let applied: i64 = client

@@ -11,7 +11,9 @@ use crate::harness::TestApp;
 /// A listing with everything a remote may send that the merge must treat with care: objects
 /// and pairs listed twice, a pair listed as direct and as inherited, pairs naming objects that
 /// were not listed, two accounts saying one email, an unreadable account, attributes.
-fn pages() -> Vec<StagedPage> {
+/// `ann_listed_twice`: without it, every account is listed once, which lands attributes under
+/// the ids they were staged with (else they are merged by external id).
+fn pages(ann_listed_twice: bool) -> Vec<StagedPage> {
     let attrs: &[(&str, &[&str])] = &[("title", &["Boss"]), ("phones", &["1", "2"])];
     vec![
         StagedPage::Accounts(vec![
@@ -20,11 +22,15 @@ fn pages() -> Vec<StagedPage> {
             account("cid", Some("shared@example.org"), &[]),
             account("dan", None, &[("title", &["Ops"])]),
         ]),
-        StagedPage::Accounts(vec![
+        StagedPage::Accounts(if ann_listed_twice {
             // Listed again, the same: one account.
-            account("ann", Some("Ann@Example.org"), attrs),
-            account("eve", None, &[]),
-        ]),
+            vec![
+                account("ann", Some("Ann@Example.org"), attrs),
+                account("eve", None, &[]),
+            ]
+        } else {
+            vec![account("eve", None, &[])]
+        }),
         StagedPage::Resources(vec![group("admins"), group("devs")]),
         StagedPage::Resources(vec![group("ops"), group("devs")]),
         StagedPage::Access(vec![
@@ -48,7 +54,12 @@ fn pages() -> Vec<StagedPage> {
 /// committed transaction, and returns what landed and what the merge reported. `appeared`: a
 /// resource of the integration is made while it lists (as Oblique makes one for a new team),
 /// so that the merge finds the integration no longer empty.
-async fn land(first_sync: bool, policy: LinkUsersBy, appeared: bool) -> (Vec<String>, Merged) {
+async fn land(first_sync: bool, case: Case) -> (Vec<String>, Merged) {
+    let Case {
+        policy,
+        appeared,
+        ann_listed_twice,
+    } = case;
     let app = TestApp::spawn_without_sync().await;
     let integration_id = integration(&app, "same-landing").await;
     let secret = {
@@ -61,7 +72,7 @@ async fn land(first_sync: bool, policy: LinkUsersBy, appeared: bool) -> (Vec<Str
     if first_sync {
         staging.expect_first_sync();
     }
-    for page in pages() {
+    for page in pages(ann_listed_twice) {
         staging.stage(page).await.unwrap();
     }
     staging
@@ -105,9 +116,22 @@ async fn land(first_sync: bool, policy: LinkUsersBy, appeared: bool) -> (Vec<Str
     (landed, merged)
 }
 
-async fn same_as_the_normal_merge(policy: LinkUsersBy, appeared: bool) {
-    let (normal, normal_merged) = land(false, policy, appeared).await;
-    let (first, first_merged) = land(true, policy, appeared).await;
+#[derive(Clone, Copy)]
+struct Case {
+    policy: LinkUsersBy,
+    appeared: bool,
+    ann_listed_twice: bool,
+}
+
+const EMAIL: Case = Case {
+    policy: LinkUsersBy::Email,
+    appeared: false,
+    ann_listed_twice: true,
+};
+
+async fn same_as_the_normal_merge(case: Case) {
+    let (normal, normal_merged) = land(false, case).await;
+    let (first, first_merged) = land(true, case).await;
     assert_eq!(first, normal);
     assert_eq!(first_merged.stats, normal_merged.stats);
     assert_eq!(
@@ -130,6 +154,14 @@ async fn same_as_the_normal_merge(policy: LinkUsersBy, appeared: bool) {
             .all(|row| row.starts_with("access rows") || row.contains(" key ok true ")),
         "{first:#?}"
     );
+    assert!(first.contains(&"attribute ann phones 1,2".to_string()), "{first:#?}");
+    assert!(first.contains(&"stored attributes 4".to_string()), "{first:#?}");
+    assert!(
+        !first
+            .iter()
+            .any(|row| row.starts_with("orphaned attribute")),
+        "{first:#?}"
+    );
     assert_eq!(first_merged.unresolved_access, 2);
     assert_eq!(first_merged.stats.errors, 1);
     assert_eq!(first_merged.stats.accounts.created, 5);
@@ -137,17 +169,34 @@ async fn same_as_the_normal_merge(policy: LinkUsersBy, appeared: bool) {
 
 #[tokio::test]
 async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_email() {
-    same_as_the_normal_merge(LinkUsersBy::Email, false).await;
+    same_as_the_normal_merge(EMAIL).await;
+}
+
+#[tokio::test]
+async fn a_first_sync_of_accounts_each_listed_once_lands_what_the_normal_merge_lands() {
+    same_as_the_normal_merge(Case {
+        ann_listed_twice: false,
+        ..EMAIL
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_username() {
-    same_as_the_normal_merge(LinkUsersBy::Username, false).await;
+    same_as_the_normal_merge(Case {
+        policy: LinkUsersBy::Username,
+        ..EMAIL
+    })
+    .await;
 }
 
 /// The merge checks again that nothing landed meanwhile; when something did, the pairs kept
 /// for a first sync are staged and merged the normal way.
 #[tokio::test]
 async fn a_first_sync_that_finds_a_resource_made_meanwhile_merges_the_normal_way() {
-    same_as_the_normal_merge(LinkUsersBy::Email, true).await;
+    same_as_the_normal_merge(Case {
+        appeared: true,
+        ..EMAIL
+    })
+    .await;
 }
