@@ -139,46 +139,67 @@ pub async fn mark_deleted(
         .await
 }
 
-/// One integration (deleted or not) with its counts and last run: four statements sent
-/// together on the connection (pipelined), one round trip, each by the integration's id.
+// The newest run is chosen by a subquery on `sync_runs` inside the join on `sync_runs`: diesel
+// needs a second name for the table to tell the two apart.
+diesel::alias!(sync_runs as newer_runs: NewerRuns);
+
+/// One integration (deleted or not) with its counts and last run, in one statement:
+///
+/// ```sql
+/// SELECT integrations.…,
+///        (SELECT count(*) FROM resources WHERE integration_id = $1 AND deleted_at IS NULL),
+///        (SELECT count(*) FROM accounts WHERE integration_id = $1 AND deleted_at IS NULL),
+///        sync_runs.…
+/// FROM integrations LEFT JOIN sync_runs ON sync_runs.id = (SELECT newer_runs.id
+///     FROM sync_runs AS newer_runs WHERE integration_id = $1 ORDER BY id DESC LIMIT 1)
+/// WHERE integrations.id = $1
+/// ```
+///
+/// Each subquery names the id itself rather than `integrations.id`: uncorrelated, PostgreSQL
+/// runs each once (an InitPlan) on its index, and the last run is then one primary-key lookup.
 /// `GetIntegration` is the service's most frequent call (`oblique-bench --rpc`).
 pub async fn find_view(
     conn: &mut AsyncPgConnection,
     id: Uuid,
 ) -> QueryResult<Option<IntegrationView>> {
-    // A shared connection takes queries concurrently (diesel-async's pipelining).
-    let shared: &AsyncPgConnection = conn;
-    let (mut c1, mut c2, mut c3, mut c4) = (shared, shared, shared, shared);
-    let row = integrations::table
-        .find(id)
-        .select(IntegrationRow::as_select())
-        .first(&mut c1);
+    // A count's subquery always yields its one row, so the value is never NULL.
     let resource_count = resources::table
         .filter(resources::integration_id.eq(id))
         .filter(resources::deleted_at.is_null())
         .count()
-        .get_result(&mut c2);
+        .single_value()
+        .assume_not_null();
     let account_count = accounts::table
         .filter(accounts::integration_id.eq(id))
         .filter(accounts::deleted_at.is_null())
         .count()
-        .get_result(&mut c3);
-    let last_sync_run = sync_runs::table
-        .filter(sync_runs::integration_id.eq(id))
-        .order(sync_runs::id.desc())
-        .select(SyncRunRow::as_select())
-        .first(&mut c4);
-    let (row, resource_count, account_count, last_sync_run) =
-        futures::join!(row, resource_count, account_count, last_sync_run);
-    let Some(row) = row.optional()? else {
-        return Ok(None);
-    };
-    Ok(Some(IntegrationView {
-        row,
-        resource_count: resource_count?,
-        account_count: account_count?,
-        last_sync_run: last_sync_run.optional()?,
-    }))
+        .single_value()
+        .assume_not_null();
+    let last_run_id = newer_runs
+        .filter(newer_runs.field(sync_runs::integration_id).eq(id))
+        .order(newer_runs.field(sync_runs::id).desc())
+        .select(newer_runs.field(sync_runs::id))
+        .single_value();
+    let found = integrations::table
+        .left_join(sync_runs::table.on(sync_runs::id.nullable().eq(last_run_id)))
+        .filter(integrations::id.eq(id))
+        .select((
+            IntegrationRow::as_select(),
+            resource_count,
+            account_count,
+            Option::<SyncRunRow>::as_select(),
+        ))
+        .first::<(IntegrationRow, i64, i64, Option<SyncRunRow>)>(conn)
+        .await
+        .optional()?;
+    Ok(found.map(
+        |(row, resource_count, account_count, last_sync_run)| IntegrationView {
+            row,
+            resource_count,
+            account_count,
+            last_sync_run,
+        },
+    ))
 }
 
 /// Adds counts and last runs to `rows` with three set-based queries, whatever the page size.

@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
+use ::deadpool::managed::Metrics;
 use diesel::ConnectionError;
 use diesel_async::{
     AsyncPgConnection, SimpleAsyncConnection,
-    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
+    pooled_connection::{
+        AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
+        deadpool::{self, Hook, HookError},
+    },
 };
 use futures::FutureExt;
 
@@ -13,10 +17,18 @@ pub type Pool = deadpool::Pool<AsyncPgConnection>;
 
 /// A request that cannot get a connection within this time fails UNAVAILABLE instead of hanging.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A pooled connection is checked (`SELECT 1`) before it is handed out; one that does not answer
-/// within this time is half-open (its server or the network vanished without closing it) and is
-/// dropped for a new one, instead of hanging the request that got it.
+/// A pooled connection that sat idle is checked (`SELECT 1`) before it is handed out; one that
+/// does not answer within this time is half-open (its server or the network vanished without
+/// closing it) and is dropped for another, instead of hanging the request that got it.
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Only a connection idle for longer than this is checked. One used a moment ago answered a
+/// moment ago: checking it would cost every call a round trip (a fifth of `GetIntegration`'s
+/// statements, `oblique-bench --rpc`) to learn what is almost always so. A server that closed
+/// it since (a restart, a terminated backend) is seen without asking: diesel marks the
+/// connection closed and the pool drops it. If instead its peer vanished silently in those
+/// seconds, a call on it waits until the TCP keepalives or user timeout end the socket
+/// (`db::connect`, about a minute).
+pub const IDLE_CHECK_AFTER: Duration = Duration::from_secs(5);
 
 /// Timeouts every pooled (request) connection's session gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +73,9 @@ pub fn connect_pool_with(
     timeouts: SessionTimeouts,
 ) -> anyhow::Result<Pool> {
     let mut config = ManagerConfig::default();
+    // No round trip on checkout: the manager still drops a connection diesel knows to be
+    // closed or left in a broken transaction; `check_if_idle` covers the rest.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup =
         Box::new(move |url| establish_with_session_settings(url.to_string(), timeouts).boxed());
     let manager =
@@ -70,8 +85,33 @@ pub fn connect_pool_with(
         .wait_timeout(Some(WAIT_TIMEOUT))
         .create_timeout(Some(WAIT_TIMEOUT))
         .recycle_timeout(Some(RECYCLE_TIMEOUT))
+        .pre_recycle(check_if_idle())
         .runtime(::deadpool::Runtime::Tokio1)
         .build()?)
+}
+
+/// `SELECT 1` on a connection idle for longer than `IDLE_CHECK_AFTER`, within `RECYCLE_TIMEOUT`.
+/// deadpool drops a connection whose hook fails and takes another from the pool or makes a new
+/// one; it bounds only the manager's recycle by `recycle_timeout`, not the hooks, hence the
+/// timeout here.
+///
+/// deadpool records when a connection was last handed out, not when it came back: one held by
+/// a long call counts as idle for that time too, so it is checked more often, never less.
+fn check_if_idle() -> Hook<AsyncPgConnection> {
+    Hook::async_fn(|conn: &mut AsyncPgConnection, metrics: &Metrics| {
+        Box::pin(async move {
+            if metrics.last_used() <= IDLE_CHECK_AFTER {
+                return Ok(());
+            }
+            match tokio::time::timeout(RECYCLE_TIMEOUT, conn.batch_execute("SELECT 1")).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(HookError::Backend(PoolError::QueryError(error))),
+                Err(_) => Err(HookError::message(
+                    "an idle pooled connection did not answer SELECT 1 in time",
+                )),
+            }
+        })
+    })
 }
 
 async fn establish_with_session_settings(

@@ -30,6 +30,7 @@ mod grpcurl_smoke;
 mod health;
 mod identity_links;
 mod integration_changes;
+mod integration_view;
 mod integrations;
 mod keys;
 mod layers;

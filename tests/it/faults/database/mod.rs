@@ -15,6 +15,7 @@ use oblique::auth::{Role, token};
 use oblique::context::AppContext;
 use oblique::crypto::SecretKey;
 use oblique::db::embedded::PostgresBinaries;
+use oblique::db::pool::IDLE_CHECK_AFTER;
 use oblique::db::run_events::{self as events, EventDraft, EventKind};
 use oblique::engine::EngineConfig;
 use oblique::pb;
@@ -393,8 +394,10 @@ async fn half_open_connections_are_noticed_and_replaced() {
     let generation = *served.ctx.hub.listening().borrow();
 
     proxy.silence_open_connections();
-    // The pooled connections and the listener's wait for answers that never come. A call gets
-    // a working connection within its deadline, and the listener listens on a new one.
+    // The pooled connections and the listener's wait for answers that never come. Once the
+    // pooled ones sat idle long enough to be checked before they are handed out, a call gets a
+    // working connection within its deadline; the listener listens on a new one.
+    tokio::time::sleep(IDLE_CHECK_AFTER + Duration::from_secs(1)).await;
     assert_eq!(
         list(&served.admin).await.expect("a call after the silence"),
         1
