@@ -70,11 +70,29 @@ pub(super) fn linkable_sql(policy: LinkUsersBy, alias: &str) -> String {
 const CREATE_HOLDERS: &str =
     "CREATE TEMP TABLE link_holders (key text, first text, last text) ON COMMIT DROP";
 
-const FILL_HOLDERS: &str = "
-    INSERT INTO link_holders
-    SELECT link_key, min(external_id), max(external_id)
-    FROM accounts WHERE integration_id = $1 AND link_key IS NOT NULL
-    GROUP BY link_key";
+/// Only the keys [`linkable_sql`] will ask about: those of staged accounts that are new,
+/// changed or unlinked. A staged account that is unchanged (the accounts' upsert leaves it out,
+/// see `accounts::UNCHANGED`) and already linked (user creation leaves it out, see
+/// [`unlinked_staged`]) is never checked, so a sync that finds no change fills nothing: filling
+/// and indexing every key of a 100,000-account integration was a sixth of its merge.
+fn fill_holders(policy: LinkUsersBy) -> String {
+    let key = key_sql(policy, "s");
+    format!(
+        "INSERT INTO link_holders
+         SELECT link_key, min(external_id), max(external_id)
+         FROM accounts
+         WHERE integration_id = $1 AND link_key IS NOT NULL
+           AND link_key IN (
+               SELECT {key} FROM stage_accounts s
+               WHERE NOT EXISTS (
+                   SELECT 1 FROM accounts a
+                   WHERE a.integration_id = $1 AND a.external_id = s.external_id
+                     AND a.user_id IS NOT NULL
+                     AND (a.username, a.email, a.display_name)
+                         IS NOT DISTINCT FROM (s.username, s.email, s.display_name)))
+         GROUP BY link_key"
+    )
+}
 
 const INDEX_HOLDERS: &str = "CREATE INDEX ON link_holders (key); ANALYZE link_holders";
 
@@ -143,7 +161,8 @@ pub(super) async fn prepare(
 ) -> Result<(), tokio_postgres::Error> {
     tx.batch_execute(&shared_keys(policy)).await?;
     tx.batch_execute(CREATE_HOLDERS).await?;
-    tx.execute(FILL_HOLDERS, &[&integration_id]).await?;
+    tx.execute(&fill_holders(policy), &[&integration_id])
+        .await?;
     tx.batch_execute(INDEX_HOLDERS).await?;
     if policy == LinkUsersBy::None {
         return Ok(());

@@ -154,8 +154,14 @@ async fn same_as_the_normal_merge(case: Case) {
             .all(|row| row.starts_with("access rows") || row.contains(" key ok true ")),
         "{first:#?}"
     );
-    assert!(first.contains(&"attribute ann phones 1,2".to_string()), "{first:#?}");
-    assert!(first.contains(&"stored attributes 4".to_string()), "{first:#?}");
+    assert!(
+        first.contains(&"attribute ann phones 1,2".to_string()),
+        "{first:#?}"
+    );
+    assert!(
+        first.contains(&"stored attributes 4".to_string()),
+        "{first:#?}"
+    );
     assert!(
         !first
             .iter()
