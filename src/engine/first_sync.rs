@@ -13,6 +13,10 @@
 //!
 //! A pair naming an account or resource that was not listed (or not storable) is not kept here:
 //! it is staged as usual, and counted as unresolved by the merge, as the normal merge would.
+//!
+//! What is kept grows with the listing; past [`MEMORY_BUDGET`] the staging gives the first sync
+//! up (`Staging::stage`): the kept pairs are staged, and the normal merge lands everything. A
+//! directory of any size then costs a bounded amount of memory, a large one a slower merge.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -28,6 +32,15 @@ use crate::engine::copy_rows::CopyRows;
 pub const IS_FIRST_SYNC: &str = "
     SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE integration_id = $1)
        AND NOT EXISTS (SELECT 1 FROM resources WHERE integration_id = $1)";
+
+/// What a first sync may keep in memory: about 100,000 accounts with a million memberships
+/// (the benchmark's default size takes ~20 MiB of it).
+pub const MEMORY_BUDGET: usize = 32 << 20;
+
+/// The bytes an object kept costs beside its external id (twice): its index entry, two boxed
+/// strings' headers and allocations, its ids. Counted, not measured: the budget is a bound on
+/// growth, not an exact figure.
+pub const BYTES_PER_OBJECT: usize = 120;
 
 /// Objects of one kind by external id, in the order first listed.
 #[derive(Default)]
@@ -68,6 +81,8 @@ pub struct FirstSyncListing {
     members: Vec<Vec<u32>>,
     /// Pairs kept (before removing pairs listed twice).
     kept: u64,
+    /// What all of it takes, about (see [`BYTES_PER_OBJECT`]).
+    bytes: usize,
 }
 
 impl FirstSyncListing {
@@ -76,12 +91,16 @@ impl FirstSyncListing {
         let (index, new) = self.accounts.add(external_id);
         if new {
             self.user_ids.push(Uuid::now_v7());
+            self.bytes += 2 * external_id.len() + BYTES_PER_OBJECT;
         }
         (self.accounts.ids[index], self.user_ids[index])
     }
 
     pub fn resource_id(&mut self, external_id: &str) -> Uuid {
-        let (index, _) = self.resources.add(external_id);
+        let (index, new) = self.resources.add(external_id);
+        if new {
+            self.bytes += 2 * external_id.len() + BYTES_PER_OBJECT;
+        }
         self.resources.ids[index]
     }
 
@@ -102,11 +121,17 @@ impl FirstSyncListing {
         }
         self.members[resource as usize].push(account << 1 | u32::from(pair.inherited));
         self.kept += 1;
+        self.bytes += std::mem::size_of::<u32>();
         true
     }
 
     pub fn kept(&self) -> u64 {
         self.kept
+    }
+
+    /// Whether what is kept outgrew [`MEMORY_BUDGET`] (`budget` in tests).
+    pub fn over(&self, budget: usize) -> bool {
+        self.bytes > budget
     }
 
     /// Sorts each resource's members by account and drops pairs listed twice; listed as direct
@@ -198,6 +223,20 @@ mod tests {
         assert_eq!(listing.account_ids("a"), first);
         let group = listing.resource_id("g");
         assert_eq!(listing.resource_id("g"), group);
+    }
+
+    #[test]
+    fn what_is_kept_counts_against_the_budget() {
+        let mut listing = FirstSyncListing::default();
+        assert!(!listing.over(0));
+        listing.account_ids("abc");
+        let account = 6 + BYTES_PER_OBJECT;
+        assert!(listing.over(account - 1) && !listing.over(account));
+        listing.account_ids("abc");
+        listing.resource_id("g");
+        assert!(listing.keep(&pair("g", "abc", false)));
+        assert!(!listing.over(account + 2 + BYTES_PER_OBJECT + 4));
+        assert!(listing.over(account + 2 + BYTES_PER_OBJECT + 3));
     }
 
     #[test]

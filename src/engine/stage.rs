@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::connectors::{ObjectProblem, RemoteAccess, RemoteAccount, RemoteResource};
 use crate::engine::access_key::PairKeys;
 use crate::engine::copy_rows::CopyRows;
-use crate::engine::first_sync::FirstSyncListing;
+use crate::engine::first_sync::{self, FirstSyncListing};
 
 pub use fit::{Fit, storable};
 
@@ -150,6 +150,8 @@ pub struct Staging {
     pair_keys: PairKeys,
     /// On a first sync: the ids made while listing and the memberships kept for the merge.
     first_sync: Option<FirstSyncListing>,
+    /// What `first_sync` may grow to before it is given up (see `first_sync::MEMORY_BUDGET`).
+    first_sync_budget: usize,
 }
 
 impl Staging {
@@ -177,14 +179,21 @@ impl Staging {
             attribute_count: 0,
             pair_keys: PairKeys::new(&pair_key_secret),
             first_sync: None,
+            first_sync_budget: first_sync::MEMORY_BUDGET,
         })
     }
 
     /// Lists for a first sync (see [`crate::engine::first_sync`]): called before anything is
     /// staged, when the integration has no accounts and no resources and the run is no dry run.
     pub fn expect_first_sync(&mut self) {
+        self.expect_first_sync_within(first_sync::MEMORY_BUDGET);
+    }
+
+    /// [`Self::expect_first_sync`], given up once what it keeps outgrows `budget` bytes.
+    pub fn expect_first_sync_within(&mut self, budget: usize) {
         debug_assert!(self.open.is_none() && self.attributes.is_empty());
         self.first_sync = Some(FirstSyncListing::default());
+        self.first_sync_budget = budget;
     }
 
     /// For the merge: what a first sync's listing kept beyond staging, and the pair keys.
@@ -201,10 +210,38 @@ impl Staging {
 
     pub async fn stage(&mut self, page: StagedPage) -> Result<(), tokio_postgres::Error> {
         match page {
-            StagedPage::Accounts(accounts) => self.accounts(accounts).await,
-            StagedPage::Resources(resources) => self.resources(&resources).await,
-            StagedPage::Access(access) => self.access(&access).await,
+            StagedPage::Accounts(accounts) => self.accounts(accounts).await?,
+            StagedPage::Resources(resources) => self.resources(&resources).await?,
+            StagedPage::Access(access) => self.access(&access).await?,
         }
+        if self
+            .first_sync
+            .as_ref()
+            .is_some_and(|listing| listing.over(self.first_sync_budget))
+        {
+            self.give_up_first_sync().await?;
+        }
+        Ok(())
+    }
+
+    /// A first sync that outgrew its budget: the pairs it kept are staged, and the rest of the
+    /// listing is staged as any sync's; the normal merge lands it all. The ids already made
+    /// stay the staged rows' ids (any id will do for a row the merge inserts).
+    async fn give_up_first_sync(&mut self) -> Result<(), tokio_postgres::Error> {
+        let Some(listing) = self.first_sync.take() else {
+            return Ok(());
+        };
+        tracing::debug!(
+            budget = self.first_sync_budget,
+            "a first sync's listing outgrew its memory budget; staging it as any sync's"
+        );
+        let pair_keys = self.pair_keys.clone();
+        for (resource, member) in listing.pairs() {
+            let rows = self.rows_for(Table::Access).await?;
+            listing.stage_access_row(rows, &pair_keys, resource, member);
+            self.send_if_full().await?;
+        }
+        Ok(())
     }
 
     /// Ends the open COPY and writes the waiting attributes: the listing is complete.

@@ -1,6 +1,7 @@
 //! The same listing merged into two fresh databases: once by a first sync, once by the normal
 //! merge (what any later sync runs). Both land the same rows, stats, links and warnings.
 
+use oblique::engine::first_sync::{BYTES_PER_OBJECT, MEMORY_BUDGET};
 use oblique::engine::merge::{self, Merged};
 use oblique::engine::stage::{ObjectKind, StagedPage, Staging};
 use oblique::model::LinkUsersBy;
@@ -59,6 +60,7 @@ async fn land(first_sync: bool, case: Case) -> (Vec<String>, Merged) {
         policy,
         appeared,
         ann_listed_twice,
+        budget,
     } = case;
     let app = TestApp::spawn_without_sync().await;
     let integration_id = integration(&app, "same-landing").await;
@@ -70,7 +72,7 @@ async fn land(first_sync: bool, case: Case) -> (Vec<String>, Merged) {
     };
     let mut staging = Staging::open(&app.database_url, secret).await.unwrap();
     if first_sync {
-        staging.expect_first_sync();
+        staging.expect_first_sync_within(budget);
     }
     for page in pages(ann_listed_twice) {
         staging.stage(page).await.unwrap();
@@ -92,7 +94,7 @@ async fn land(first_sync: bool, case: Case) -> (Vec<String>, Merged) {
             .unwrap();
     }
     let listing = staging.take_first_sync();
-    assert_eq!(listing.is_some(), first_sync);
+    assert_eq!(listing.is_some(), first_sync && budget >= MEMORY_BUDGET);
     let tx = staging.client().transaction().await.unwrap();
     let run_id: uuid::Uuid = tx
         .query_one(
@@ -121,13 +123,22 @@ struct Case {
     policy: LinkUsersBy,
     appeared: bool,
     ann_listed_twice: bool,
+    /// What the first sync may keep; below MEMORY_BUDGET, this listing outgrows it.
+    budget: usize,
 }
 
 const EMAIL: Case = Case {
     policy: LinkUsersBy::Email,
     appeared: false,
     ann_listed_twice: true,
+    budget: MEMORY_BUDGET,
 };
+
+/// What the listing's accounts and resources count against the budget (its pairs come after).
+const OBJECTS: usize = 2 * "annbobciddaneve".len()
+    + 5 * BYTES_PER_OBJECT
+    + 2 * "adminsdevsops".len()
+    + 3 * BYTES_PER_OBJECT;
 
 async fn same_as_the_normal_merge(case: Case) {
     let (normal, normal_merged) = land(false, case).await;
@@ -194,6 +205,15 @@ async fn a_first_sync_lands_what_the_normal_merge_lands_linking_by_username() {
         ..EMAIL
     })
     .await;
+}
+
+/// A first sync that outgrows its memory budget is given up: with its first memberships kept
+/// (staged when given up) or before any.
+#[tokio::test]
+async fn a_first_sync_given_up_for_its_size_lands_what_the_normal_merge_lands() {
+    for budget in [OBJECTS, 0] {
+        same_as_the_normal_merge(Case { budget, ..EMAIL }).await;
+    }
 }
 
 /// The merge checks again that nothing landed meanwhile; when something did, the pairs kept
