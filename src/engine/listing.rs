@@ -134,8 +134,7 @@ impl Problems {
 }
 
 /// The listing itself: pages into staging, the count so far queued for a progress event every
-/// PROGRESS_INTERVAL. Returns how many objects were listed and the
-/// unreadable ones.
+/// PROGRESS_INTERVAL. Returns how many objects were listed and the unreadable ones.
 async fn stage_pages<T: Fit>(
     run: &RunHandle<'_>,
     kind: ObjectKind,

@@ -2,9 +2,9 @@
 //! there is no difference to compute. Resources, accounts (with their users and links) and
 //! problems go through the normal statements, which are cheap on an empty integration;
 //! attributes are inserted without comparing, under the account ids they were staged with; the
-//! memberships kept while listing are COPYed
-//! straight into `pulled_access`, resource by resource. Pairs that did not resolve were staged
-//! and are counted, as the normal merge counts them.
+//! memberships kept while listing are COPYed straight into `pulled_access`, resource by
+//! resource. Pairs that did not resolve were staged and are counted, as the normal merge counts
+//! them.
 //!
 //! Checked inside this transaction: the integration still has no account and no resource
 //! (else this is an ordinary merge, and the kept pairs are staged for it), and every resource
