@@ -15,6 +15,10 @@ pub struct RemoteAccount {
     pub display_name: String,
     /// Name → values, multi-valued ones in the remote's order.
     pub attributes: Vec<(String, Vec<String>)>,
+    /// Other names the access listing may give this account by (see
+    /// [`RemoteAccess::by_member_name`]): an LDAP user's DN and username, normalised. The
+    /// engine resolves them in staging, so a connector keeps no index of every user.
+    pub member_names: Vec<String>,
 }
 
 /// A group, role, repository … that accounts can be members of.
@@ -30,7 +34,12 @@ pub struct RemoteResource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteAccess {
     pub resource_external_id: String,
+    /// The account's external id or, when `by_member_name`, one of its `member_names`.
     pub account_external_id: String,
+    /// The account is named by a member name (an LDAP group's member DN), which the engine
+    /// resolves to the account listed with that name. A name no listed account has, or more
+    /// than one has, resolves to none: the pair is counted as unresolved.
+    pub by_member_name: bool,
     /// Held through membership of a member group (an LDAP nested group), not given on the
     /// resource itself: shown as such, and never pushed.
     pub inherited: bool,

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod grants;
 pub mod integrations;
+mod remote_members;
 pub mod resources;
 pub mod runs;
 pub mod sync_mode;

@@ -2,18 +2,17 @@
 //! mode (Oblique is, and pushes its decisions).
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::grants::{ensure_live, expire_on_resource, lock_resource};
+use super::remote_members;
 use crate::connectors::IntegrationKind;
 use crate::context::AppContext;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::models::ResourceRow;
 use crate::db::retry::transaction_retrying;
-use crate::db::{grants, integrations, propagations, resources};
-use crate::engine::connector::connector_for_integration;
+use crate::db::{grants, propagations, resources};
 use crate::error::{AppError, AppResult};
 use crate::model::{AuditAction, LinkUsersBy, Principal, SyncMode};
 
@@ -35,7 +34,7 @@ pub async fn set_resource_sync_mode(
 ) -> AppResult<(ResourceRow, Option<DateTime<Utc>>)> {
     // Listed before the transaction, with no connection held: the remote may take seconds.
     let members = match mode {
-        SyncMode::Push => current_members(ctx, id).await?,
+        SyncMode::Push => remote_members::current_members(ctx, id).await?,
         SyncMode::Pull => None,
     };
     let mut conn = ctx.pool.get().await?;
@@ -130,42 +129,4 @@ pub async fn set_resource_sync_mode(
         Ok((updated, integration.last_pulled_at))
     })
     .await
-}
-
-/// The external ids of the accounts that are members of the resource on the remote system now,
-/// from a fresh listing; `None` when the resource is not a pull-mode resource that could switch
-/// (the transaction says why, or that nothing is to be done).
-async fn current_members(ctx: &AppContext, id: Uuid) -> AppResult<Option<Vec<String>>> {
-    let (resource, integration) = {
-        let mut conn = ctx.pool.get().await?;
-        let Some(resource) = resources::find(&mut conn, id).await? else {
-            return Ok(None);
-        };
-        let Some(integration) = integrations::find(&mut conn, resource.integration_id).await?
-        else {
-            return Ok(None);
-        };
-        (resource, integration)
-    };
-    let can_push = IntegrationKind::from_name(&integration.integration_type)
-        .is_some_and(|kind| kind.capabilities().can_push);
-    if resource.sync_mode == SyncMode::Push
-        || !can_push
-        || ensure_live(&resource, &integration).is_err()
-    {
-        return Ok(None);
-    }
-    let connector = connector_for_integration(&ctx.secret_key, &integration)?;
-    let mut pages = connector.list_access();
-    let mut members = Vec::new();
-    while let Some(page) = pages.next().await {
-        // An unreadable membership cannot be adopted; the listing of the rest goes on. A
-        // member through a member group only is not the group's own: adopting it would push it
-        // onto the group itself.
-        members.extend(page?.into_iter().flatten().filter_map(|access| {
-            (access.resource_external_id == resource.external_id && !access.inherited)
-                .then_some(access.account_external_id)
-        }));
-    }
-    Ok(Some(members))
 }

@@ -70,10 +70,16 @@ impl Listed {
     }
 }
 
+/// An account index that stands for "more than one account has this member name".
+const AMBIGUOUS: u32 = u32::MAX;
+
 /// A first sync's listing, as far as the merge needs it beyond staging.
 #[derive(Default)]
 pub struct FirstSyncListing {
     accounts: Listed,
+    /// The accounts' member names (see `RemoteAccount::member_names`), to resolve pairs that
+    /// name their account so as the merge's SQL would (`merge::member_names`).
+    member_names: HashMap<Box<str>, u32>,
     /// The id of the user made for each account (if its link needs one).
     user_ids: Vec<Uuid>,
     resources: Listed,
@@ -86,14 +92,37 @@ pub struct FirstSyncListing {
 }
 
 impl FirstSyncListing {
-    /// The ids an account is staged with: its own, and the user's made for it.
-    pub fn account_ids(&mut self, external_id: &str) -> (Uuid, Uuid) {
+    /// The ids an account is staged with: its own, and the user's made for it. Its member
+    /// names are kept to resolve the pairs that name it by one of them.
+    pub fn account_ids(&mut self, external_id: &str, member_names: &[String]) -> (Uuid, Uuid) {
         let (index, new) = self.accounts.add(external_id);
         if new {
             self.user_ids.push(Uuid::now_v7());
             self.bytes += 2 * external_id.len() + BYTES_PER_OBJECT;
         }
+        for name in member_names {
+            match self.member_names.entry(name.as_str().into()) {
+                Entry::Vacant(new) => {
+                    new.insert(index as u32);
+                    self.bytes += name.len() + BYTES_PER_OBJECT / 2;
+                }
+                // Two accounts by one name: a pair naming it could mean either, so neither.
+                Entry::Occupied(mut known) if *known.get() != index as u32 => {
+                    known.insert(AMBIGUOUS);
+                }
+                Entry::Occupied(_) => {}
+            }
+        }
         (self.accounts.ids[index], self.user_ids[index])
+    }
+
+    /// The index of the account the pair names, if it was listed (by one name).
+    fn member(&self, pair: &RemoteAccess) -> Option<u32> {
+        if !pair.by_member_name {
+            return self.accounts.find(&pair.account_external_id);
+        }
+        let found = self.member_names.get(pair.account_external_id.as_str());
+        found.copied().filter(|&index| index != AMBIGUOUS)
     }
 
     pub fn resource_id(&mut self, external_id: &str) -> Uuid {
@@ -108,7 +137,7 @@ impl FirstSyncListing {
     pub fn keep(&mut self, pair: &RemoteAccess) -> bool {
         let (Some(resource), Some(account)) = (
             self.resources.find(&pair.resource_external_id),
-            self.accounts.find(&pair.account_external_id),
+            self.member(pair),
         ) else {
             return false;
         };
@@ -181,7 +210,8 @@ impl FirstSyncListing {
     }
 
     /// The same pair as a `stage_access` row (id, resource and account external ids, pair
-    /// key, inherited), for the normal merge when the first sync's cannot be used.
+    /// key, inherited, not by member name), for the normal merge when the first sync's cannot
+    /// be used.
     pub fn stage_access_row(
         &self,
         rows: &mut CopyRows,
@@ -194,12 +224,13 @@ impl FirstSyncListing {
             &self.resources.external_ids[resource],
             &self.accounts.external_ids[account],
         );
-        rows.row(5)
+        rows.row(6)
             .uuid(&Uuid::now_v7())
             .text(resource_id)
             .text(account_id)
             .int8(pair_keys.key(resource_id, account_id))
-            .boolean(member & 1 == 1);
+            .boolean(member & 1 == 1)
+            .boolean(false);
     }
 }
 
@@ -211,6 +242,7 @@ mod tests {
         RemoteAccess {
             resource_external_id: resource.into(),
             account_external_id: account.into(),
+            by_member_name: false,
             inherited,
         }
     }
@@ -218,9 +250,9 @@ mod tests {
     #[test]
     fn an_object_listed_twice_keeps_its_ids() {
         let mut listing = FirstSyncListing::default();
-        let first = listing.account_ids("a");
-        assert_ne!(listing.account_ids("b"), first);
-        assert_eq!(listing.account_ids("a"), first);
+        let first = listing.account_ids("a", &[]);
+        assert_ne!(listing.account_ids("b", &[]), first);
+        assert_eq!(listing.account_ids("a", &[]), first);
         let group = listing.resource_id("g");
         assert_eq!(listing.resource_id("g"), group);
     }
@@ -229,10 +261,10 @@ mod tests {
     fn what_is_kept_counts_against_the_budget() {
         let mut listing = FirstSyncListing::default();
         assert!(!listing.over(0));
-        listing.account_ids("abc");
+        listing.account_ids("abc", &[]);
         let account = 6 + BYTES_PER_OBJECT;
         assert!(listing.over(account - 1) && !listing.over(account));
-        listing.account_ids("abc");
+        listing.account_ids("abc", &[]);
         listing.resource_id("g");
         assert!(listing.keep(&pair("g", "abc", false)));
         assert!(!listing.over(account + 2 + BYTES_PER_OBJECT + 4));
@@ -243,7 +275,7 @@ mod tests {
     fn pairs_are_sorted_deduplicated_and_direct_wins() {
         let mut listing = FirstSyncListing::default();
         for account in ["a", "b", "c"] {
-            listing.account_ids(account);
+            listing.account_ids(account, &[]);
         }
         listing.resource_id("g");
         listing.resource_id("h");
@@ -261,5 +293,29 @@ mod tests {
             .map(|(resource, member)| (resource, member >> 1, member & 1))
             .collect();
         assert_eq!(rows, [(0, 0, 0), (0, 1, 0), (1, 2, 1)]);
+    }
+
+    #[test]
+    fn a_pair_by_member_name_resolves_to_the_one_account_with_that_name() {
+        let mut listing = FirstSyncListing::default();
+        listing.account_ids("a", &["dn:a".into(), "uid:x".into()]);
+        listing.account_ids("b", &["dn:b".into(), "uid:x".into()]);
+        listing.account_ids("b", &["dn:b".into()]);
+        listing.resource_id("g");
+        let by_name = |name: &str| RemoteAccess {
+            by_member_name: true,
+            ..pair("g", name, false)
+        };
+        assert!(listing.keep(&by_name("dn:b")));
+        assert!(!listing.keep(&by_name("uid:x")), "two accounts have it");
+        assert!(!listing.keep(&by_name("dn:c")), "no account has it");
+        assert!(
+            !listing.keep(&by_name("a")),
+            "an external id is no member name"
+        );
+        assert!(!listing.keep(&pair("g", "dn:a", false)), "nor a name an id");
+        listing.sort_members();
+        let rows: Vec<_> = listing.pairs().map(|(r, m)| (r, m >> 1)).collect();
+        assert_eq!(rows, [(0, 1)]);
     }
 }

@@ -51,7 +51,8 @@ impl ObjectKind {
 const CREATE_TABLES: &str = "
     CREATE TEMP TABLE stage_accounts (
         id uuid NOT NULL, user_id uuid NOT NULL, external_id text NOT NULL,
-        username text NOT NULL, email text, display_name text NOT NULL);
+        username text NOT NULL, email text, display_name text NOT NULL,
+        member_names text[] NOT NULL);
     CREATE TEMP TABLE stage_attributes (
         external_id text NOT NULL, name text NOT NULL, attribute_values text[] NOT NULL,
         account_id uuid);
@@ -60,7 +61,7 @@ const CREATE_TABLES: &str = "
         description text NOT NULL);
     CREATE TEMP TABLE stage_access (
         id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL,
-        pair_key bigint NOT NULL, inherited boolean NOT NULL);
+        pair_key bigint NOT NULL, inherited boolean NOT NULL, by_member_name boolean NOT NULL);
     CREATE TEMP TABLE stage_problems (
         kind text NOT NULL, external_id text, object text NOT NULL, message text NOT NULL);";
 
@@ -85,8 +86,8 @@ impl Table {
     fn copy_statement(self) -> &'static str {
         match self {
             Table::Accounts => {
-                "COPY stage_accounts (id, user_id, external_id, username, email, display_name) \
-                 FROM STDIN BINARY"
+                "COPY stage_accounts (id, user_id, external_id, username, email, display_name, \
+                 member_names) FROM STDIN BINARY"
             }
             Table::Attributes => {
                 "COPY stage_attributes (external_id, name, attribute_values, account_id) \
@@ -98,7 +99,7 @@ impl Table {
             }
             Table::Access => {
                 "COPY stage_access (id, resource_external_id, account_external_id, pair_key, \
-                 inherited) FROM STDIN BINARY"
+                 inherited, by_member_name) FROM STDIN BINARY"
             }
             Table::Problems => {
                 "COPY stage_problems (kind, external_id, object, message) FROM STDIN BINARY"
@@ -263,19 +264,20 @@ impl Staging {
         for account in &accounts {
             let (id, user_id) = match &mut first_sync {
                 Some(listing) => {
-                    let ids = listing.account_ids(&account.external_id);
+                    let ids = listing.account_ids(&account.external_id, &account.member_names);
                     first_sync_ids.push(ids.0);
                     ids
                 }
                 None => (Uuid::now_v7(), Uuid::now_v7()),
             };
-            rows.row(6)
+            rows.row(7)
                 .uuid(&id)
                 .uuid(&user_id)
                 .text(&account.external_id)
                 .text(&account.username)
                 .nullable_text(account.email.as_deref())
-                .text(&account.display_name);
+                .text(&account.display_name)
+                .text_array(&account.member_names);
         }
         self.first_sync = first_sync;
         self.send_if_full().await?;
@@ -353,13 +355,15 @@ impl Staging {
         let pair_keys = self.pair_keys.clone();
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
+            // A pair by member name is keyed again once the merge has resolved the name.
             let key = pair_keys.key(&pair.resource_external_id, &pair.account_external_id);
-            rows.row(5)
+            rows.row(6)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)
                 .text(&pair.account_external_id)
                 .int8(key)
-                .boolean(pair.inherited);
+                .boolean(pair.inherited)
+                .boolean(pair.by_member_name);
         }
         self.send_if_full().await
     }

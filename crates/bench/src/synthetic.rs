@@ -93,6 +93,7 @@ impl Directory {
             format!("User {i}")
         };
         RemoteAccount {
+            member_names: Vec::new(),
             external_id: format!("acc-{i}"),
             username: format!("user{i}"),
             email: Some(format!("user{i}@example.org")),
@@ -138,6 +139,7 @@ impl Directory {
         RemoteAccess {
             resource_external_id: format!("res-{resource}"),
             account_external_id: format!("acc-{account}"),
+            by_member_name: false,
             inherited: false,
         }
     }

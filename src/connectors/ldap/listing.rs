@@ -3,9 +3,6 @@
 //! Entries are known by the setup's id attribute (see [`super::identity`]), which survives
 //! renames and moves.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use ldap3::{Ldap, Scope};
 
 use super::connect::connect;
@@ -23,102 +20,37 @@ pub(super) const MEMBER: &str = "member";
 pub(super) const UNIQUE_MEMBER: &str = "uniqueMember";
 pub(super) const MEMBER_UID: &str = "memberUid";
 
-/// Users by (normalised) DN and by (lowercased) username, to resolve group members to their
-/// ids. Each id is stored once and both maps point at it by index, keys as boxed strings (no
-/// spare capacity): about 250 bytes a user with DNs of ~35 bytes (see RELIABILITY.md).
-///
-/// The maps keep std's DoS-resistant hashing: their keys are DNs and usernames the directory
-/// chooses.
-#[derive(Debug, Default)]
-pub(super) struct UserIndex {
-    ids: Vec<Box<str>>,
-    by_dn: HashMap<Box<str>, u32>,
-    by_username: HashMap<Box<str>, u32>,
+/// The member name of the user whose DN has the key `dn_key` (see [`dn::normalize`] and
+/// `RemoteAccount::member_names`): how a member or uniqueMember value names it, whatever its
+/// case and spacing.
+pub(super) fn dn_member_name(dn_key: &str) -> String {
+    format!("dn:{dn_key}")
 }
 
-impl UserIndex {
-    pub(super) fn insert(&mut self, entry: &Entry, settings: &LdapSettings) {
-        let Ok(Some(uuid)) = settings.id_attribute.read(entry) else {
-            return;
-        };
-        // More users than u32 indexes would not fit in memory anyway.
-        let Ok(at) = u32::try_from(self.ids.len()) else {
-            return;
-        };
-        self.ids.push(uuid.into_boxed_str());
-        self.by_dn
-            .insert(dn::normalize(&entry.dn).into_boxed_str(), at);
-        if let Ok(Some(username)) = entry.first_text(&settings.username_attribute) {
-            self.by_username
-                .insert(username.to_lowercase().into_boxed_str(), at);
-        }
-    }
-
-    /// The id of the user whose DN has the key `dn_key` (see [`dn::normalize`]).
-    pub(super) fn by_dn(&self, dn_key: &str) -> Option<&str> {
-        self.by_dn.get(dn_key).map(|&at| &*self.ids[at as usize])
-    }
-
-    /// The id of the user named `username` (lowercased).
-    pub(super) fn by_username(&self, username: &str) -> Option<&str> {
-        self.by_username
-            .get(username)
-            .map(|&at| &*self.ids[at as usize])
-    }
-
-    /// The heap the index holds, as glibc's malloc counts it (each block rounded up to 16 bytes
-    /// with an 8-byte header, 32 at least), the tables' buckets from their capacity (7/8 full at
-    /// most) and control bytes.
-    #[cfg(test)]
-    pub(super) fn heap_bytes(&self) -> usize {
-        fn block(bytes: usize) -> usize {
-            if bytes == 0 {
-                0
-            } else {
-                ((bytes + 8).div_ceil(16) * 16).max(32)
-            }
-        }
-        fn table(map: &HashMap<Box<str>, u32>) -> usize {
-            let buckets = (map.capacity() * 8 / 7).next_power_of_two();
-            let slot = std::mem::size_of::<(Box<str>, u32)>();
-            block(buckets * slot + buckets + 16) + map.keys().map(|k| block(k.len())).sum::<usize>()
-        }
-        block(self.ids.capacity() * std::mem::size_of::<Box<str>>())
-            + self.ids.iter().map(|id| block(id.len())).sum::<usize>()
-            + table(&self.by_dn)
-            + table(&self.by_username)
-    }
+/// The member name of the user `username`, as a memberUid value names it (case-insensitively,
+/// as directories compare uid).
+pub(super) fn uid_member_name(username: &str) -> String {
+    format!("uid:{}", username.to_lowercase())
 }
 
-/// Where the accounts listing leaves its index for the access listing that follows it in a
-/// sync, which then needs no second search of every user.
-pub(super) type IndexSlot = Arc<Mutex<Option<UserIndex>>>;
-
-pub(super) fn accounts(
-    settings: &LdapSettings,
-    slot: &IndexSlot,
-) -> PageStream<'static, RemoteAccount> {
-    let (settings, slot) = (settings.clone(), slot.clone());
+/// The users, each with its member names (its DN's and its username's): the engine resolves
+/// group members against them in staging, so no index of every user is kept here.
+pub(super) fn accounts(settings: &LdapSettings) -> PageStream<'static, RemoteAccount> {
+    let settings = settings.clone();
     spawn_listing(settings.page_size.into(), |mut pages| async move {
         let mut ldap = connect(&settings).await?;
         let mut search = user_search(&mut ldap, &settings, account_attributes(&settings)).await?;
-        let mut index = UserIndex::default();
         loop {
             let batch = search
                 .next_batch(&settings, settings.page_size.into())
                 .await?;
             if batch.is_empty() {
-                break;
+                return Ok(pages);
             }
             for entry in batch {
-                index.insert(&entry, &settings);
                 pages.push(read_account(&entry, &settings)).await?;
             }
         }
-        if let Ok(mut slot) = slot.lock() {
-            *slot = Some(index);
-        }
-        Ok(pages)
     })
 }
 
@@ -179,29 +111,6 @@ pub(super) async fn group_search(
         attributes,
     )
     .await
-}
-
-pub(super) async fn index_users(
-    ldap: &mut Ldap,
-    settings: &LdapSettings,
-) -> Result<UserIndex, ConnectorError> {
-    let attributes = vec![
-        settings.id_attribute.name().to_string(),
-        settings.username_attribute.clone(),
-    ];
-    let mut search = user_search(ldap, settings, attributes).await?;
-    let mut index = UserIndex::default();
-    loop {
-        let batch = search
-            .next_batch(settings, settings.page_size.into())
-            .await?;
-        if batch.is_empty() {
-            return Ok(index);
-        }
-        for entry in &batch {
-            index.insert(entry, settings);
-        }
-    }
 }
 
 /// What the accounts listing asks for: the id, the fields of an account and the configured
@@ -314,8 +223,13 @@ fn read_account(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteAccount>
     if settings.is_active_directory() {
         attributes.extend(account_flags(entry));
     }
+    let member_names = vec![
+        dn_member_name(&dn::normalize(&entry.dn)),
+        uid_member_name(&username),
+    ];
     Ok(RemoteAccount {
         external_id,
+        member_names,
         email: first(&settings.email_attribute),
         username,
         display_name,

@@ -1,12 +1,14 @@
 //! The access listing: each group's member / uniqueMember (DNs) and memberUid (usernames)
-//! values, resolved to the users' ids. On Active Directory the `member` values are read in
-//! ranges (see [`ranged`]).
+//! values, as member names (see `RemoteAccount::member_names`) that the engine resolves to the
+//! users listed with them, in staging: nothing here grows with the number of users. On Active
+//! Directory the `member` values are read in ranges (see [`ranged`]).
 //!
 //! With `expand_nested_groups`, the users of member groups (at any depth) are listed too, marked
 //! inherited: on Active Directory by one search per group with LDAP_MATCHING_RULE_IN_CHAIN
 //! (`memberOf:1.2.840.113556.1.4.1941:=`), which the server evaluates; elsewhere by a closure
-//! computed here over every group's member DNs, once all groups are read. A user that is also a
-//! direct member is listed once, as direct.
+//! computed here over every group's member DNs, once all groups are read (memory that grows
+//! with the memberships, in this mode only). A user that is also a direct member (by the same
+//! name) is listed once, as direct.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +18,7 @@ use super::connect::connect;
 use super::dn;
 use super::entry::Entry;
 use super::listing::{
-    IndexSlot, MEMBER, MEMBER_UID, UNIQUE_MEMBER, UserIndex, group_search, index_users,
+    MEMBER, MEMBER_UID, UNIQUE_MEMBER, dn_member_name, group_search, uid_member_name,
 };
 use super::pages::{PageSender, Stop, spawn_listing};
 use super::ranged;
@@ -26,19 +28,10 @@ use crate::connectors::{ConnectorError, PageStream, RemoteAccess};
 
 const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 
-pub(super) fn access(
-    settings: &LdapSettings,
-    slot: &IndexSlot,
-) -> PageStream<'static, RemoteAccess> {
-    // Taken, not copied: an index is only as fresh as the accounts listing that made it.
-    let cached = slot.lock().ok().and_then(|mut slot| slot.take());
+pub(super) fn access(settings: &LdapSettings) -> PageStream<'static, RemoteAccess> {
     let settings = settings.clone();
     spawn_listing(settings.page_size.into(), |mut pages| async move {
         let mut ldap = connect(&settings).await?;
-        let index = match cached {
-            Some(index) => index,
-            None => index_users(&mut ldap, &settings).await?,
-        };
         let ad = settings.is_active_directory();
         let id = settings.id_attribute.name().to_string();
         let attributes = if ad {
@@ -70,27 +63,26 @@ pub(super) fn access(
                 let Ok(Some(group)) = settings.id_attribute.read(&entry) else {
                     continue;
                 };
-                let mut members =
-                    members(&mut ldap, &settings, &entry, &index, &placeholder).await?;
+                let mut members = members(&mut ldap, &settings, &entry, &placeholder).await?;
                 members.retain(|m| m.dn_key.as_ref().is_none_or(|k| !groups.contains(k)));
                 if let Some(closure) = &mut closure {
                     closure.add(group, &entry.dn, members);
                     continue;
                 }
-                // The members' ids move into their pairs: one allocation a pair fewer.
+                // The members' names move into their pairs: one allocation a pair fewer.
                 let direct: HashSet<String> = match settings.expand_nested_groups {
-                    true => members.iter().map(|m| m.account.clone()).collect(),
+                    true => members.iter().map(|m| m.name.clone()).collect(),
                     false => HashSet::new(),
                 };
                 for member in members {
                     pages
-                        .push(Ok(owned_pair(&group, member.account, false)))
+                        .push(Ok(owned_pair(&group, member.name, false)))
                         .await?;
                 }
                 if settings.expand_nested_groups {
-                    for account in in_chain(&mut ldap, &settings, &entry.dn).await? {
-                        if !direct.contains(&account) {
-                            pages.push(Ok(owned_pair(&group, account, true))).await?;
+                    for name in in_chain(&mut ldap, &settings, &entry.dn).await? {
+                        if !direct.contains(&name) {
+                            pages.push(Ok(owned_pair(&group, name, true))).await?;
                         }
                     }
                 }
@@ -103,14 +95,15 @@ pub(super) fn access(
     })
 }
 
-fn pair(group: &str, account: &str, inherited: bool) -> RemoteAccess {
-    owned_pair(group, account.to_string(), inherited)
+fn pair(group: &str, member_name: &str, inherited: bool) -> RemoteAccess {
+    owned_pair(group, member_name.to_string(), inherited)
 }
 
-fn owned_pair(group: &str, account: String, inherited: bool) -> RemoteAccess {
+fn owned_pair(group: &str, member_name: String, inherited: bool) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: group.to_string(),
-        account_external_id: account,
+        account_external_id: member_name,
+        by_member_name: true,
         inherited,
     }
 }
@@ -118,30 +111,25 @@ fn owned_pair(group: &str, account: String, inherited: bool) -> RemoteAccess {
 /// One member value of a group.
 #[derive(Debug)]
 struct Member {
-    /// The user's id, or the value as written when no listed user has it (the engine counts it
-    /// as unresolved).
-    account: String,
-    resolved: bool,
+    /// The member name it gives: the user listed with it is the member (the engine counts a
+    /// name no user has as unresolved).
+    name: String,
     /// The member's DN key, for the nested-group closure (none for memberUid values).
     dn_key: Option<String>,
 }
 
-/// The group's members, resolved through the user index; the placeholder left out.
+/// The group's members, the placeholder left out.
 async fn members(
     ldap: &mut Ldap,
     settings: &LdapSettings,
     entry: &Entry,
-    index: &UserIndex,
     placeholder: &Option<String>,
 ) -> Result<Vec<Member>, ConnectorError> {
     let mut members = Vec::new();
     let by_dn = |value: &str| {
-        let value = dn::without_unique_id(value);
-        let key = dn::normalize(value);
-        let found = index.by_dn(&key);
+        let key = dn::normalize(dn::without_unique_id(value));
         Member {
-            account: found.unwrap_or(value).to_string(),
-            resolved: found.is_some(),
+            name: dn_member_name(&key),
             dn_key: Some(key),
         }
     };
@@ -163,18 +151,16 @@ async fn members(
         }
     }
     for value in entry.texts(MEMBER_UID).unwrap_or_default() {
-        let found = index.by_username(&value.to_lowercase());
         members.push(Member {
-            account: found.unwrap_or(value).to_string(),
-            resolved: found.is_some(),
+            name: uid_member_name(value),
             dn_key: None,
         });
     }
     Ok(members)
 }
 
-/// The ids of the users (under the user base and filter) that are members of the group `dn` at
-/// any depth, as Active Directory computes it.
+/// The member names (by DN) of the users (under the user base and filter) that are members of
+/// the group `dn` at any depth, as Active Directory computes it.
 async fn in_chain(
     ldap: &mut Ldap,
     settings: &LdapSettings,
@@ -185,8 +171,8 @@ async fn in_chain(
         settings.user_filter,
         ldap_escape(group_dn)
     );
-    let id = settings.id_attribute;
     let base = settings.user_base.clone();
+    // "1.1": no attributes, the DN is all that is needed.
     let search = Search::start(
         ldap,
         settings,
@@ -194,16 +180,14 @@ async fn in_chain(
         &base,
         Scope::Subtree,
         &filter,
-        vec![id.name().to_string()],
+        vec!["1.1".to_string()],
     )
     .await?;
-    let mut accounts = Vec::new();
-    for entry in search.collect(settings).await? {
-        if let Ok(Some(account)) = id.read(&entry) {
-            accounts.push(account);
-        }
-    }
-    Ok(accounts)
+    let entries = search.collect(settings).await?;
+    Ok(entries
+        .iter()
+        .map(|entry| dn_member_name(&dn::normalize(&entry.dn)))
+        .collect())
 }
 
 /// The DN keys of every group the listings see.
@@ -243,7 +227,7 @@ impl Closure {
         let direct: HashSet<&str> = self.groups[start]
             .1
             .iter()
-            .map(|m| m.account.as_str())
+            .map(|m| m.name.as_str())
             .collect();
         let mut seen = HashSet::from([start]);
         let mut todo = vec![start];
@@ -257,11 +241,11 @@ impl Closure {
                         todo.push(nested);
                     }
                 } else if group != start
-                    && member.resolved
-                    && !direct.contains(member.account.as_str())
-                    && listed.insert(member.account.as_str())
+                    && !direct.contains(member.name.as_str())
+                    && listed.insert(member.name.as_str())
                 {
-                    found.push(member.account.as_str());
+                    // A name no user has is dropped by the engine, not counted twice.
+                    found.push(member.name.as_str());
                 }
             }
         }
@@ -277,7 +261,7 @@ impl Closure {
                     .is_some_and(|k| self.by_dn.contains_key(k));
                 // A member group is expanded, not reported as an unknown member.
                 if !is_group {
-                    pages.push(Ok(pair(group, &member.account, false))).await?;
+                    pages.push(Ok(pair(group, &member.name, false))).await?;
                 }
             }
             for account in self.inherited(at) {

@@ -35,17 +35,11 @@ use super::{Connector, ConnectorError, PageStream, RemoteAccess, RemoteAccount, 
 #[derive(Debug)]
 pub struct LdapConnector {
     settings: LdapSettings,
-    /// Left by a finished accounts listing for the access listing after it (see
-    /// [`listing::IndexSlot`]).
-    users: listing::IndexSlot,
 }
 
 impl LdapConnector {
     pub fn new(settings: LdapSettings) -> Self {
-        LdapConnector {
-            settings,
-            users: Default::default(),
-        }
+        LdapConnector { settings }
     }
 }
 
@@ -56,7 +50,7 @@ impl Connector for LdapConnector {
     }
 
     fn list_accounts(&self) -> PageStream<'_, RemoteAccount> {
-        listing::accounts(&self.settings, &self.users)
+        listing::accounts(&self.settings)
     }
 
     fn list_resources(&self) -> PageStream<'_, RemoteResource> {
@@ -64,7 +58,7 @@ impl Connector for LdapConnector {
     }
 
     fn list_access(&self) -> PageStream<'_, RemoteAccess> {
-        memberships::access(&self.settings, &self.users)
+        memberships::access(&self.settings)
     }
 
     async fn add_member(

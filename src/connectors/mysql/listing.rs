@@ -52,6 +52,7 @@ fn read_account(row: &Row) -> Result<Listed<RemoteAccount>, String> {
         }
     }
     Ok(Ok(RemoteAccount {
+        member_names: Vec::new(),
         external_id: name.external_id(),
         display_name: format!("{}@{}", name.user, name.host),
         username: name.user,
@@ -76,6 +77,7 @@ fn read_grant(row: &Row) -> Result<Listed<RemoteAccess>, String> {
     Ok(Ok(RemoteAccess {
         resource_external_id: role.external_id(),
         account_external_id: account.external_id(),
+        by_member_name: false,
         inherited: false,
     }))
 }

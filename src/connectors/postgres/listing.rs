@@ -92,6 +92,7 @@ fn read_account(row: &Row) -> Result<RemoteAccount, tokio_postgres::Error> {
         attributes.push(("comment", comment));
     }
     Ok(RemoteAccount {
+        member_names: Vec::new(),
         external_id: oid.to_string(),
         username: name.clone(),
         email: None,
@@ -118,6 +119,7 @@ fn read_access(row: &Row) -> Result<RemoteAccess, tokio_postgres::Error> {
     Ok(RemoteAccess {
         resource_external_id: row.try_get::<_, u32>("roleid")?.to_string(),
         account_external_id: row.try_get::<_, u32>("member")?.to_string(),
+        by_member_name: false,
         inherited: false,
     })
 }

@@ -136,6 +136,7 @@ pub(super) fn account(resource: &Value) -> Listed<RemoteAccount> {
         .or_else(|| Some(given_and_family).filter(|joined| !joined.is_empty()))
         .unwrap_or_else(|| username.clone());
     Ok(RemoteAccount {
+        member_names: Vec::new(),
         external_id,
         username,
         email,
@@ -232,6 +233,7 @@ pub(super) fn memberships(resource: &Value, out: &mut Vec<Listed<RemoteAccess>>)
             Ok(Some(account)) if !account.trim().is_empty() => out.push(Ok(RemoteAccess {
                 resource_external_id: group_id.clone(),
                 account_external_id: account,
+                by_member_name: false,
                 inherited: false,
             })),
             Ok(_) => out.push(Err(fail("a member has no value"))),

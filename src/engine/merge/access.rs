@@ -4,6 +4,7 @@
 //! one pass that resolves their staged pairs to live resources and accounts and keeps only the
 //! differences. New pairs open a row, pairs no longer listed close theirs (closed rows are the
 //! history). Pairs naming objects outside the synced ones are left out and counted, for a warning.
+//! Pairs that name their account by a member name are resolved first (see [`member_names`]).
 //!
 //! Whether a pair is inherited (held through a member group only) is part of what is compared:
 //! the folds carry the count and XOR of the inherited pairs' keys too, and a pair whose
@@ -16,7 +17,7 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::counts;
+use super::{counts, member_names};
 use crate::model::run_stats::ChangeCounts;
 
 /// The open rows of each resource, folded.
@@ -71,8 +72,10 @@ const DIFF: &str = "
           FROM stage_access sa
           LEFT JOIN resources r ON r.integration_id = $1 AND r.deleted_at IS NULL
                                AND r.external_id = sa.resource_external_id
+          -- A member name left after `member_names::resolve` names no single account.
           LEFT JOIN accounts a ON a.integration_id = $1 AND a.deleted_at IS NULL
                               AND a.external_id = sa.account_external_id
+                              AND NOT sa.by_member_name
           WHERE sa.resource_external_id IN (SELECT external_id FROM access_changed)) l
     FULL JOIN (SELECT p.id, p.resource_id, p.account_id, p.inherited FROM pulled_access p
                WHERE p.integration_id = $1 AND p.removed_at IS NULL
@@ -122,6 +125,7 @@ pub async fn merge(
     integration_id: Uuid,
 ) -> Result<AccessMerged, tokio_postgres::Error> {
     let id = &integration_id;
+    member_names::resolve(tx, integration_id).await?;
     tx.execute(FOLD_OPEN, &[id]).await?;
     tx.execute(FIND_CHANGED, &[id]).await?;
     let row = tx.query_one(COUNT_OPEN_AND_CHANGED, &[]).await?;

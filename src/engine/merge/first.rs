@@ -18,7 +18,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::{ANALYZE, COUNT_STAGED, Merged, PLANNER_SETTINGS, counts};
-use super::{access, accounts, attributes, record_problems, resources};
+use super::{access, accounts, attributes, member_names, record_problems, resources};
 use crate::engine::access_key::PairKeys;
 use crate::engine::copy_rows::CopyRows;
 use crate::engine::first_sync::{FirstSyncListing, IS_FIRST_SYNC};
@@ -43,7 +43,7 @@ const COPY_PULLED_ACCESS: &str = "COPY pulled_access (id, integration_id, resour
      account_id, pair_key, inherited) FROM STDIN BINARY";
 
 const COPY_STAGE_ACCESS: &str = "COPY stage_access (id, resource_external_id, \
-     account_external_id, pair_key, inherited) FROM STDIN BINARY";
+     account_external_id, pair_key, inherited, by_member_name) FROM STDIN BINARY";
 
 /// Staged pairs are the ones that named objects outside the listing.
 const COUNT_UNRESOLVED: &str = "
@@ -90,6 +90,9 @@ pub(super) async fn apply(
         merged.unresolved_access = access.unresolved;
     } else {
         land_pairs(tx, integration_id, &listing, &pair_keys).await?;
+        // The listing resolved every name it could; this drops the inherited pairs it could
+        // not, as the normal merge does.
+        member_names::resolve(tx, integration_id).await?;
         let pairs = pairs as i64;
         merged.stats.access = ChangeCounts {
             created: pairs,

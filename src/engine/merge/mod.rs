@@ -16,6 +16,7 @@ mod attributes;
 mod difference;
 mod first;
 mod links;
+mod member_names;
 mod resources;
 
 pub use difference::copy_out_sql as difference_copy_sql;

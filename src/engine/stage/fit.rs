@@ -67,6 +67,11 @@ impl Fit for RemoteAccount {
             ("email", self.email.as_deref().unwrap_or_default(), true),
             ("display name", self.display_name.as_str(), false),
         ];
+        checks.extend(
+            self.member_names
+                .iter()
+                .map(|name| ("a member name", name.as_str(), true)),
+        );
         for (name, values) in &self.attributes {
             checks.push(("an attribute name", name.as_str(), true));
             checks.extend(
@@ -113,7 +118,10 @@ impl Fit for RemoteAccess {
                 true,
             ),
             (
-                "account external id",
+                match self.by_member_name {
+                    true => "account member name",
+                    false => "account external id",
+                },
                 self.account_external_id.as_str(),
                 true,
             ),
@@ -162,6 +170,7 @@ mod tests {
 
     fn account(username: &str, email: Option<&str>) -> RemoteAccount {
         RemoteAccount {
+            member_names: Vec::new(),
             external_id: format!("id-{}", username.len()),
             username: username.to_string(),
             email: email.map(str::to_string),

@@ -36,6 +36,7 @@ pub(super) fn member(resource: &str, account: &str, inherited: bool) -> RemoteAc
     RemoteAccess {
         resource_external_id: resource.into(),
         account_external_id: account.into(),
+        by_member_name: false,
         inherited,
     }
 }

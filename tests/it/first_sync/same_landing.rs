@@ -1,6 +1,7 @@
 //! The same listing merged into two fresh databases: once by a first sync, once by the normal
 //! merge (what any later sync runs). Both land the same rows, stats, links and warnings.
 
+use oblique::connectors::{RemoteAccess, RemoteAccount};
 use oblique::engine::first_sync::{BYTES_PER_OBJECT, MEMORY_BUDGET};
 use oblique::engine::merge::{self, Merged};
 use oblique::engine::stage::{ObjectKind, StagedPage, Staging};
@@ -11,26 +12,38 @@ use crate::harness::TestApp;
 
 /// A listing with everything a remote may send that the merge must treat with care: objects
 /// and pairs listed twice, a pair listed as direct and as inherited, pairs naming objects that
-/// were not listed, two accounts saying one email, an unreadable account, attributes.
+/// were not listed, two accounts saying one email, an unreadable account, attributes; pairs
+/// naming their account by a member name (an LDAP DN or username): one name, a name two
+/// accounts share, a name no account has (inherited: left out), a pair also listed by id.
 /// `ann_listed_twice`: without it, every account is listed once, which lands attributes under
 /// the ids they were staged with (else they are merged by external id).
 fn pages(ann_listed_twice: bool) -> Vec<StagedPage> {
     let attrs: &[(&str, &[&str])] = &[("title", &["Boss"]), ("phones", &["1", "2"])];
+    let ann = || {
+        named(
+            account("ann", Some("Ann@Example.org"), attrs),
+            &["dn:ann", "uid:ann"],
+        )
+    };
+    let eve = named(account("eve", None, &[]), &["dn:eve"]);
     vec![
         StagedPage::Accounts(vec![
-            account("ann", Some("Ann@Example.org"), attrs),
-            account("bob", Some("shared@example.org"), &[("title", &["Dev"])]),
-            account("cid", Some("shared@example.org"), &[]),
+            ann(),
+            named(
+                account("bob", Some("shared@example.org"), &[("title", &["Dev"])]),
+                &["dn:bob", "uid:shared"],
+            ),
+            named(
+                account("cid", Some("shared@example.org"), &[]),
+                &["dn:cid", "uid:shared"],
+            ),
             account("dan", None, &[("title", &["Ops"])]),
         ]),
         StagedPage::Accounts(if ann_listed_twice {
             // Listed again, the same: one account.
-            vec![
-                account("ann", Some("Ann@Example.org"), attrs),
-                account("eve", None, &[]),
-            ]
+            vec![ann(), eve]
         } else {
-            vec![account("eve", None, &[])]
+            vec![eve]
         }),
         StagedPage::Resources(vec![group("admins"), group("devs")]),
         StagedPage::Resources(vec![group("ops"), group("devs")]),
@@ -42,6 +55,11 @@ fn pages(ann_listed_twice: bool) -> Vec<StagedPage> {
             member("ops", "dan", true),
             member("devs", "ghost", false),
             member("nowhere", "ann", false),
+            by_name("ops", "dn:ann", false),
+            by_name("devs", "uid:shared", false),
+            by_name("admins", "dn:ghost", true),
+            by_name("ops", "dn:eve", true),
+            by_name("admins", "uid:ann", false),
         ]),
         StagedPage::Access(vec![
             member("devs", "ann", false),
@@ -49,6 +67,22 @@ fn pages(ann_listed_twice: bool) -> Vec<StagedPage> {
             member("nowhere", "ann", false),
         ]),
     ]
+}
+
+/// `account`, listed with the member names a directory gives it.
+fn named(account: RemoteAccount, names: &[&str]) -> RemoteAccount {
+    RemoteAccount {
+        member_names: names.iter().map(|name| name.to_string()).collect(),
+        ..account
+    }
+}
+
+/// A membership naming its account by the member name `name`.
+fn by_name(resource: &str, name: &str, inherited: bool) -> RemoteAccess {
+    RemoteAccess {
+        by_member_name: true,
+        ..member(resource, name, inherited)
+    }
 }
 
 /// Stages `pages` in a database of its own, merges them (as a first sync or not) in a
@@ -134,9 +168,12 @@ const EMAIL: Case = Case {
     budget: MEMORY_BUDGET,
 };
 
-/// What the listing's accounts and resources count against the budget (its pairs come after).
+/// What the listing's accounts (with their member names) and resources count against the
+/// budget (its pairs come after).
 const OBJECTS: usize = 2 * "annbobciddaneve".len()
     + 5 * BYTES_PER_OBJECT
+    + "dn:annuid:anndn:bobuid:shareddn:ciddn:eve".len()
+    + 6 * (BYTES_PER_OBJECT / 2)
     + 2 * "adminsdevsops".len()
     + 3 * BYTES_PER_OBJECT;
 
@@ -153,7 +190,15 @@ async fn same_as_the_normal_merge(case: Case) {
     assert_eq!(first_merged.links.held, normal_merged.links.held);
     assert_eq!(first_merged.links.named, normal_merged.links.named);
     // What the listing holds, so that the comparison is not of two empty landings.
-    assert!(first.contains(&"access rows 5".to_string()), "{first:#?}");
+    assert!(first.contains(&"access rows 6".to_string()), "{first:#?}");
+    assert!(
+        first.contains(&"access ops ann key ok true inherited false open true".to_string()),
+        "by member name; {first:#?}"
+    );
+    assert!(
+        first.contains(&"access ops eve key ok true inherited false open true".to_string()),
+        "listed direct by id and inherited by name: direct; {first:#?}"
+    );
     assert!(
         first.contains(&"access devs ann key ok true inherited false open true".to_string()),
         "listed direct and inherited: direct; {first:#?}"
@@ -179,7 +224,8 @@ async fn same_as_the_normal_merge(case: Case) {
             .any(|row| row.starts_with("orphaned attribute")),
         "{first:#?}"
     );
-    assert_eq!(first_merged.unresolved_access, 2);
+    // ghost, nowhere and the name bob and cid share; not ghost's inherited pair.
+    assert_eq!(first_merged.unresolved_access, 3);
     assert_eq!(first_merged.stats.errors, 1);
     assert_eq!(first_merged.stats.accounts.created, 5);
 }

@@ -6,6 +6,7 @@
 //! This module holds the shared fixtures; each submodule covers one concern.
 
 mod changes;
+mod nested;
 mod paging;
 mod pull;
 mod push;

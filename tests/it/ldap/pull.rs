@@ -5,7 +5,7 @@ use diesel_async::RunQueryDsl;
 
 use super::{PEOPLE, attribute, pair};
 use crate::harness::TestApp;
-use crate::harness::calls::{accounts, memberships, resources, run_messages, synced};
+use crate::harness::calls::{accounts, memberships, resources, run_messages, sync_again, synced};
 use crate::harness::slapd::Directory;
 
 #[tokio::test]
@@ -95,6 +95,46 @@ memberUid: ghost
             pair("auditors", "carol"),
             pair("developers", "alice"),
             pair("engineering", "alice"),
+            pair("engineering", "bob"),
+        ]
+    );
+
+    // A later sync matches members to users in staging, not in the first sync's memory: the
+    // same directory changes nothing, and a membership changed by DN and by memberUid shows.
+    let again = sync_again(&app, &integration, false, false).await;
+    let access = again.stats.unwrap().access.unwrap();
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (0, 0, 5)
+    );
+    directory
+        .ldif(
+            "
+dn: cn=engineering,ou=groups,{base}
+changetype: modify
+delete: member
+member: uid=alice,ou=people,{base}
+
+dn: cn=developers,ou=groups,{base}
+changetype: modify
+add: memberUid
+memberUid: CAROL
+",
+        )
+        .await;
+    let changed = sync_again(&app, &integration, false, false).await;
+    let access = changed.stats.unwrap().access.unwrap();
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (1, 1, 4)
+    );
+    assert_eq!(
+        memberships(&app, &integration).await,
+        [
+            pair("auditors", "bob"),
+            pair("auditors", "carol"),
+            pair("developers", "alice"),
+            pair("developers", "carol"),
             pair("engineering", "bob"),
         ]
     );

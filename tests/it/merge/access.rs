@@ -4,6 +4,7 @@
 
 use diesel::sql_types::{BigInt, Bytea, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
+use oblique::connectors::{RemoteAccess, RemoteAccount};
 use oblique::engine::access_key::access_pair_key;
 use oblique::engine::stage::StagedPage;
 use uuid::Uuid;
@@ -189,4 +190,63 @@ async fn pair_keys_are_keyed_per_integration_and_a_pair_listed_twice_opens_one_r
     let again = merge(&app, first, everyone_with(&twice)).await;
     let access = again.stats.access;
     assert_eq!((access.created, access.deleted), (0, 0));
+}
+
+/// Pairs that name their account by a member name (as the LDAP connector lists them) are
+/// resolved in staging and keyed as the account's pair: listed by name after being listed by
+/// id, nothing changes and no resource is even compared pair by pair. An account that is no
+/// longer listed takes its name with it: its pair closes, counted as unresolved.
+#[tokio::test]
+async fn pairs_by_member_name_resolve_in_staging_and_fold_like_pairs_by_id() {
+    let app = TestApp::spawn_without_sync().await;
+    let integration_id = integration(&app, "member-names").await;
+    let memberships = [("admins", "alice"), ("admins", "bob"), ("devs", "alice")];
+    merge(&app, integration_id, everyone_with(&memberships)).await;
+
+    let named = |id: &str| RemoteAccount {
+        member_names: vec![format!("dn:{id}"), format!("uid:{}", id.to_uppercase())],
+        ..account(id, &[])
+    };
+    let by_name = |resource: &str, name: &str| RemoteAccess {
+        by_member_name: true,
+        ..member(resource, name)
+    };
+    let listing = |accounts: Vec<RemoteAccount>| {
+        vec![
+            StagedPage::Accounts(accounts),
+            StagedPage::Resources(vec![group("admins"), group("devs")]),
+            StagedPage::Access(vec![
+                by_name("admins", "dn:alice"),
+                by_name("admins", "uid:BOB"),
+                by_name("devs", "dn:alice"),
+            ]),
+        ]
+    };
+    let by_names = merge(
+        &app,
+        integration_id,
+        listing(vec![named("alice"), named("bob")]),
+    )
+    .await;
+    let access = by_names.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (0, 0, 3)
+    );
+    assert!(!by_names.access_compared, "the folds differ");
+    assert_eq!(by_names.unresolved_access, 0);
+
+    // bob is listed without names: uid:BOB names no one.
+    let bob = account("bob", &[]);
+    let unnamed = merge(&app, integration_id, listing(vec![named("alice"), bob])).await;
+    let access = unnamed.stats.access;
+    assert_eq!(
+        (access.created, access.deleted, access.unchanged),
+        (0, 1, 2)
+    );
+    assert_eq!(unnamed.unresolved_access, 1);
+    assert_eq!(
+        open_pairs(&app, integration_id).await,
+        pairs(&[("admins", "alice"), ("devs", "alice")])
+    );
 }

@@ -15,6 +15,7 @@ mod counts;
 
 pub(super) fn account(id: &str, attributes: &[(&str, &[&str])]) -> RemoteAccount {
     RemoteAccount {
+        member_names: Vec::new(),
         external_id: id.into(),
         username: id.into(),
         email: None,
@@ -52,6 +53,7 @@ pub(super) fn member(resource: &str, account: &str) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: resource.into(),
         account_external_id: account.into(),
+        by_member_name: false,
         inherited: false,
     }
 }

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::super::dn;
 use super::super::entry::Entry;
 use super::tests::settings;
-use super::{UserIndex, read_account, read_group};
+use super::{read_account, read_group};
 
 /// Names a listing looks at, in any case, and anything else.
 fn attribute_name() -> impl Strategy<Value = String> {
@@ -106,7 +106,8 @@ fn any_tag() -> impl Strategy<Value = StructureTag> {
     })
 }
 
-/// Everything the listings do with an entry: account, resource, user index, member DNs.
+/// Everything the listings do with an entry: account (with its member names), resource,
+/// member DNs.
 fn read_every_way(entry: &Entry) {
     let settings = settings();
     match read_account(entry, &settings) {
@@ -123,7 +124,6 @@ fn read_every_way(entry: &Entry) {
         Ok(group) => assert!(!group.external_id.is_empty(), "{group:?}"),
         Err(problem) => assert!(problem.object.starts_with("resource:"), "{problem:?}"),
     }
-    UserIndex::default().insert(entry, &settings);
     for name in ["member", "uniqueMember", "memberUid"] {
         for value in entry.texts(name).unwrap_or_default() {
             dn::normalize(dn::without_unique_id(value));

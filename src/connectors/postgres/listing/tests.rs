@@ -88,6 +88,7 @@ async fn lists_the_roles_and_memberships_created() {
     let connector = PostgresConnector::new(cluster.settings(SslMode::Disable));
 
     let account = |name: &str, pairs: &[(&str, &str)]| RemoteAccount {
+        member_names: Vec::new(),
         external_id: id[name].clone(),
         username: name.into(),
         email: None,
@@ -140,6 +141,7 @@ async fn lists_the_roles_and_memberships_created() {
     let member = |resource: &str, account: &str| RemoteAccess {
         resource_external_id: id[resource].clone(),
         account_external_id: id[account].clone(),
+        by_member_name: false,
         inherited: false,
     };
     let mut expected = vec![
@@ -198,6 +200,7 @@ async fn the_role_pattern_limits_every_listing() {
         [RemoteAccess {
             resource_external_id: id["app_admins"].clone(),
             account_external_id: id["app_bot"].clone(),
+            by_member_name: false,
             inherited: false,
         }]
     );
