@@ -28,6 +28,10 @@ pub struct RemoteResource {
     pub resource_type: ResourceType,
     pub name: String,
     pub description: String,
+    /// The names other resources' access may give this one by as a member (an LDAP group's
+    /// DN, when nested groups are expanded by Oblique): its members then have the other's
+    /// access too, inherited. The engine computes that closure in staging.
+    pub member_names: Vec<String>,
 }
 
 /// An account's membership of a resource, by their external ids.

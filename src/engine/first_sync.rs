@@ -17,6 +17,8 @@
 //! What is kept grows with the listing; past [`MEMORY_BUDGET`] the staging gives the first sync
 //! up (`Staging::stage`): the kept pairs are staged, and the normal merge lands everything. A
 //! directory of any size then costs a bounded amount of memory, a large one a slower merge.
+//! A listing whose resources have member names (LDAP groups nested in others, expanded in
+//! staging by `merge::member_names`) is given up the same way as soon as one is staged.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -58,7 +58,7 @@ const CREATE_TABLES: &str = "
         account_id uuid);
     CREATE TEMP TABLE stage_resources (
         id uuid NOT NULL, external_id text NOT NULL, resource_type text NOT NULL, name text NOT NULL,
-        description text NOT NULL);
+        description text NOT NULL, member_names text[] NOT NULL);
     CREATE TEMP TABLE stage_access (
         id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL,
         pair_key bigint NOT NULL, inherited boolean NOT NULL, by_member_name boolean NOT NULL);
@@ -94,8 +94,8 @@ impl Table {
                  FROM STDIN BINARY"
             }
             Table::Resources => {
-                "COPY stage_resources (id, external_id, resource_type, name, description) \
-                 FROM STDIN BINARY"
+                "COPY stage_resources (id, external_id, resource_type, name, description, \
+                 member_names) FROM STDIN BINARY"
             }
             Table::Access => {
                 "COPY stage_access (id, resource_external_id, account_external_id, pair_key, \
@@ -220,21 +220,22 @@ impl Staging {
             .as_ref()
             .is_some_and(|listing| listing.over(self.first_sync_budget))
         {
-            self.give_up_first_sync().await?;
+            self.give_up_first_sync("it outgrew its memory budget")
+                .await?;
         }
         Ok(())
     }
 
-    /// A first sync that outgrew its budget: the pairs it kept are staged, and the rest of the
+    /// A first sync given up (`why`): the pairs it kept are staged, and the rest of the
     /// listing is staged as any sync's; the normal merge lands it all. The ids already made
     /// stay the staged rows' ids (any id will do for a row the merge inserts).
-    async fn give_up_first_sync(&mut self) -> Result<(), tokio_postgres::Error> {
+    async fn give_up_first_sync(&mut self, why: &str) -> Result<(), tokio_postgres::Error> {
         let Some(listing) = self.first_sync.take() else {
             return Ok(());
         };
         tracing::debug!(
             budget = self.first_sync_budget,
-            "a first sync's listing outgrew its memory budget; staging it as any sync's"
+            "a first sync's listing is staged as any sync's: {why}"
         );
         let pair_keys = self.pair_keys.clone();
         for (resource, member) in listing.pairs() {
@@ -331,15 +332,23 @@ impl Staging {
                 Some(listing) => listing.resource_id(&resource.external_id),
                 None => Uuid::now_v7(),
             };
-            rows.row(5)
+            rows.row(6)
                 .uuid(&id)
                 .text(&resource.external_id)
                 .text(resource.resource_type.as_str())
                 .text(&resource.name)
-                .text(&resource.description);
+                .text(&resource.description)
+                .text_array(&resource.member_names);
         }
         self.first_sync = first_sync;
-        self.send_if_full().await
+        self.send_if_full().await?;
+        // Member resources are expanded in SQL over the staged pairs (`merge::member_names`),
+        // so a first sync cannot keep its pairs in memory.
+        if resources.iter().any(|r| !r.member_names.is_empty()) {
+            self.give_up_first_sync("member resources are expanded in staging")
+                .await?;
+        }
+        Ok(())
     }
 
     async fn access(&mut self, access: &[RemoteAccess]) -> Result<(), tokio_postgres::Error> {

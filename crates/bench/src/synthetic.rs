@@ -111,6 +111,7 @@ impl Directory {
             format!("Group {j}")
         };
         RemoteResource {
+            member_names: Vec::new(),
             external_id: format!("res-{j}"),
             resource_type: oblique::model::ResourceType::Group,
             name: format!("group-{j}"),

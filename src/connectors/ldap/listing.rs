@@ -243,8 +243,15 @@ fn read_group(entry: &Entry, settings: &LdapSettings) -> Listed<RemoteResource> 
     let Some(name) = first("cn") else {
         return Err(problem(entry, settings, "resource", "has no cn"));
     };
+    // Member groups are expanded by the engine from the groups' DNs (see `memberships`);
+    // Active Directory expands them itself.
+    let member_names = match settings.expand_nested_groups && !settings.is_active_directory() {
+        true => vec![dn_member_name(&dn::normalize(&entry.dn))],
+        false => Vec::new(),
+    };
     Ok(RemoteResource {
         external_id,
+        member_names,
         resource_type: crate::model::ResourceType::Group,
         name,
         description: first("description").unwrap_or_default(),

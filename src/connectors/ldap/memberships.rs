@@ -3,14 +3,14 @@
 //! users listed with them, in staging: nothing here grows with the number of users. On Active
 //! Directory the `member` values are read in ranges (see [`ranged`]).
 //!
-//! With `expand_nested_groups`, the users of member groups (at any depth) are listed too, marked
-//! inherited: on Active Directory by one search per group with LDAP_MATCHING_RULE_IN_CHAIN
-//! (`memberOf:1.2.840.113556.1.4.1941:=`), which the server evaluates; elsewhere by a closure
-//! computed here over every group's member DNs, once all groups are read (memory that grows
-//! with the memberships, in this mode only). A user that is also a direct member (by the same
-//! name) is listed once, as direct.
+//! With `expand_nested_groups`, the users of member groups (at any depth) have access too,
+//! inherited: on Active Directory they are listed, marked inherited, by one search per group
+//! with LDAP_MATCHING_RULE_IN_CHAIN (`memberOf:1.2.840.113556.1.4.1941:=`), which the server
+//! evaluates (a user that is also a direct member is listed once, as direct); elsewhere every
+//! member value is listed as it is, groups included, and the engine computes the closure in
+//! staging from the groups' DNs, which the resources listing gives as their member names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use ldap3::{Ldap, Scope, ldap_escape};
 
@@ -20,7 +20,7 @@ use super::entry::Entry;
 use super::listing::{
     MEMBER, MEMBER_UID, UNIQUE_MEMBER, dn_member_name, group_search, uid_member_name,
 };
-use super::pages::{PageSender, Stop, spawn_listing};
+use super::pages::spawn_listing;
 use super::ranged;
 use super::search::Search;
 use super::settings::{Base, LdapSettings};
@@ -39,8 +39,8 @@ pub(super) fn access(settings: &LdapSettings) -> PageStream<'static, RemoteAcces
         } else {
             vec![id, MEMBER.into(), UNIQUE_MEMBER.into(), MEMBER_UID.into()]
         };
-        // Member groups are expanded, not reported as unknown members. Here AD resolves them,
-        // so which members are groups is read first.
+        // Member groups are expanded, not reported as unknown members. AD expands them itself,
+        // so which members are groups is read first (elsewhere the engine tells, in staging).
         let groups = if ad && settings.expand_nested_groups {
             group_dns(&mut ldap, &settings).await?
         } else {
@@ -50,7 +50,7 @@ pub(super) fn access(settings: &LdapSettings) -> PageStream<'static, RemoteAcces
         // The bind DN is the placeholder member of the groupOfNames Oblique creates; AD groups
         // may be empty, so there a bind DN among the members is a real one.
         let placeholder = (!ad).then(|| dn::normalize(&settings.bind_dn));
-        let mut closure = (settings.expand_nested_groups && !ad).then(Closure::default);
+        let in_chain_too = ad && settings.expand_nested_groups;
         loop {
             let batch = search
                 .next_batch(&settings, settings.page_size.into())
@@ -65,41 +65,28 @@ pub(super) fn access(settings: &LdapSettings) -> PageStream<'static, RemoteAcces
                 };
                 let mut members = members(&mut ldap, &settings, &entry, &placeholder).await?;
                 members.retain(|m| m.dn_key.as_ref().is_none_or(|k| !groups.contains(k)));
-                if let Some(closure) = &mut closure {
-                    closure.add(group, &entry.dn, members);
-                    continue;
-                }
                 // The members' names move into their pairs: one allocation a pair fewer.
-                let direct: HashSet<String> = match settings.expand_nested_groups {
+                let direct: HashSet<String> = match in_chain_too {
                     true => members.iter().map(|m| m.name.clone()).collect(),
                     false => HashSet::new(),
                 };
                 for member in members {
-                    pages
-                        .push(Ok(owned_pair(&group, member.name, false)))
-                        .await?;
+                    pages.push(Ok(pair(&group, member.name, false))).await?;
                 }
-                if settings.expand_nested_groups {
+                if in_chain_too {
                     for name in in_chain(&mut ldap, &settings, &entry.dn).await? {
                         if !direct.contains(&name) {
-                            pages.push(Ok(owned_pair(&group, name, true))).await?;
+                            pages.push(Ok(pair(&group, name, true))).await?;
                         }
                     }
                 }
             }
         }
-        if let Some(closure) = closure {
-            closure.emit(&mut pages).await?;
-        }
         Ok(pages)
     })
 }
 
-fn pair(group: &str, member_name: &str, inherited: bool) -> RemoteAccess {
-    owned_pair(group, member_name.to_string(), inherited)
-}
-
-fn owned_pair(group: &str, member_name: String, inherited: bool) -> RemoteAccess {
+fn pair(group: &str, member_name: String, inherited: bool) -> RemoteAccess {
     RemoteAccess {
         resource_external_id: group.to_string(),
         account_external_id: member_name,
@@ -114,7 +101,8 @@ struct Member {
     /// The member name it gives: the user listed with it is the member (the engine counts a
     /// name no user has as unresolved).
     name: String,
-    /// The member's DN key, for the nested-group closure (none for memberUid values).
+    /// The member's DN key (none for memberUid values), to tell the placeholder and Active
+    /// Directory's member groups.
     dn_key: Option<String>,
 }
 
@@ -205,70 +193,6 @@ async fn group_dns(
             return Ok(dns);
         }
         dns.extend(batch.iter().map(|entry| dn::normalize(&entry.dn)));
-    }
-}
-
-/// Every group's members, for the nested-group closure of directories that do not compute it.
-#[derive(Default)]
-struct Closure {
-    groups: Vec<(String, Vec<Member>)>,
-    by_dn: HashMap<String, usize>,
-}
-
-impl Closure {
-    fn add(&mut self, group: String, dn: &str, members: Vec<Member>) {
-        self.by_dn.insert(dn::normalize(dn), self.groups.len());
-        self.groups.push((group, members));
-    }
-
-    /// The users reachable from group `start` through member groups, not counting its own
-    /// direct members: a cycle of groups ends where it began.
-    fn inherited(&self, start: usize) -> Vec<&str> {
-        let direct: HashSet<&str> = self.groups[start]
-            .1
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect();
-        let mut seen = HashSet::from([start]);
-        let mut todo = vec![start];
-        let mut found: Vec<&str> = Vec::new();
-        let mut listed: HashSet<&str> = HashSet::new();
-        while let Some(group) = todo.pop() {
-            for member in &self.groups[group].1 {
-                let nested = member.dn_key.as_ref().and_then(|k| self.by_dn.get(k));
-                if let Some(&nested) = nested {
-                    if seen.insert(nested) {
-                        todo.push(nested);
-                    }
-                } else if group != start
-                    && !direct.contains(member.name.as_str())
-                    && listed.insert(member.name.as_str())
-                {
-                    // A name no user has is dropped by the engine, not counted twice.
-                    found.push(member.name.as_str());
-                }
-            }
-        }
-        found
-    }
-
-    async fn emit(self, pages: &mut PageSender<RemoteAccess>) -> Result<(), Stop> {
-        for (at, (group, members)) in self.groups.iter().enumerate() {
-            for member in members {
-                let is_group = member
-                    .dn_key
-                    .as_ref()
-                    .is_some_and(|k| self.by_dn.contains_key(k));
-                // A member group is expanded, not reported as an unknown member.
-                if !is_group {
-                    pages.push(Ok(pair(group, &member.name, false))).await?;
-                }
-            }
-            for account in self.inherited(at) {
-                pages.push(Ok(pair(group, account, true))).await?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -186,6 +186,7 @@ pub(super) async fn create_resource(
         )));
     };
     Ok(RemoteResource {
+        member_names: Vec::new(),
         external_id,
         resource_type: crate::model::ResourceType::Group,
         name: name.to_string(),

@@ -64,6 +64,7 @@ fn read_account(row: &Row) -> Result<Listed<RemoteAccount>, String> {
 fn read_role(row: &Row) -> Result<Listed<RemoteResource>, String> {
     let name = AccountName::new(text(row, 0)?, text(row, 1)?);
     Ok(Ok(RemoteResource {
+        member_names: Vec::new(),
         external_id: name.external_id(),
         resource_type: ResourceType::Role,
         name: name.user,

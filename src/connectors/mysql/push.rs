@@ -139,6 +139,7 @@ pub(super) async fn create_resource(
     disconnect(conn).await;
     match created {
         Ok(()) => Ok(RemoteResource {
+            member_names: Vec::new(),
             external_id: AccountName::new(name, new_role_host(flavour)).external_id(),
             resource_type: ResourceType::Role,
             name: name.to_string(),

@@ -106,6 +106,7 @@ fn read_account(row: &Row) -> Result<RemoteAccount, tokio_postgres::Error> {
 
 fn read_resource(row: &Row) -> Result<RemoteResource, tokio_postgres::Error> {
     Ok(RemoteResource {
+        member_names: Vec::new(),
         external_id: row.try_get::<_, u32>("oid")?.to_string(),
         resource_type: crate::model::ResourceType::Role,
         name: row.try_get("rolname")?,

@@ -161,6 +161,7 @@ pub(super) async fn create_resource(
         .await?
         .map_err(|error| map_error(&error, settings))?;
     Ok(RemoteResource {
+        member_names: Vec::new(),
         external_id: oid.to_string(),
         resource_type: crate::model::ResourceType::Role,
         name: name.to_string(),

@@ -192,6 +192,7 @@ pub(super) fn group(resource: &Value) -> Listed<RemoteResource> {
         .filter(|name| !name.trim().is_empty())
         .ok_or_else(|| fail("has no displayName".into()))?;
     Ok(RemoteResource {
+        member_names: Vec::new(),
         external_id,
         resource_type: ResourceType::Group,
         name,

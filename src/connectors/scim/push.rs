@@ -116,6 +116,7 @@ pub(super) async fn create_group(
         }
     }
     Ok(RemoteResource {
+        member_names: Vec::new(),
         name: name.to_string(),
         ..created
     })

@@ -93,11 +93,16 @@ impl Fit for RemoteAccount {
 
 impl Fit for RemoteResource {
     fn fit(self) -> Result<Self, ObjectProblem> {
-        let checks = [
+        let mut checks = vec![
             ("external id", self.external_id.as_str(), true),
             ("name", self.name.as_str(), false),
             ("description", self.description.as_str(), false),
         ];
+        checks.extend(
+            self.member_names
+                .iter()
+                .map(|name| ("a member name", name.as_str(), true)),
+        );
         match first_unfit(checks) {
             None => Ok(self),
             Some(message) => Err(ObjectProblem {

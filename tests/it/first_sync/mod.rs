@@ -25,6 +25,7 @@ pub(super) fn account(
 
 pub(super) fn group(id: &str) -> RemoteResource {
     RemoteResource {
+        member_names: Vec::new(),
         external_id: id.into(),
         resource_type: oblique::model::ResourceType::Group,
         name: id.into(),

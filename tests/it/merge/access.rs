@@ -4,7 +4,7 @@
 
 use diesel::sql_types::{BigInt, Bytea, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use oblique::connectors::{RemoteAccess, RemoteAccount};
+use oblique::connectors::{RemoteAccess, RemoteAccount, RemoteResource};
 use oblique::engine::access_key::access_pair_key;
 use oblique::engine::stage::StagedPage;
 use uuid::Uuid;
@@ -249,4 +249,78 @@ async fn pairs_by_member_name_resolve_in_staging_and_fold_like_pairs_by_id() {
         open_pairs(&app, integration_id).await,
         pairs(&[("admins", "alice"), ("devs", "alice")])
     );
+}
+
+/// Resources listed with member names are member resources where a pair names them: their
+/// accounts, at any depth and through a cycle, get the outer resource's access, inherited; a
+/// direct member stays direct, and a name no account has is counted once, at its own resource.
+#[tokio::test]
+async fn member_resources_are_expanded_in_staging_through_a_cycle() {
+    let app = TestApp::spawn_without_sync().await;
+    let integration_id = integration(&app, "nesting").await;
+    let named_account = |id: &str| RemoteAccount {
+        member_names: vec![format!("dn:{id}")],
+        ..account(id, &[])
+    };
+    let named_group = |id: &str| RemoteResource {
+        member_names: vec![format!("dn:{id}")],
+        ..group(id)
+    };
+    let by_name = |resource: &str, name: &str| RemoteAccess {
+        by_member_name: true,
+        ..member(resource, name)
+    };
+    // all -> devs -> core -> all; alice in all, bob in devs and all, carol and a ghost in core.
+    let listing = || {
+        vec![
+            StagedPage::Accounts(["alice", "bob", "carol"].map(named_account).to_vec()),
+            StagedPage::Resources(["all", "devs", "core"].map(named_group).to_vec()),
+            StagedPage::Access(vec![
+                by_name("all", "dn:alice"),
+                by_name("all", "dn:devs"),
+                member("all", "bob"),
+                by_name("devs", "dn:bob"),
+                by_name("devs", "dn:core"),
+                by_name("core", "dn:carol"),
+                by_name("core", "dn:ghost"),
+                by_name("core", "dn:all"),
+            ]),
+        ]
+    };
+    let first = merge(&app, integration_id, listing()).await;
+    assert_eq!(first.stats.access.created, 9);
+    assert_eq!(first.unresolved_access, 1, "the ghost, once");
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Inherited {
+        #[diesel(sql_type = Text)]
+        pair: String,
+    }
+    let inherited: Vec<String> = diesel::sql_query(
+        "SELECT r.external_id || ' ' || a.external_id AS pair FROM pulled_access p
+         JOIN resources r ON r.id = p.resource_id JOIN accounts a ON a.id = p.account_id
+         WHERE p.integration_id = $1 AND p.removed_at IS NULL AND p.inherited ORDER BY 1",
+    )
+    .bind::<SqlUuid, _>(integration_id)
+    .load::<Inherited>(&mut app.conn().await)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| row.pair)
+    .collect();
+    assert_eq!(
+        inherited,
+        [
+            "all carol",
+            "core alice",
+            "core bob",
+            "devs alice",
+            "devs carol"
+        ]
+    );
+    assert_eq!(open_pairs(&app, integration_id).await.len(), 9);
+
+    // The same listing again: inherited pairs are keyed like the open rows, nothing changes.
+    let again = merge(&app, integration_id, listing()).await;
+    let access = again.stats.access;
+    assert_eq!((access.created, access.deleted, access.updated), (0, 0, 0));
 }

@@ -34,6 +34,7 @@ pub(super) fn account(id: &str, attributes: &[(&str, &[&str])]) -> RemoteAccount
 
 pub(super) fn group(id: &str) -> RemoteResource {
     RemoteResource {
+        member_names: Vec::new(),
         external_id: id.into(),
         resource_type: oblique::model::ResourceType::Group,
         name: id.into(),

@@ -2,13 +2,6 @@ use super::*;
 use crate::connectors::ldap::entry::tests::entry;
 use crate::connectors::ldap::listing::tests::settings;
 
-fn member(name: &str, dn: Option<&str>) -> Member {
-    Member {
-        name: name.to_string(),
-        dn_key: dn.map(dn::normalize),
-    }
-}
-
 #[tokio::test]
 async fn members_are_named_by_dn_and_username_and_the_placeholder_is_skipped() {
     let settings = settings();
@@ -53,46 +46,4 @@ async fn unconnected() -> (ldap3::Ldap, tokio::net::TcpListener) {
     let url = format!("ldap://{}", listener.local_addr().unwrap());
     let (_conn, ldap) = ldap3::LdapConnAsync::new(&url).await.unwrap();
     (ldap, listener)
-}
-
-#[test]
-fn the_closure_follows_member_groups_through_cycles_and_keeps_direct_members_direct() {
-    let mut closure = Closure::default();
-    // all -> devs -> backend -> all (a cycle); ann is in all directly and in backend. The
-    // ghost is no user: its inherited pairs go to the engine, which drops them.
-    closure.add(
-        "all".into(),
-        "cn=all,dc=org",
-        vec![
-            member("ann", Some("uid=ann,dc=org")),
-            member("devs-dn", Some("cn=devs,dc=org")),
-        ],
-    );
-    closure.add(
-        "devs".into(),
-        "cn=devs,dc=org",
-        vec![
-            member("bob", Some("uid=bob,dc=org")),
-            member("cn=backend,dc=org", Some("cn=backend,dc=org")),
-        ],
-    );
-    closure.add(
-        "backend".into(),
-        "cn=backend,dc=org",
-        vec![
-            member("ann", Some("uid=ann,dc=org")),
-            member("carol", Some("uid=carol,dc=org")),
-            member("ghost", Some("uid=ghost,dc=org")),
-            member("cn=all,dc=org", Some("cn=all,dc=org")),
-        ],
-    );
-    let mut all = closure.inherited(0);
-    all.sort();
-    assert_eq!(all, ["bob", "carol", "ghost"]);
-    let mut devs = closure.inherited(1);
-    devs.sort();
-    assert_eq!(devs, ["ann", "carol", "ghost"]);
-    let mut backend = closure.inherited(2);
-    backend.sort();
-    assert_eq!(backend, ["bob"]);
 }

@@ -124,6 +124,7 @@ async fn lists_the_roles_and_memberships_created() {
     );
 
     let resource = |name: &str, description: &str| RemoteResource {
+        member_names: Vec::new(),
         external_id: id[name].clone(),
         resource_type: crate::model::ResourceType::Role,
         name: name.into(),

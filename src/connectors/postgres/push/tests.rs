@@ -109,6 +109,7 @@ async fn creates_resources_and_reports_clashes() {
         assert_eq!(
             created,
             RemoteResource {
+                member_names: Vec::new(),
                 external_id: oid(&admin, name).await,
                 resource_type: crate::model::ResourceType::Role,
                 name: name.into(),
