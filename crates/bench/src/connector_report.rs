@@ -26,6 +26,8 @@ pub struct ConnectorReport {
     pub read: std::time::Duration,
     pub read_description: String,
     pub sync: ConnectorRun,
+    /// The same sync again, nothing changed in between.
+    pub resync: ConnectorRun,
     pub copy: LandedCopy,
     pub landed: Landed,
 }
@@ -78,6 +80,16 @@ impl ModeReport for ConnectorReport {
                 self.sync.stats.changed(),
                 "rows",
             ),
+            metric(
+                format!("{p}_noop_sync_s"),
+                seconds(self.resync.elapsed),
+                "s",
+            ),
+            metric(
+                format!("{p}_noop_rows_written"),
+                self.resync.writes.total(),
+                "rows",
+            ),
             metric(format!("{p}_landed_accounts"), self.landed.accounts, "rows"),
             metric(
                 format!("{p}_landed_attributes"),
@@ -113,6 +125,10 @@ impl ModeReport for ConnectorReport {
         let p = self.names.prefix;
         println!("{p} initial stats: {}", describe_stats(&self.sync.stats));
         println!("{p} initial rows written: {}", self.sync.writes.describe());
+        println!(
+            "{p} no-change stats: {}",
+            describe_stats(&self.resync.stats)
+        );
         println!(
             "landed by the {p} sync: {:?}{}",
             self.landed,

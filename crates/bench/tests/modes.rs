@@ -89,6 +89,10 @@ fn check_connector_mode(
         assert!(m(name) > 0.0, "{prefix}_{name} in {metrics:?}");
     }
     assert!(number(&metrics, "peak_rss_mb") > 0.0);
+    // The same directory synced again writes nothing (LDAP: its members matched in staging
+    // fold like the stored rows).
+    assert_eq!(m("noop_rows_written"), 0.0, "{metrics:?}");
+    assert!(m("noop_sync_s") > 0.0, "{metrics:?}");
 }
 
 #[test]
