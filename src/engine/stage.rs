@@ -4,6 +4,7 @@
 //! temporary tables vanish with it.
 
 mod fit;
+mod names;
 
 use std::pin::Pin;
 
@@ -18,6 +19,7 @@ use crate::engine::copy_rows::CopyRows;
 use crate::engine::first_sync::{self, FirstSyncListing};
 
 pub use fit::{Fit, storable};
+use names::MemberNames;
 
 /// Which listing a problem came from; stored with it so that a known but unreadable object is
 /// not soft deleted.
@@ -153,6 +155,10 @@ pub struct Staging {
     first_sync: Option<FirstSyncListing>,
     /// What `first_sync` may grow to before it is given up (see `first_sync::MEMORY_BUDGET`).
     first_sync_budget: usize,
+    /// The accounts' member names, while they fit in `names::BUDGET` and no account page came
+    /// after an access page; else pairs by member name are resolved in SQL.
+    names: Option<MemberNames>,
+    access_staged: bool,
 }
 
 impl Staging {
@@ -181,6 +187,8 @@ impl Staging {
             pair_keys: PairKeys::new(&pair_key_secret),
             first_sync: None,
             first_sync_budget: first_sync::MEMORY_BUDGET,
+            names: Some(MemberNames::default()),
+            access_staged: false,
         })
     }
 
@@ -195,6 +203,12 @@ impl Staging {
         debug_assert!(self.open.is_none() && self.attributes.is_empty());
         self.first_sync = Some(FirstSyncListing::default());
         self.first_sync_budget = budget;
+    }
+
+    /// Leaves every pair given by member name to the merge's SQL, as past the names' budget
+    /// (tests hold the two ways alike).
+    pub fn without_member_names(&mut self) {
+        self.names = None;
     }
 
     /// For the merge: what a first sync's listing kept beyond staging, and the pair keys.
@@ -281,6 +295,7 @@ impl Staging {
                 .text_array(&account.member_names);
         }
         self.first_sync = first_sync;
+        self.note_member_names(&accounts);
         self.send_if_full().await?;
         for (index, account) in accounts.iter_mut().enumerate() {
             let attributes = first_of_each_name(std::mem::take(&mut account.attributes));
@@ -297,6 +312,24 @@ impl Staging {
             self.flush_attributes().await?;
         }
         Ok(())
+    }
+
+    /// Keeps the accounts' member names for the access listing, while they fit. Pairs staged
+    /// before an account was listed were resolved without it: from then on SQL resolves them.
+    fn note_member_names(&mut self, accounts: &[RemoteAccount]) {
+        if self.access_staged {
+            self.names = None;
+        }
+        let Some(names) = &mut self.names else {
+            return;
+        };
+        for account in accounts {
+            names.add(&account.external_id, &account.member_names);
+        }
+        if names.over(names::BUDGET) {
+            tracing::debug!("the accounts' member names outgrew their budget; SQL resolves them");
+            self.names = None;
+        }
     }
 
     async fn flush_attributes(&mut self) -> Result<(), tokio_postgres::Error> {
@@ -360,20 +393,27 @@ impl Staging {
         if access.is_empty() {
             return Ok(());
         }
-        // A copy of the hash state a page: `rows` holds `self` borrowed.
-        let pair_keys = self.pair_keys.clone();
+        self.access_staged = true;
+        // Copies a page: `rows` holds `self` borrowed.
+        let (pair_keys, names) = (self.pair_keys.clone(), self.names.take());
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
-            // A pair by member name is keyed again once the merge has resolved the name.
-            let key = pair_keys.key(&pair.resource_external_id, &pair.account_external_id);
+            let resolved = match (&names, pair.by_member_name) {
+                (Some(names), true) => names.find(&pair.account_external_id),
+                _ => None,
+            };
+            // A pair left by member name is keyed again once the merge has resolved the name.
+            let account = resolved.unwrap_or(&pair.account_external_id);
+            let key = pair_keys.key(&pair.resource_external_id, account);
             rows.row(6)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)
-                .text(&pair.account_external_id)
+                .text(account)
                 .int8(key)
                 .boolean(pair.inherited)
-                .boolean(pair.by_member_name);
+                .boolean(pair.by_member_name && resolved.is_none());
         }
+        self.names = names;
         self.send_if_full().await
     }
 

@@ -107,6 +107,10 @@ async fn land(first_sync: bool, case: Case) -> (Vec<String>, Merged) {
     let mut staging = Staging::open(&app.database_url, secret).await.unwrap();
     if first_sync {
         staging.expect_first_sync_within(budget);
+    } else {
+        // The normal merge's SQL resolves every pair by member name; a first sync resolves
+        // them while listing (given up, from staging's names): each way lands the same.
+        staging.without_member_names();
     }
     for page in pages(ann_listed_twice) {
         staging.stage(page).await.unwrap();

@@ -9,7 +9,7 @@ use oblique::engine::access_key::access_pair_key;
 use oblique::engine::stage::StagedPage;
 use uuid::Uuid;
 
-use super::{account, group, integration, member, merge, pair_key_secret};
+use super::{Names, account, group, integration, member, merge, merge_resolving, pair_key_secret};
 use crate::harness::TestApp;
 
 #[derive(diesel::QueryableByName)]
@@ -193,15 +193,22 @@ async fn pair_keys_are_keyed_per_integration_and_a_pair_listed_twice_opens_one_r
 }
 
 /// Pairs that name their account by a member name (as the LDAP connector lists them) are
-/// resolved in staging and keyed as the account's pair: listed by name after being listed by
-/// id, nothing changes and no resource is even compared pair by pair. An account that is no
-/// longer listed takes its name with it: its pair closes, counted as unresolved.
+/// resolved (while listing, or in SQL) and keyed as the account's pair: listed by name after
+/// being listed by id, nothing changes and no resource is even compared pair by pair. An
+/// account that is no longer listed takes its name with it: its pair closes, counted as
+/// unresolved.
 #[tokio::test]
 async fn pairs_by_member_name_resolve_in_staging_and_fold_like_pairs_by_id() {
     let app = TestApp::spawn_without_sync().await;
-    let integration_id = integration(&app, "member-names").await;
+    for names in [Names::WhileListing, Names::InSql] {
+        pairs_by_member_name_resolve(&app, names).await;
+    }
+}
+
+async fn pairs_by_member_name_resolve(app: &TestApp, names: Names) {
+    let integration_id = integration(app, &format!("member-names-{names:?}")).await;
     let memberships = [("admins", "alice"), ("admins", "bob"), ("devs", "alice")];
-    merge(&app, integration_id, everyone_with(&memberships)).await;
+    merge(app, integration_id, everyone_with(&memberships)).await;
 
     let named = |id: &str| RemoteAccount {
         member_names: vec![format!("dn:{id}"), format!("uid:{}", id.to_uppercase())],
@@ -222,23 +229,20 @@ async fn pairs_by_member_name_resolve_in_staging_and_fold_like_pairs_by_id() {
             ]),
         ]
     };
-    let by_names = merge(
-        &app,
-        integration_id,
-        listing(vec![named("alice"), named("bob")]),
-    )
-    .await;
+    let accounts = vec![named("alice"), named("bob")];
+    let by_names = merge_resolving(app, integration_id, listing(accounts), names).await;
     let access = by_names.stats.access;
     assert_eq!(
         (access.created, access.deleted, access.unchanged),
         (0, 0, 3)
     );
-    assert!(!by_names.access_compared, "the folds differ");
+    assert!(!by_names.access_compared, "the folds differ ({names:?})");
     assert_eq!(by_names.unresolved_access, 0);
 
     // bob is listed without names: uid:BOB names no one.
     let bob = account("bob", &[]);
-    let unnamed = merge(&app, integration_id, listing(vec![named("alice"), bob])).await;
+    let accounts = vec![named("alice"), bob];
+    let unnamed = merge_resolving(app, integration_id, listing(accounts), names).await;
     let access = unnamed.stats.access;
     assert_eq!(
         (access.created, access.deleted, access.unchanged),
@@ -246,7 +250,7 @@ async fn pairs_by_member_name_resolve_in_staging_and_fold_like_pairs_by_id() {
     );
     assert_eq!(unnamed.unresolved_access, 1);
     assert_eq!(
-        open_pairs(&app, integration_id).await,
+        open_pairs(app, integration_id).await,
         pairs(&[("admins", "alice"), ("devs", "alice")])
     );
 }
@@ -287,7 +291,7 @@ async fn member_resources_are_expanded_in_staging_through_a_cycle() {
             ]),
         ]
     };
-    let first = merge(&app, integration_id, listing()).await;
+    let first = merge_resolving(&app, integration_id, listing(), Names::InSql).await;
     assert_eq!(first.stats.access.created, 9);
     assert_eq!(first.unresolved_access, 1, "the ghost, once");
     #[derive(diesel::QueryableByName, Debug, PartialEq)]

@@ -62,8 +62,30 @@ pub(super) fn member(resource: &str, account: &str) -> RemoteAccess {
 /// Stages the pages (one page per listing, or two to list objects twice) and merges them in a
 /// committed transaction.
 pub(super) async fn merge(app: &TestApp, integration_id: Uuid, pages: Vec<StagedPage>) -> Merged {
+    merge_resolving(app, integration_id, pages, Names::WhileListing).await
+}
+
+/// Where pairs given by member name are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Names {
+    /// By staging, from the names it kept while listing the accounts.
+    WhileListing,
+    /// By the merge's SQL (as past staging's budget for names).
+    InSql,
+}
+
+/// [`merge`], with pairs given by member name resolved as `names` says.
+pub(super) async fn merge_resolving(
+    app: &TestApp,
+    integration_id: Uuid,
+    pages: Vec<StagedPage>,
+    names: Names,
+) -> Merged {
     let secret = pair_key_secret(app, integration_id).await;
     let mut staging = Staging::open(&app.database_url, secret).await.unwrap();
+    if names == Names::InSql {
+        staging.without_member_names();
+    }
     for page in pages {
         staging.stage(page).await.unwrap();
     }
