@@ -212,8 +212,7 @@ impl FirstSyncListing {
     }
 
     /// The same pair as a `stage_access` row (id, resource and account external ids, pair
-    /// key, inherited, not by member name), for the normal merge when the first sync's cannot
-    /// be used.
+    /// key, inherited), for the normal merge when the first sync's cannot be used.
     pub fn stage_access_row(
         &self,
         rows: &mut CopyRows,
@@ -226,13 +225,12 @@ impl FirstSyncListing {
             &self.resources.external_ids[resource],
             &self.accounts.external_ids[account],
         );
-        rows.row(6)
+        rows.row(5)
             .uuid(&Uuid::now_v7())
             .text(resource_id)
             .text(account_id)
             .int8(pair_keys.key(resource_id, account_id))
-            .boolean(member & 1 == 1)
-            .boolean(false);
+            .boolean(member & 1 == 1);
     }
 }
 

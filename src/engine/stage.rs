@@ -63,7 +63,10 @@ const CREATE_TABLES: &str = "
         description text NOT NULL, member_names text[] NOT NULL);
     CREATE TEMP TABLE stage_access (
         id uuid NOT NULL, resource_external_id text NOT NULL, account_external_id text NOT NULL,
-        pair_key bigint NOT NULL, inherited boolean NOT NULL, by_member_name boolean NOT NULL);
+        pair_key bigint NOT NULL, inherited boolean NOT NULL,
+        by_member_name boolean NOT NULL DEFAULT false);
+    CREATE TEMP TABLE stage_named_access (
+        resource_external_id text NOT NULL, member_name text NOT NULL, inherited boolean NOT NULL);
     CREATE TEMP TABLE stage_problems (
         kind text NOT NULL, external_id text, object text NOT NULL, message text NOT NULL);";
 
@@ -81,6 +84,7 @@ enum Table {
     Attributes,
     Resources,
     Access,
+    NamedAccess,
     Problems,
 }
 
@@ -101,7 +105,11 @@ impl Table {
             }
             Table::Access => {
                 "COPY stage_access (id, resource_external_id, account_external_id, pair_key, \
-                 inherited, by_member_name) FROM STDIN BINARY"
+                 inherited) FROM STDIN BINARY"
+            }
+            Table::NamedAccess => {
+                "COPY stage_named_access (resource_external_id, member_name, inherited) \
+                 FROM STDIN BINARY"
             }
             Table::Problems => {
                 "COPY stage_problems (kind, external_id, object, message) FROM STDIN BINARY"
@@ -120,6 +128,10 @@ const STAGING_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from
 /// Attributes waiting for their COPY while the accounts' one is open. A connection runs one
 /// COPY at a time, and switching tables every page would end the stream every page.
 const ATTRIBUTE_BATCH: usize = 20_000;
+
+/// Pairs left by member name (see `names`) waiting for their COPY while the access one is
+/// open, as attributes wait for theirs.
+const NAMED_PAIR_BATCH: usize = 20_000;
 
 /// Encoded rows are sent once this many bytes wait, and when the COPY ends.
 const SEND_AT: usize = 64 * 1024;
@@ -159,6 +171,8 @@ pub struct Staging {
     /// after an access page; else pairs by member name are resolved in SQL.
     names: Option<MemberNames>,
     access_staged: bool,
+    /// Pairs by a member name `names` does not know, for `stage_named_access`.
+    named_pairs: Vec<RemoteAccess>,
 }
 
 impl Staging {
@@ -189,6 +203,7 @@ impl Staging {
             first_sync_budget: first_sync::MEMORY_BUDGET,
             names: Some(MemberNames::default()),
             access_staged: false,
+            named_pairs: Vec::new(),
         })
     }
 
@@ -263,6 +278,7 @@ impl Staging {
     /// Ends the open COPY and writes the waiting attributes: the listing is complete.
     pub async fn finish(&mut self) -> Result<(), tokio_postgres::Error> {
         self.flush_attributes().await?;
+        self.flush_named_pairs().await?;
         self.end_copy().await
     }
 
@@ -396,25 +412,48 @@ impl Staging {
         self.access_staged = true;
         // Copies a page: `rows` holds `self` borrowed.
         let (pair_keys, names) = (self.pair_keys.clone(), self.names.take());
+        let mut named = std::mem::take(&mut self.named_pairs);
         let rows = self.rows_for(Table::Access).await?;
         for pair in access {
             let resolved = match (&names, pair.by_member_name) {
                 (Some(names), true) => names.find(&pair.account_external_id),
                 _ => None,
             };
-            // A pair left by member name is keyed again once the merge has resolved the name.
+            if pair.by_member_name && resolved.is_none() {
+                // The merge resolves it (`merge::member_names`), or counts it.
+                named.push(pair.clone());
+                continue;
+            }
             let account = resolved.unwrap_or(&pair.account_external_id);
-            let key = pair_keys.key(&pair.resource_external_id, account);
-            rows.row(6)
+            rows.row(5)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)
                 .text(account)
-                .int8(key)
-                .boolean(pair.inherited)
-                .boolean(pair.by_member_name && resolved.is_none());
+                .int8(pair_keys.key(&pair.resource_external_id, account))
+                .boolean(pair.inherited);
         }
         self.names = names;
-        self.send_if_full().await
+        self.named_pairs = named;
+        self.send_if_full().await?;
+        if self.named_pairs.len() >= NAMED_PAIR_BATCH {
+            self.flush_named_pairs().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_named_pairs(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.named_pairs.is_empty() {
+            return Ok(());
+        }
+        let named = std::mem::take(&mut self.named_pairs);
+        let rows = self.rows_for(Table::NamedAccess).await?;
+        for pair in &named {
+            rows.row(3)
+                .text(&pair.resource_external_id)
+                .text(&pair.account_external_id)
+                .boolean(pair.inherited);
+        }
+        self.end_copy().await
     }
 
     pub async fn problems(

@@ -43,7 +43,7 @@ const COPY_PULLED_ACCESS: &str = "COPY pulled_access (id, integration_id, resour
      account_id, pair_key, inherited) FROM STDIN BINARY";
 
 const COPY_STAGE_ACCESS: &str = "COPY stage_access (id, resource_external_id, \
-     account_external_id, pair_key, inherited, by_member_name) FROM STDIN BINARY";
+     account_external_id, pair_key, inherited) FROM STDIN BINARY";
 
 /// Staged pairs are the ones that named objects outside the listing.
 const COUNT_UNRESOLVED: &str = "

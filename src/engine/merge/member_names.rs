@@ -22,8 +22,9 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+/// Staging leaves pairs by a name it did not resolve in `stage_named_access`.
 const ANY_BY_NAME: &str = "
-    SELECT EXISTS (SELECT 1 FROM stage_access WHERE by_member_name),
+    SELECT EXISTS (SELECT 1 FROM stage_named_access),
            EXISTS (SELECT 1 FROM stage_resources WHERE cardinality(member_names) > 0)";
 
 /// Each name one staged resource has, and the pairs naming it as member: resource nesting.
@@ -31,29 +32,38 @@ const ANY_BY_NAME: &str = "
 /// `count(DISTINCT …)`).
 const FIND_NESTING: &str = "
     CREATE TEMP TABLE stage_nesting ON COMMIT DROP AS
-    SELECT DISTINCT sa.resource_external_id AS parent, n.external_id AS child
-    FROM stage_access sa
+    SELECT DISTINCT na.resource_external_id AS parent, n.external_id AS child
+    FROM stage_named_access na
     JOIN (SELECT member_name, min(external_id) AS external_id
           FROM stage_resources, unnest(member_names) AS m (member_name)
           GROUP BY member_name HAVING min(external_id) = max(external_id)) n
-      ON n.member_name = sa.account_external_id
-    WHERE sa.by_member_name AND NOT sa.inherited";
+      ON n.member_name = na.member_name
+    WHERE NOT na.inherited";
 
 const DROP_NESTING_PAIRS: &str = "
-    DELETE FROM stage_access sa
+    DELETE FROM stage_named_access na
     USING (SELECT DISTINCT member_name
            FROM stage_resources, unnest(member_names) AS m (member_name)) n
-    WHERE sa.by_member_name AND n.member_name = sa.account_external_id";
+    WHERE n.member_name = na.member_name";
 
+/// Each pair by name joins the staged pairs: under the one account with that name, keyed as
+/// that account's pair, else by its name (`by_member_name`, which names no account) to be
+/// counted, unless inherited.
 const RESOLVE: &str = "
-    UPDATE stage_access sa
-    SET account_external_id = n.external_id, by_member_name = false,
-        pair_key = access_pair_key(i.access_key_secret, sa.resource_external_id, n.external_id)
-    FROM (SELECT member_name, min(external_id) AS external_id
-          FROM stage_accounts, unnest(member_names) AS m (member_name)
-          GROUP BY member_name HAVING min(external_id) = max(external_id)) n,
-         integrations i
-    WHERE sa.by_member_name AND n.member_name = sa.account_external_id AND i.id = $1";
+    INSERT INTO stage_access (id, resource_external_id, account_external_id, pair_key,
+                              inherited, by_member_name)
+    SELECT gen_random_uuid(), na.resource_external_id,
+           coalesce(n.external_id, na.member_name),
+           access_pair_key(i.access_key_secret, na.resource_external_id,
+                           coalesce(n.external_id, na.member_name)),
+           na.inherited, n.external_id IS NULL
+    FROM stage_named_access na
+    LEFT JOIN (SELECT member_name, min(external_id) AS external_id
+               FROM stage_accounts, unnest(member_names) AS m (member_name)
+               GROUP BY member_name HAVING min(external_id) = max(external_id)) n
+      ON n.member_name = na.member_name
+    JOIN integrations i ON i.id = $1
+    WHERE n.external_id IS NOT NULL OR NOT na.inherited";
 
 /// The resources each resource holds at any depth (UNION stops at a cycle), and the accounts
 /// those hold directly (resolved), as inherited pairs of the outer one unless it holds them
@@ -79,10 +89,7 @@ const INHERIT: &str = "
          integrations i
     WHERE i.id = $1";
 
-const DROP_UNRESOLVED_INHERITED: &str =
-    "DELETE FROM stage_access WHERE by_member_name AND inherited";
-
-/// Resolves the staged pairs given by member name and expands member resources; the pairs
+/// Resolves the pairs staging left by member name and expands member resources; the pairs
 /// left by name name no single account.
 pub(super) async fn resolve(
     tx: &Transaction<'_>,
@@ -94,6 +101,7 @@ pub(super) async fn resolve(
         return Ok(());
     }
     let id = &integration_id;
+    tx.batch_execute("ANALYZE stage_named_access").await?;
     let nesting = match resources_named {
         true => tx.execute(FIND_NESTING, &[]).await?,
         false => 0,
@@ -102,11 +110,10 @@ pub(super) async fn resolve(
         tx.execute(DROP_NESTING_PAIRS, &[]).await?;
     }
     tx.execute(RESOLVE, &[id]).await?;
+    tx.batch_execute("ANALYZE stage_access").await?;
     if nesting > 0 {
-        tx.batch_execute("ANALYZE stage_access, stage_nesting")
-            .await?;
+        tx.batch_execute("ANALYZE stage_nesting").await?;
         tx.execute(INHERIT, &[id]).await?;
     }
-    tx.execute(DROP_UNRESOLVED_INHERITED, &[]).await?;
-    tx.batch_execute("ANALYZE stage_access").await
+    Ok(())
 }
