@@ -18,7 +18,10 @@
 //! up (`Staging::stage`): the kept pairs are staged, and the normal merge lands everything. A
 //! directory of any size then costs a bounded amount of memory, a large one a slower merge.
 //! A listing whose resources have member names (LDAP groups nested in others, expanded in
-//! staging by `merge::member_names`) is given up the same way as soon as one is staged.
+//! staging by `merge::member_names`) is given up the same way as soon as one is staged, and so
+//! is one whose accounts' member names outgrow staging's budget for them (`stage::names`):
+//! staging resolves a pair given by member name before this listing sees it, and whatever it
+//! cannot resolve then is left to the merge's SQL.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -72,16 +75,10 @@ impl Listed {
     }
 }
 
-/// An account index that stands for "more than one account has this member name".
-const AMBIGUOUS: u32 = u32::MAX;
-
 /// A first sync's listing, as far as the merge needs it beyond staging.
 #[derive(Default)]
 pub struct FirstSyncListing {
     accounts: Listed,
-    /// The accounts' member names (see `RemoteAccount::member_names`), to resolve pairs that
-    /// name their account so as the merge's SQL would (`merge::member_names`).
-    member_names: HashMap<Box<str>, u32>,
     /// The id of the user made for each account (if its link needs one).
     user_ids: Vec<Uuid>,
     resources: Listed,
@@ -94,37 +91,14 @@ pub struct FirstSyncListing {
 }
 
 impl FirstSyncListing {
-    /// The ids an account is staged with: its own, and the user's made for it. Its member
-    /// names are kept to resolve the pairs that name it by one of them.
-    pub fn account_ids(&mut self, external_id: &str, member_names: &[String]) -> (Uuid, Uuid) {
+    /// The ids an account is staged with: its own, and the user's made for it.
+    pub fn account_ids(&mut self, external_id: &str) -> (Uuid, Uuid) {
         let (index, new) = self.accounts.add(external_id);
         if new {
             self.user_ids.push(Uuid::now_v7());
             self.bytes += 2 * external_id.len() + BYTES_PER_OBJECT;
         }
-        for name in member_names {
-            match self.member_names.entry(name.as_str().into()) {
-                Entry::Vacant(new) => {
-                    new.insert(index as u32);
-                    self.bytes += name.len() + BYTES_PER_OBJECT / 2;
-                }
-                // Two accounts by one name: a pair naming it could mean either, so neither.
-                Entry::Occupied(mut known) if *known.get() != index as u32 => {
-                    known.insert(AMBIGUOUS);
-                }
-                Entry::Occupied(_) => {}
-            }
-        }
         (self.accounts.ids[index], self.user_ids[index])
-    }
-
-    /// The index of the account the pair names, if it was listed (by one name).
-    fn member(&self, pair: &RemoteAccess) -> Option<u32> {
-        if !pair.by_member_name {
-            return self.accounts.find(&pair.account_external_id);
-        }
-        let found = self.member_names.get(pair.account_external_id.as_str());
-        found.copied().filter(|&index| index != AMBIGUOUS)
     }
 
     pub fn resource_id(&mut self, external_id: &str) -> Uuid {
@@ -135,11 +109,12 @@ impl FirstSyncListing {
         self.resources.ids[index]
     }
 
-    /// Keeps the pair when both its objects were listed; false when it must be staged.
-    pub fn keep(&mut self, pair: &RemoteAccess) -> bool {
+    /// Keeps the pair (of the account `account_external_id`: staging resolved a pair by
+    /// member name) when both its objects were listed; false when it must be staged.
+    pub fn keep(&mut self, pair: &RemoteAccess, account_external_id: &str) -> bool {
         let (Some(resource), Some(account)) = (
             self.resources.find(&pair.resource_external_id),
-            self.member(pair),
+            self.accounts.find(account_external_id),
         ) else {
             return false;
         };
@@ -247,12 +222,16 @@ mod tests {
         }
     }
 
+    fn keep(listing: &mut FirstSyncListing, pair: RemoteAccess) -> bool {
+        listing.keep(&pair, &pair.account_external_id)
+    }
+
     #[test]
     fn an_object_listed_twice_keeps_its_ids() {
         let mut listing = FirstSyncListing::default();
-        let first = listing.account_ids("a", &[]);
-        assert_ne!(listing.account_ids("b", &[]), first);
-        assert_eq!(listing.account_ids("a", &[]), first);
+        let first = listing.account_ids("a");
+        assert_ne!(listing.account_ids("b"), first);
+        assert_eq!(listing.account_ids("a"), first);
         let group = listing.resource_id("g");
         assert_eq!(listing.resource_id("g"), group);
     }
@@ -261,12 +240,12 @@ mod tests {
     fn what_is_kept_counts_against_the_budget() {
         let mut listing = FirstSyncListing::default();
         assert!(!listing.over(0));
-        listing.account_ids("abc", &[]);
+        listing.account_ids("abc");
         let account = 6 + BYTES_PER_OBJECT;
         assert!(listing.over(account - 1) && !listing.over(account));
-        listing.account_ids("abc", &[]);
+        listing.account_ids("abc");
         listing.resource_id("g");
-        assert!(listing.keep(&pair("g", "abc", false)));
+        assert!(keep(&mut listing, pair("g", "abc", false)));
         assert!(!listing.over(account + 2 + BYTES_PER_OBJECT + 4));
         assert!(listing.over(account + 2 + BYTES_PER_OBJECT + 3));
     }
@@ -275,17 +254,17 @@ mod tests {
     fn pairs_are_sorted_deduplicated_and_direct_wins() {
         let mut listing = FirstSyncListing::default();
         for account in ["a", "b", "c"] {
-            listing.account_ids(account, &[]);
+            listing.account_ids(account);
         }
         listing.resource_id("g");
         listing.resource_id("h");
-        assert!(listing.keep(&pair("h", "c", true)));
-        assert!(listing.keep(&pair("g", "b", true)));
-        assert!(listing.keep(&pair("g", "a", false)));
-        assert!(listing.keep(&pair("g", "b", false)));
-        assert!(listing.keep(&pair("g", "a", false)));
-        assert!(!listing.keep(&pair("g", "unknown", false)));
-        assert!(!listing.keep(&pair("unknown", "a", false)));
+        assert!(keep(&mut listing, pair("h", "c", true)));
+        assert!(keep(&mut listing, pair("g", "b", true)));
+        assert!(keep(&mut listing, pair("g", "a", false)));
+        assert!(keep(&mut listing, pair("g", "b", false)));
+        assert!(keep(&mut listing, pair("g", "a", false)));
+        assert!(!keep(&mut listing, pair("g", "unknown", false)));
+        assert!(!keep(&mut listing, pair("unknown", "a", false)));
         assert_eq!(listing.kept(), 5);
         assert_eq!(listing.sort_members(), 3);
         let rows: Vec<_> = listing
@@ -293,29 +272,5 @@ mod tests {
             .map(|(resource, member)| (resource, member >> 1, member & 1))
             .collect();
         assert_eq!(rows, [(0, 0, 0), (0, 1, 0), (1, 2, 1)]);
-    }
-
-    #[test]
-    fn a_pair_by_member_name_resolves_to_the_one_account_with_that_name() {
-        let mut listing = FirstSyncListing::default();
-        listing.account_ids("a", &["dn:a".into(), "uid:x".into()]);
-        listing.account_ids("b", &["dn:b".into(), "uid:x".into()]);
-        listing.account_ids("b", &["dn:b".into()]);
-        listing.resource_id("g");
-        let by_name = |name: &str| RemoteAccess {
-            by_member_name: true,
-            ..pair("g", name, false)
-        };
-        assert!(listing.keep(&by_name("dn:b")));
-        assert!(!listing.keep(&by_name("uid:x")), "two accounts have it");
-        assert!(!listing.keep(&by_name("dn:c")), "no account has it");
-        assert!(
-            !listing.keep(&by_name("a")),
-            "an external id is no member name"
-        );
-        assert!(!listing.keep(&pair("g", "dn:a", false)), "nor a name an id");
-        listing.sort_members();
-        let rows: Vec<_> = listing.pairs().map(|(r, m)| (r, m >> 1)).collect();
-        assert_eq!(rows, [(0, 1)]);
     }
 }

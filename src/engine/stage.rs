@@ -170,7 +170,7 @@ pub struct Staging {
     /// The accounts' member names, while they fit in `names::BUDGET` and no account page came
     /// after an access page; else pairs by member name are resolved in SQL.
     names: Option<MemberNames>,
-    access_staged: bool,
+    access_listed: bool,
     /// Pairs by a member name `names` does not know, for `stage_named_access`.
     named_pairs: Vec<RemoteAccess>,
 }
@@ -202,7 +202,7 @@ impl Staging {
             first_sync: None,
             first_sync_budget: first_sync::MEMORY_BUDGET,
             names: Some(MemberNames::default()),
-            access_staged: false,
+            access_listed: false,
             named_pairs: Vec::new(),
         })
     }
@@ -295,7 +295,7 @@ impl Staging {
         for account in &accounts {
             let (id, user_id) = match &mut first_sync {
                 Some(listing) => {
-                    let ids = listing.account_ids(&account.external_id, &account.member_names);
+                    let ids = listing.account_ids(&account.external_id);
                     first_sync_ids.push(ids.0);
                     ids
                 }
@@ -311,8 +311,11 @@ impl Staging {
                 .text_array(&account.member_names);
         }
         self.first_sync = first_sync;
-        self.note_member_names(&accounts);
         self.send_if_full().await?;
+        if !self.note_member_names(&accounts) {
+            self.give_up_first_sync("its accounts' member names are resolved in SQL")
+                .await?;
+        }
         for (index, account) in accounts.iter_mut().enumerate() {
             let attributes = first_of_each_name(std::mem::take(&mut account.attributes));
             if !attributes.is_empty() {
@@ -330,14 +333,15 @@ impl Staging {
         Ok(())
     }
 
-    /// Keeps the accounts' member names for the access listing, while they fit. Pairs staged
-    /// before an account was listed were resolved without it: from then on SQL resolves them.
-    fn note_member_names(&mut self, accounts: &[RemoteAccount]) {
-        if self.access_staged {
+    /// Keeps the accounts' member names for the access listing, while they fit; false once
+    /// they are left to SQL. Pairs staged before an account was listed were resolved without
+    /// it: from then on SQL resolves them.
+    fn note_member_names(&mut self, accounts: &[RemoteAccount]) -> bool {
+        if self.access_listed {
             self.names = None;
         }
         let Some(names) = &mut self.names else {
-            return;
+            return false;
         };
         for account in accounts {
             names.add(&account.external_id, &account.member_names);
@@ -345,7 +349,9 @@ impl Staging {
         if names.over(names::BUDGET) {
             tracing::debug!("the accounts' member names outgrew their budget; SQL resolves them");
             self.names = None;
+            return false;
         }
+        true
     }
 
     async fn flush_attributes(&mut self) -> Result<(), tokio_postgres::Error> {
@@ -401,30 +407,53 @@ impl Staging {
     }
 
     async fn access(&mut self, access: &[RemoteAccess]) -> Result<(), tokio_postgres::Error> {
-        // A first sync keeps the pairs it can resolve for the merge; the others are staged.
-        let access: Vec<&RemoteAccess> = match &mut self.first_sync {
-            Some(listing) => access.iter().filter(|pair| !listing.keep(pair)).collect(),
-            None => access.iter().collect(),
-        };
-        if access.is_empty() {
+        // Each pair under its account's external id (a member name resolved, else left for the
+        // merge: `merge::member_names` resolves or counts it); a first sync keeps the pairs it
+        // can land itself.
+        if !access.is_empty() {
+            self.access_listed = true;
+        }
+        let names = self.names.take();
+        let mut first_sync = self.first_sync.take();
+        let mut named = std::mem::take(&mut self.named_pairs);
+        let mut staged: Vec<(&RemoteAccess, &str)> = Vec::with_capacity(access.len());
+        for pair in access {
+            let account = match (&names, pair.by_member_name) {
+                (_, false) => Some(pair.account_external_id.as_str()),
+                (Some(names), true) => names.find(&pair.account_external_id),
+                (None, true) => None,
+            };
+            match account {
+                None => named.push(pair.clone()),
+                Some(account) => {
+                    if !first_sync.as_mut().is_some_and(|l| l.keep(pair, account)) {
+                        staged.push((pair, account));
+                    }
+                }
+            }
+        }
+        (self.first_sync, self.named_pairs) = (first_sync, named);
+        let result = self.stage_pairs(&staged).await;
+        self.names = names;
+        result?;
+        if self.named_pairs.len() >= NAMED_PAIR_BATCH {
+            self.flush_named_pairs().await?;
+        }
+        Ok(())
+    }
+
+    /// Stages pairs, each under its account's external id.
+    async fn stage_pairs(
+        &mut self,
+        pairs: &[(&RemoteAccess, &str)],
+    ) -> Result<(), tokio_postgres::Error> {
+        if pairs.is_empty() {
             return Ok(());
         }
-        self.access_staged = true;
-        // Copies a page: `rows` holds `self` borrowed.
-        let (pair_keys, names) = (self.pair_keys.clone(), self.names.take());
-        let mut named = std::mem::take(&mut self.named_pairs);
+        // A copy of the hash state a page: `rows` holds `self` borrowed.
+        let pair_keys = self.pair_keys.clone();
         let rows = self.rows_for(Table::Access).await?;
-        for pair in access {
-            let resolved = match (&names, pair.by_member_name) {
-                (Some(names), true) => names.find(&pair.account_external_id),
-                _ => None,
-            };
-            if pair.by_member_name && resolved.is_none() {
-                // The merge resolves it (`merge::member_names`), or counts it.
-                named.push(pair.clone());
-                continue;
-            }
-            let account = resolved.unwrap_or(&pair.account_external_id);
+        for &(pair, account) in pairs {
             rows.row(5)
                 .uuid(&Uuid::now_v7())
                 .text(&pair.resource_external_id)
@@ -432,13 +461,7 @@ impl Staging {
                 .int8(pair_keys.key(&pair.resource_external_id, account))
                 .boolean(pair.inherited);
         }
-        self.names = names;
-        self.named_pairs = named;
-        self.send_if_full().await?;
-        if self.named_pairs.len() >= NAMED_PAIR_BATCH {
-            self.flush_named_pairs().await?;
-        }
-        Ok(())
+        self.send_if_full().await
     }
 
     async fn flush_named_pairs(&mut self) -> Result<(), tokio_postgres::Error> {
