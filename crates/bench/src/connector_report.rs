@@ -71,6 +71,16 @@ impl ModeReport for ConnectorReport {
                 "s",
             ),
             metric(
+                format!("{p}_initial_listing_s"),
+                seconds(self.sync.phases.listing()),
+                "s",
+            ),
+            metric(
+                format!("{p}_initial_merge_s"),
+                seconds(self.sync.phases.merge),
+                "s",
+            ),
+            metric(
                 format!("{p}_initial_rows_written"),
                 self.sync.writes.total(),
                 "rows",
@@ -125,6 +135,8 @@ impl ModeReport for ConnectorReport {
         let p = self.names.prefix;
         println!("{p} initial stats: {}", describe_stats(&self.sync.stats));
         println!("{p} initial rows written: {}", self.sync.writes.describe());
+        println!("{p} initial sync: {}", self.sync.phases.describe());
+        println!("{p} no-change sync: {}", self.resync.phases.describe());
         println!(
             "{p} no-change stats: {}",
             describe_stats(&self.resync.stats)

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::measure::{TableWrites, process_cpu, settled_writes};
 use crate::mode_names::BenchSetup;
+use crate::phases::PhaseTimes;
 use crate::{Landed, claim_run, landed, pull, settle};
 
 /// The timed sync.
@@ -28,6 +29,8 @@ pub struct ConnectorRun {
     pub cpu: Duration,
     pub stats: RunStats,
     pub writes: TableWrites,
+    /// Each listing's time and the merge's, from the run's events.
+    pub phases: PhaseTimes,
 }
 
 /// An integration of one type, ready to sync, on the benchmark's engine.
@@ -101,11 +104,13 @@ impl ConnectorSync {
         let elapsed = started.elapsed();
         let cpu = process_cpu().unwrap_or_default().saturating_sub(cpu_before);
         let writes = settled_writes(client).await?.since(&before);
+        let phases = PhaseTimes::of_run(client, run.id, elapsed).await?;
         Ok(ConnectorRun {
             elapsed,
             cpu,
             stats,
             writes,
+            phases,
         })
     }
 

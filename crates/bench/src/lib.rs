@@ -28,6 +28,7 @@ pub mod metric;
 pub mod mode_names;
 pub mod mode_report;
 pub mod mysql;
+pub mod phases;
 pub mod report;
 pub mod rpc;
 pub mod scim;
