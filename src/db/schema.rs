@@ -236,8 +236,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(accounts -> integrations (integration_id));
-diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(audit_events -> integrations (integration_id));
 diesel::joinable!(audit_events -> resources (resource_id));
 diesel::joinable!(grants -> resources (resource_id));
@@ -245,7 +243,6 @@ diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(propagations -> integrations (integration_id));
 diesel::joinable!(propagations -> resources (resource_id));
 diesel::joinable!(propagations -> users (user_id));
-diesel::joinable!(resources -> integrations (integration_id));
 diesel::joinable!(resources -> teams (team_id));
 diesel::joinable!(sync_errors -> integrations (integration_id));
 diesel::joinable!(sync_events -> sync_runs (run_id));

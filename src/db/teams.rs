@@ -163,7 +163,7 @@ pub async fn pushed_resources(
     team_id: Uuid,
 ) -> QueryResult<Vec<ResourceRow>> {
     resources::table
-        .inner_join(integrations::table)
+        .inner_join(integrations::table.on(integrations::id.eq(resources::integration_id)))
         .filter(resources::team_id.eq(team_id))
         .filter(resources::deleted_at.is_null())
         .filter(resources::sync_mode.eq(SyncMode::Push))

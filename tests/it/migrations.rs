@@ -62,10 +62,11 @@ async fn replicas_migrating_at_once_do_not_collide() {
     servers::drop_test_database(name);
 }
 
-/// pulled_access has no foreign keys (they cost half of an initial sync); what they guarded is
-/// that the accounts and resources it names never disappear, which the database refuses.
+/// pulled_access, account_attributes, accounts and resources have no foreign keys (they cost
+/// half of an initial sync); what they guarded is that the accounts, resources, users and
+/// integrations they name never disappear, which the database refuses.
 #[tokio::test]
-async fn the_database_refuses_to_remove_accounts_and_resources() {
+async fn the_database_refuses_to_remove_what_synced_rows_name() {
     use diesel_async::SimpleAsyncConnection;
     let app = crate::harness::TestApp::spawn_without_sync().await;
     // Even the tables' owner: the server's own role may not TRUNCATE at all.
@@ -75,6 +76,10 @@ async fn the_database_refuses_to_remove_accounts_and_resources() {
         "TRUNCATE accounts CASCADE",
         "DELETE FROM resources WHERE name = 'x'",
         "TRUNCATE resources CASCADE",
+        "DELETE FROM users",
+        "TRUNCATE users CASCADE",
+        "DELETE FROM integrations",
+        "TRUNCATE integrations CASCADE",
     ] {
         let error = conn.batch_execute(statement).await.expect_err(statement);
         assert!(

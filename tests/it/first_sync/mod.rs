@@ -105,6 +105,18 @@ pub(super) async fn landed(client: &Client, integration_id: Uuid) -> Vec<String>
          FROM account_attributes aa
          WHERE $1::uuid IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = aa.account_id)",
+        // Accounts and resources name their user and integration without a foreign key
+        // either: each must name a row that exists.
+        "SELECT 'account naming a missing row ' || a.external_id
+         FROM accounts a
+         WHERE $1::uuid IS NOT NULL
+           AND (NOT EXISTS (SELECT 1 FROM integrations i WHERE i.id = a.integration_id)
+                OR (a.user_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id)))",
+        "SELECT 'resource naming a missing integration ' || r.external_id
+         FROM resources r
+         WHERE $1::uuid IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.id = r.integration_id)",
         "SELECT 'error ' || object || ' ' || message || ' ' || count
          FROM sync_errors WHERE integration_id = $1",
         "SELECT 'users ' || count(*) FROM users WHERE $1::uuid IS NOT NULL",
