@@ -44,6 +44,9 @@ fn upsert(policy: LinkUsersBy, first_sync: bool) -> String {
                              display_name
                       FROM stage_accounts s {unchanged}
                       ORDER BY external_id) s
+                -- Computed once a row: pulled up into the insert, the two uses of user_id
+                -- each ran the look-ups.
+                OFFSET 0
             ) l
             {on_conflict}
             RETURNING (xmax = 0) AS inserted
