@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::run_handle::RunHandle;
 use super::stage::{Fit, ObjectKind, StagedPage, Staging, storable};
 use super::stopped::{Stopped, internal};
-use crate::connectors::{Connector, ObjectProblem, PageStream};
+use crate::connectors::{Connector, ConnectorError, Listed, ObjectProblem, PageStream};
 use crate::db::run_events::{EventDraft, EventKind};
 use crate::model::RunPhase;
 
@@ -135,6 +135,10 @@ impl Problems {
 
 /// The listing itself: pages into staging, the count so far queued for a progress event every
 /// PROGRESS_INTERVAL. Returns how many objects were listed and the unreadable ones.
+///
+/// The next page is asked for while the last one is staged: a remote that answers page by page
+/// (a query or an HTTP request each) works on it while this one is encoded and sent, instead
+/// of waiting for it.
 async fn stage_pages<T: Fit>(
     run: &RunHandle<'_>,
     kind: ObjectKind,
@@ -147,22 +151,23 @@ async fn stage_pages<T: Fit>(
     let mut processed: i64 = 0;
     let mut reported: i64 = 0;
     let mut last_report = Instant::now();
-    loop {
-        let page = tokio::select! {
-            page = pages.next() => page,
-            () = run.stop.cancelled() => return Err(Stopped::Cancelled),
-        };
-        let Some(page) = page else { break };
+    let mut page = next_page(run, &mut pages).await?;
+    while let Some(listed) = page {
         let mut objects = Vec::new();
-        for item in page? {
+        for item in listed? {
             match item.and_then(Fit::fit) {
                 Ok(object) => objects.push(object),
                 Err(problem) => problems.add(storable(problem)),
             }
         }
         processed += objects.len() as i64;
-        staging.stage(staged(objects)).await.map_err(internal)?;
-        problems.stage(staging, kind, false).await?;
+        let stage = async {
+            staging.stage(staged(objects)).await.map_err(internal)?;
+            problems.stage(staging, kind, false).await
+        };
+        let (stored, next) = tokio::join!(stage, next_page(run, &mut pages));
+        stored?;
+        page = next?;
         if processed > reported && last_report.elapsed() >= PROGRESS_INTERVAL {
             if progress.send(processed).await.is_err() {
                 // The reporter stopped on an error; it tells what went wrong.
@@ -174,6 +179,17 @@ async fn stage_pages<T: Fit>(
     }
     problems.stage(staging, kind, true).await?;
     Ok((processed, problems))
+}
+
+/// The next page of a listing, unless the run is stopped first.
+async fn next_page<T>(
+    run: &RunHandle<'_>,
+    pages: &mut PageStream<'_, T>,
+) -> Result<Option<Result<Vec<Listed<T>>, ConnectorError>>, Stopped> {
+    tokio::select! {
+        page = pages.next() => Ok(page),
+        () = run.stop.cancelled() => Err(Stopped::Cancelled),
+    }
 }
 
 /// Writes a progress event for each queued count of one phase until the listing ends.
