@@ -12,8 +12,10 @@ use super::flavour::Flavour;
 use super::settings::MysqlSettings;
 use crate::connectors::{ConnectorError, Listed, PageStream};
 
-/// Rows per page; the engine stages each page before asking for the next.
-pub(super) const PAGE_SIZE: usize = 1000;
+/// Rows per page. Each page is a query, and MariaDB spent ~3.5 ms a query beyond its rows
+/// (`oblique-bench --mysql`: 120 pages of 1,000 took ~1 s, 25 of 5,000 ~0.6 s); a page of grants
+/// is about half a megabyte here, which the engine stages while the next is read.
+pub(super) const PAGE_SIZE: usize = 5000;
 
 /// Reads one row into an item (or the object's problem); an `Err` means the query and the
 /// reader disagree on a column, which fails the listing.

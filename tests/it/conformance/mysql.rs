@@ -13,7 +13,7 @@ use crate::mysql::MysqlService;
 
 /// The connector's page (`PAGE_SIZE` in src/connectors/mysql/pages.rs), which a listing of one
 /// more account goes past.
-const CONNECTOR_PAGE: usize = 1_000;
+const CONNECTOR_PAGE: usize = 5_000;
 
 async fn start() -> (TestApp, MysqlService) {
     (TestApp::spawn().await, MysqlService::start().await)

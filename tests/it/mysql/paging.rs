@@ -9,8 +9,8 @@ use oblique::pb;
 
 use crate::harness::calls::{memberships, synced};
 
-/// More than a page (1,000 rows) of accounts and of grants.
-const USERS: usize = 1_234;
+/// More than a page (5,000 rows) of accounts and of grants.
+const USERS: usize = 5_234;
 
 #[tokio::test]
 async fn accounts_and_grants_past_a_page_are_all_synced() {

@@ -80,7 +80,7 @@ impl SeededServer for MysqlBenchServer {
         format!(
             "{}, then {}, each one query streamed over one TCP connection as the connector's \
              user (no TLS), every column decoded as text; the connector reads keyset pages of \
-             1000, each a range of its table's index, the accounts' fields out of the Priv JSON",
+             5000, each a range of its table's index, the accounts' fields out of the Priv JSON",
             read::ACCOUNTS_AND_ROLES,
             read::GRANTS
         )
